@@ -1,0 +1,12 @@
+/* cli.h — the crosslink subcommands. Each returns the process exit code
+ * (0 ok, 1 failure the user caused or a failed check, 2 usage error). argv[0]
+ * is the subcommand name. */
+#ifndef CROSSLINK_CLI_H
+#define CROSSLINK_CLI_H
+
+int cmd_render(int argc, char **argv);     /* cmd_render.c: offline rendering */
+int cmd_get(int argc, char **argv);        /* cmd_get.c: `get stacks` */
+int cmd_probe(int argc, char **argv);      /* cmd_probe.c: backend checks from a laptop */
+int cmd_controller(int argc, char **argv); /* cmd_controller.c: the operator */
+
+#endif

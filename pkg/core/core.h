@@ -1,0 +1,134 @@
+/* core.h — leaf utilities shared by every crosslink module: error codes with a
+ * thread-local message, a bounded growable buffer, Go-style durations, SHA-256,
+ * clocks and a JSON-lines logger. Nothing here allocates hidden global state
+ * except the logger's level/sink and the per-thread error message. */
+#ifndef CROSSLINK_CORE_H
+#define CROSSLINK_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CROSSLINK_VERSION
+#define CROSSLINK_VERSION "0.0.0"
+#endif
+
+#if defined(__GNUC__)
+#define OP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define OP_WUR __attribute__((warn_unused_result))
+#else
+#define OP_PRINTF(a, b)
+#define OP_WUR
+#endif
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* Functions return 0 on success or one of these (negative) codes. Callers
+ * branch on the specific ones; everything else is OP_ERR. The message for the
+ * last error on this thread is available from op_err_last(). */
+enum op_err {
+    OP_OK = 0,
+    OP_ERR = -1,          /* generic failure, see op_err_last() */
+    OP_ENOMEM = -2,
+    OP_ENOTFOUND = -3,    /* 404 */
+    OP_ECONFLICT = -4,    /* 409 */
+    OP_EGONE = -5,        /* 410 (expired resourceVersion / continue token) */
+    OP_EINVALID = -6,     /* 422 or bad input */
+    OP_ETIMEOUT = -7,
+    OP_EUNAVAILABLE = -8, /* 5xx, 429, network errors: retry later */
+    OP_EUNAUTHORIZED = -9,/* 401 */
+    OP_EFORBIDDEN = -10,  /* 403 */
+    OP_ETLS = -11,        /* TLS handshake / verification failure */
+    OP_ETOOBIG = -12,     /* a bounded buffer would overflow */
+};
+
+/* Sets the calling thread's last error message and returns code. */
+int op_err_set(int code, const char *fmt, ...) OP_PRINTF(2, 3);
+/* The calling thread's last error message (never NULL; "" if none). */
+const char *op_err_last(void);
+void op_err_clear(void);
+/* Short name of an error code, e.g. "OP_ECONFLICT". */
+const char *op_err_name(int code);
+
+/* ---- bounded buffer ---------------------------------------------------- */
+
+/* A growable byte buffer with a hard maximum. data is always NUL-terminated
+ * (when non-NULL) so it can be used as a C string. Embedded: op_buf_init /
+ * op_buf_cleanup. */
+struct op_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+void op_buf_init(struct op_buf *b, size_t max);
+void op_buf_cleanup(struct op_buf *b);
+void op_buf_reset(struct op_buf *b);
+int op_buf_append(struct op_buf *b, const void *p, size_t n) OP_WUR;
+int op_buf_puts(struct op_buf *b, const char *s) OP_WUR;
+int op_buf_appendf(struct op_buf *b, const char *fmt, ...) OP_PRINTF(2, 3) OP_WUR;
+int op_buf_vappendf(struct op_buf *b, const char *fmt, va_list ap) OP_WUR;
+/* Removes the first n bytes. */
+void op_buf_consume(struct op_buf *b, size_t n);
+/* Hands the data to the caller (free() it); the buffer is left empty.
+ * Returns "" (allocated) for an empty buffer; NULL only on OOM. */
+char *op_buf_take(struct op_buf *b);
+
+/* ---- durations --------------------------------------------------------- */
+
+/* Parses a Go-style duration ("15s", "1h30m", "500ms", "0") into
+ * milliseconds. Negative values are allowed only with allow_negative.
+ * Returns 0 or OP_EINVALID. */
+int op_duration_parse(const char *s, int allow_negative, int64_t *ms_out);
+
+/* ---- hashing ----------------------------------------------------------- */
+
+/* Writes the lowercase hex SHA-256 of data (64 chars + NUL) into out. */
+void op_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* ---- strings ----------------------------------------------------------- */
+
+/* strdup that returns NULL for NULL. */
+char *op_strdup(const char *s);
+/* malloc'd printf; NULL on OOM. */
+char *op_asprintf(const char *fmt, ...) OP_PRINTF(1, 2);
+int op_str_has_prefix(const char *s, const char *prefix);
+
+/* ---- clocks and randomness --------------------------------------------- */
+
+/* Monotonic milliseconds. */
+int64_t op_mono_ms(void);
+/* Wall-clock seconds since the epoch. */
+int64_t op_wall_s(void);
+/* Formats a wall time as RFC 3339 UTC ("2026-01-02T03:04:05Z"), or with
+ * micro=1 as MicroTime ("…05.123456Z", current time only when t_us<0). */
+void op_rfc3339(int64_t t_s, char out[32]);
+void op_rfc3339_micro(char out[40]);
+/* Parses RFC 3339 (with optional fraction and Z or offset) into epoch
+ * seconds. Returns 0 or OP_EINVALID. */
+int op_rfc3339_parse(const char *s, int64_t *t_s_out);
+/* Thread-safe uniform random double in [0,1). */
+double op_rand01(void);
+
+/* ---- logging ----------------------------------------------------------- */
+
+/* JSON-lines logs: {"ts":"…","level":"info","msg":"…", key: value …}.
+ * Extra fields are pairs of (const char *key, const char *value), ended by a
+ * NULL key. Values are logged as JSON strings. pkg/ libraries never log; the
+ * controller and the CLI do. */
+enum op_log_level { OP_LOG_DEBUG = 0, OP_LOG_INFO = 1, OP_LOG_WARN = 2, OP_LOG_ERROR = 3 };
+
+void op_log_set_level(enum op_log_level lvl);
+/* Parses "debug"|"info"|"warn"|"error"; returns 0 or OP_EINVALID. */
+int op_log_level_parse(const char *s, enum op_log_level *out);
+int op_log_enabled(enum op_log_level lvl);
+/* Sink receives one complete line (with trailing \n). NULL restores stderr. */
+typedef void (*op_log_sink_fn)(const char *line, size_t len, void *payload);
+void op_log_set_sink(op_log_sink_fn fn, void *payload);
+void op_log(enum op_log_level lvl, const char *msg, ...);
+
+/* Appends s to b as a JSON string literal (with quotes). */
+int op_buf_json_string(struct op_buf *b, const char *s) OP_WUR;
+
+#endif

@@ -1,0 +1,75 @@
+/* test_core.c — unit tests for pkg/core: buffers, durations, sha256, time. */
+#include "core.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+TEST(buf_bounded)
+{
+    struct op_buf b;
+    op_buf_init(&b, 8);
+    ASSERT_OK(op_buf_puts(&b, "abcd"));
+    ASSERT_OK(op_buf_appendf(&b, "%d", 123));
+    ASSERT_STR_EQ(b.data, "abcd123");
+    ASSERT_EQ(op_buf_puts(&b, "xy"), OP_ETOOBIG);
+    ASSERT_STR_EQ(b.data, "abcd123");
+    op_buf_consume(&b, 2);
+    ASSERT_STR_EQ(b.data, "cd123");
+    char *s = op_buf_take(&b);
+    ASSERT_STR_EQ(s, "cd123");
+    free(s);
+    op_buf_cleanup(&b);
+}
+
+TEST(json_string_escape)
+{
+    struct op_buf b;
+    op_buf_init(&b, 1024);
+    ASSERT_OK(op_buf_json_string(&b, "a\"b\\c\n\x01"));
+    ASSERT_STR_EQ(b.data, "\"a\\\"b\\\\c\\n\\u0001\"");
+    op_buf_cleanup(&b);
+}
+
+TEST(durations)
+{
+    int64_t ms;
+    ASSERT_OK(op_duration_parse("15s", 0, &ms));
+    ASSERT_EQ(ms, 15000);
+    ASSERT_OK(op_duration_parse("1h30m", 0, &ms));
+    ASSERT_EQ(ms, 5400000);
+    ASSERT_OK(op_duration_parse("1.5s", 0, &ms));
+    ASSERT_EQ(ms, 1500);
+    ASSERT_OK(op_duration_parse("250ms", 0, &ms));
+    ASSERT_EQ(ms, 250);
+    ASSERT_OK(op_duration_parse("0", 0, &ms));
+    ASSERT_EQ(ms, 0);
+    ASSERT_OK(op_duration_parse("-5m", 1, &ms));
+    ASSERT_EQ(ms, -300000);
+    ASSERT_EQ(op_duration_parse("-5m", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(op_duration_parse("15", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(op_duration_parse("15x", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(op_duration_parse("", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(op_duration_parse("s", 0, &ms), OP_EINVALID);
+}
+
+TEST(sha256)
+{
+    char hex[65];
+    op_sha256_hex("abc", 3, hex);
+    ASSERT_STR_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(rfc3339_roundtrip)
+{
+    char out[32];
+    int64_t t;
+    ASSERT_OK(op_rfc3339_parse("2026-11-25T07:00:16Z", &t));
+    op_rfc3339(t, out);
+    ASSERT_STR_EQ(out, "2026-11-25T07:00:16Z");
+    ASSERT_OK(op_rfc3339_parse("2026-11-25T08:00:16.123456+01:00", &t));
+    op_rfc3339(t, out);
+    ASSERT_STR_EQ(out, "2026-11-25T07:00:16Z");
+    ASSERT_EQ(op_rfc3339_parse("yesterday", &t), OP_EINVALID);
+}
+
+TEST_MAIN()
