@@ -1,12 +1,214 @@
-/* cmd_render.c — placeholder for the `crosslink render` subcommand (not built yet). */
+/* cmd_render.c — `crosslink render -f FILE [-o yaml|json] [-n NAMESPACE]`:
+ * the controller's decode + render path, offline. Prints the ConfigMaps of
+ * every ObservabilityStack in FILE as a multi-document YAML stream (or a JSON
+ * List) for `kubectl apply -f -`, CI and GitOps. Validation errors go to
+ * stderr, one per line, and nothing is printed on stdout (exit 1). */
 #include "cli.h"
 
+#include "core.h"
+#include "render.h"
+#include "spec.h"
+#include "xy.h"
+
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void render_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: crosslink render -f FILE [-o yaml|json] [-n NAMESPACE]\n"
+            "\n"
+            "Renders the Grafana provisioning ConfigMaps of every ObservabilityStack in FILE\n"
+            "exactly as the controller would (without ownerReferences) and prints them.\n"
+            "\n"
+            "  -f, --filename FILE    YAML or JSON file; multi-document streams and kind List\n"
+            "                         are accepted; '-' reads standard input\n"
+            "  -o, --output FORMAT    yaml (default): a multi-document stream for kubectl apply -f -\n"
+            "                         json: a v1 List\n"
+            "  -n, --namespace NS     namespace for stacks without metadata.namespace (default \"default\")\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit status: 0 rendered; 1 invalid input (every problem is printed to stderr as\n"
+            "FILE: NAMESPACE/NAME: FIELD: RULE); 2 usage error.\n");
+}
+
+static const char *meta_str(const json_t *obj, const char *key, const char *dflt)
+{
+    const char *v = json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
+    return v ? v : dflt;
+}
+
+/* Two stacks rendered together land in the same Grafana: their data-source
+ * UIDs and names must not collide either. */
+static int check_cross_stack(const char *file, struct spec_stack **stacks, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int a = 0; a < SPEC_SIGNAL_COUNT; a++) {
+            const struct spec_backend *x = spec_stack_backend(stacks[i], (enum spec_signal)a);
+            if (!x)
+                continue;
+            for (size_t j = 0; j < i; j++) {
+                for (int b = 0; b < SPEC_SIGNAL_COUNT; b++) {
+                    const struct spec_backend *y = spec_stack_backend(stacks[j], (enum spec_signal)b);
+                    if (!y)
+                        continue;
+                    if (strcmp(x->uid, y->uid) == 0) {
+                        fprintf(stderr, "%s: %s/%s: spec.%s.uid: data source UID \"%s\" is also used by %s/%s\n",
+                                file, stacks[i]->meta.namespace, stacks[i]->meta.name,
+                                spec_signal_name((enum spec_signal)a), x->uid, stacks[j]->meta.namespace,
+                                stacks[j]->meta.name);
+                        bad = 1;
+                    }
+                    if (strcmp(x->name, y->name) == 0) {
+                        fprintf(stderr, "%s: %s/%s: spec.%s.name: data source name \"%s\" is also used by %s/%s\n",
+                                file, stacks[i]->meta.namespace, stacks[i]->meta.name,
+                                spec_signal_name((enum spec_signal)a), x->name, stacks[j]->meta.namespace,
+                                stacks[j]->meta.name);
+                        bad = 1;
+                    }
+                }
+            }
+        }
+    }
+    return bad;
+}
 
 int cmd_render(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "crosslink render: not implemented yet\n");
-    return 2;
+    const char *file = NULL, *format = "yaml", *ns = NULL;
+    json_t *docs = NULL, *items = NULL, *doc;
+    struct spec_stack **stacks = NULL;
+    size_t n = 0, i;
+    char *text = NULL;
+    int rc = 1, bad = 0;
+
+    for (int k = 1; k < argc; k++) {
+        const char *a = argv[k];
+        const char **dst = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            render_usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "-f") == 0 || strcmp(a, "--filename") == 0)
+            dst = &file;
+        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
+            dst = &format;
+        else if (strcmp(a, "-n") == 0 || strcmp(a, "--namespace") == 0)
+            dst = &ns;
+        else if (strncmp(a, "--filename=", 11) == 0)
+            file = a + 11;
+        else if (strncmp(a, "--output=", 9) == 0)
+            format = a + 9;
+        else if (strncmp(a, "--namespace=", 12) == 0)
+            ns = a + 12;
+        else {
+            fprintf(stderr, "crosslink render: unknown argument \"%s\"\n\n", a);
+            render_usage(stderr);
+            return 2;
+        }
+        if (dst) {
+            if (k + 1 >= argc) {
+                fprintf(stderr, "crosslink render: %s needs a value\n\n", a);
+                render_usage(stderr);
+                return 2;
+            }
+            *dst = argv[++k];
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "crosslink render: -f FILE is required\n\n");
+        render_usage(stderr);
+        return 2;
+    }
+    if (strcmp(format, "yaml") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "crosslink render: -o must be yaml or json, not \"%s\"\n", format);
+        return 2;
+    }
+    if (ns && !*ns) {
+        fprintf(stderr, "crosslink render: -n needs a non-empty namespace\n");
+        return 2;
+    }
+
+    if (spec_load_file(&docs, file) < 0) {
+        fprintf(stderr, "%s: %s\n", file, op_err_last());
+        goto out;
+    }
+    n = json_array_size(docs);
+    if (!(stacks = calloc(n, sizeof(*stacks)))) {
+        fprintf(stderr, "crosslink render: out of memory\n");
+        goto out;
+    }
+    json_array_foreach(docs, i, doc) {
+        struct spec_errors errs;
+        int err;
+        spec_errors_init(&errs);
+        err = spec_stack_from_json(&stacks[i], doc, ns, &errs);
+        if (err == OP_EINVALID) {
+            const char *name = meta_str(doc, "name", "?");
+            const char *dns = meta_str(doc, "namespace", ns ? ns : "default");
+            for (size_t e = 0; e < errs.n; e++)
+                fprintf(stderr, "%s: %s/%s: %s\n", file, dns, name, errs.v[e]);
+            bad = 1;
+        } else if (err < 0) {
+            fprintf(stderr, "%s: %s\n", file, op_err_last());
+            bad = 1;
+        }
+        spec_errors_cleanup(&errs);
+    }
+    if (bad)
+        goto out;
+    if (check_cross_stack(file, stacks, n))
+        goto out;
+
+    if (!(items = json_array()))
+        goto oom;
+    for (i = 0; i < n; i++) {
+        struct render_output *o = NULL;
+        if (render_stack(&o, stacks[i]) < 0) {
+            fprintf(stderr, "%s: %s/%s: render failed: %s\n", file, stacks[i]->meta.namespace,
+                    stacks[i]->meta.name, op_err_last());
+            goto out;
+        }
+        for (size_t c = 0; c < o->n; c++)
+            if (json_array_append(items, o->cms[c].object) != 0) {
+                render_output_free(o);
+                goto oom;
+            }
+        render_output_free(o);
+    }
+
+    if (strcmp(format, "json") == 0) {
+        json_t *list = json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "List", "items", items);
+        if (!list)
+            goto oom;
+        text = json_dumps(list, JSON_INDENT(2) | JSON_SORT_KEYS);
+        json_decref(list);
+        if (!text)
+            goto oom;
+        printf("%s\n", text);
+    } else {
+        if (xy_emit_stream(&text, items) < 0) {
+            fprintf(stderr, "crosslink render: %s\n", op_err_last());
+            goto out;
+        }
+        fputs(text, stdout);
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "crosslink render: write error\n");
+        goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    fprintf(stderr, "crosslink render: out of memory\n");
+out:
+    free(text);
+    for (i = 0; stacks && i < n; i++)
+        spec_stack_free(stacks[i]);
+    free(stacks);
+    json_decref(items);
+    json_decref(docs);
+    return rc;
 }

@@ -1,0 +1,284 @@
+/* leader.c — leader election state machine (tryAcquireOrRenew of client-go's
+ * tools/leaderelection) and its runner thread. The state machine touches
+ * the lease only through struct ctl_lease_ops and time only through the
+ * injected clocks, so unit tests drive it deterministically. Only the runner
+ * thread calls tick; is_leader is read from other threads (atomic). */
+#include "leader.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct ctl_leader {
+    struct ctl_leader_cfg cfg;
+    char *identity;
+    atomic_int leader;
+    struct ctl_lease_rec observed;
+    int have_observed;
+    int64_t observed_at; /* local monotonic time the record last changed */
+    int64_t last_renew;  /* local time of our last successful write */
+
+    pthread_t th;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int stop;
+    ctl_leader_cb cb;
+    void *cb_payload;
+};
+
+static void now_micro(struct ctl_leader *e, char out[40])
+{
+    if (e->cfg.wall_micro)
+        e->cfg.wall_micro(out, e->cfg.wall_payload);
+    else
+        op_rfc3339_micro(out);
+}
+
+struct ctl_leader *ctl_leader_new(const struct ctl_leader_cfg *cfg)
+{
+    struct ctl_leader *e;
+    pthread_condattr_t ca;
+
+    if (!cfg->identity || !*cfg->identity || !cfg->ops.get || !cfg->ops.create || !cfg->ops.update)
+        return NULL;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->cfg = *cfg;
+    if (e->cfg.lease_ms <= 0)
+        e->cfg.lease_ms = 15000;
+    if (e->cfg.renew_deadline_ms <= 0)
+        e->cfg.renew_deadline_ms = 10000;
+    if (e->cfg.retry_ms <= 0)
+        e->cfg.retry_ms = 2000;
+    if (e->cfg.lease_ms <= e->cfg.renew_deadline_ms ||
+        e->cfg.renew_deadline_ms * 10 <= e->cfg.retry_ms * 12) {
+        free(e);
+        return NULL;
+    }
+    e->identity = op_strdup(cfg->identity);
+    if (!e->identity) {
+        free(e);
+        return NULL;
+    }
+    e->cfg.identity = e->identity;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    return e;
+}
+
+void ctl_leader_free(struct ctl_leader *e)
+{
+    if (!e)
+        return;
+    if (e->running)
+        ctl_leader_stop(e, 0);
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->mu);
+    free(e->identity);
+    free(e);
+}
+
+int ctl_leader_is_leader(const struct ctl_leader *e)
+{
+    return atomic_load(&((struct ctl_leader *)e)->leader);
+}
+
+const char *ctl_leader_observed_holder(const struct ctl_leader *e)
+{
+    return e->have_observed ? e->observed.holder : "";
+}
+
+static int rec_equal(const struct ctl_lease_rec *a, const struct ctl_lease_rec *b)
+{
+    return !strcmp(a->holder, b->holder) && a->duration_s == b->duration_s &&
+           !strcmp(a->acquire_time, b->acquire_time) && !strcmp(a->renew_time, b->renew_time) &&
+           a->transitions == b->transitions;
+}
+
+static void set_str(char *dst, size_t cap, const char *s)
+{
+    snprintf(dst, cap, "%s", s);
+}
+
+/* Returns 1 when we hold the lease after this attempt. */
+static int try_acquire_or_renew(struct ctl_leader *e)
+{
+    struct ctl_lease_rec cur, next;
+    int64_t now = ctl_clock_now(&e->cfg.clock);
+    char ts[40];
+    int err;
+
+    memset(&cur, 0, sizeof(cur));
+    now_micro(e, ts);
+    err = e->cfg.ops.get(e->cfg.ops.payload, &cur);
+    if (err == OP_ENOTFOUND) {
+        memset(&next, 0, sizeof(next));
+        set_str(next.holder, sizeof(next.holder), e->identity);
+        next.duration_s = (int)(e->cfg.lease_ms / 1000);
+        set_str(next.acquire_time, sizeof(next.acquire_time), ts);
+        set_str(next.renew_time, sizeof(next.renew_time), ts);
+        next.transitions = 0;
+        if (e->cfg.ops.create(e->cfg.ops.payload, &next) < 0)
+            return 0;
+        e->observed = next;
+        e->have_observed = 1;
+        e->observed_at = now;
+        e->last_renew = now;
+        return 1;
+    }
+    if (err < 0)
+        return 0;
+
+    if (!e->have_observed || !rec_equal(&cur, &e->observed)) {
+        e->observed = cur;
+        e->have_observed = 1;
+        e->observed_at = now;
+    }
+    if (cur.holder[0] && strcmp(cur.holder, e->identity) != 0 &&
+        e->observed_at + (int64_t)cur.duration_s * 1000 > now)
+        return 0; /* someone else holds a valid lease */
+
+    next = cur;
+    set_str(next.holder, sizeof(next.holder), e->identity);
+    next.duration_s = (int)(e->cfg.lease_ms / 1000);
+    set_str(next.renew_time, sizeof(next.renew_time), ts);
+    if (strcmp(cur.holder, e->identity) != 0) {
+        set_str(next.acquire_time, sizeof(next.acquire_time), ts);
+        next.transitions = cur.transitions + 1;
+    }
+    if (e->cfg.ops.update(e->cfg.ops.payload, &next) < 0)
+        return 0;
+    e->observed = next;
+    e->observed_at = now;
+    e->last_renew = now;
+    return 1;
+}
+
+enum ctl_leader_event ctl_leader_tick(struct ctl_leader *e)
+{
+    int was = atomic_load(&e->leader);
+    int ok = try_acquire_or_renew(e);
+
+    if (ok) {
+        atomic_store(&e->leader, 1);
+        return was ? CTL_LEADER_NONE : CTL_LEADER_STARTED;
+    }
+    if (!was)
+        return CTL_LEADER_NONE;
+    /* A failed renew: we stay leader until the renew deadline passes —
+     * unless someone else visibly holds the lease now. */
+    if (ctl_clock_now(&e->cfg.clock) - e->last_renew >= e->cfg.renew_deadline_ms ||
+        (e->have_observed && e->observed.holder[0] && strcmp(e->observed.holder, e->identity))) {
+        atomic_store(&e->leader, 0);
+        return CTL_LEADER_LOST;
+    }
+    return CTL_LEADER_NONE;
+}
+
+int ctl_leader_release(struct ctl_leader *e)
+{
+    struct ctl_lease_rec next;
+    int err = OP_OK;
+
+    if (!atomic_load(&e->leader))
+        return OP_OK;
+    /* Re-read so the update carries the latest resourceVersion; give up if
+     * the lease is no longer ours. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct ctl_lease_rec cur;
+        memset(&cur, 0, sizeof(cur));
+        if ((err = e->cfg.ops.get(e->cfg.ops.payload, &cur)) < 0)
+            break;
+        if (strcmp(cur.holder, e->identity) != 0) {
+            err = OP_OK;
+            break;
+        }
+        next = cur;
+        next.holder[0] = '\0';
+        next.duration_s = 1;
+        now_micro(e, next.renew_time);
+        err = e->cfg.ops.update(e->cfg.ops.payload, &next);
+        if (err != OP_ECONFLICT)
+            break;
+    }
+    atomic_store(&e->leader, 0);
+    return err;
+}
+
+int64_t ctl_leader_next_delay_ms(const struct ctl_leader *e)
+{
+    if (ctl_leader_is_leader(e))
+        return e->cfg.retry_ms;
+    return e->cfg.retry_ms + (int64_t)(op_rand01() * 0.2 * (double)e->cfg.retry_ms);
+}
+
+/* ---- runner ------------------------------------------------------------- */
+
+static void *run_thread(void *p)
+{
+    struct ctl_leader *e = p;
+    pthread_mutex_lock(&e->mu);
+    while (!e->stop) {
+        enum ctl_leader_event ev;
+        int64_t d;
+        struct timespec ts;
+
+        pthread_mutex_unlock(&e->mu);
+        ev = ctl_leader_tick(e);
+        if (ev != CTL_LEADER_NONE && e->cb)
+            e->cb(ev, e->cb_payload);
+        d = ctl_leader_next_delay_ms(e);
+        pthread_mutex_lock(&e->mu);
+        if (e->stop)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(d / 1000);
+        ts.tv_nsec += (long)(d % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+int ctl_leader_run(struct ctl_leader *e, ctl_leader_cb cb, void *payload)
+{
+    pthread_attr_t a;
+    int rc;
+    e->cb = cb;
+    e->cb_payload = payload;
+    e->stop = 0;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    rc = pthread_create(&e->th, &a, run_thread, e);
+    pthread_attr_destroy(&a);
+    if (rc != 0)
+        return op_err_set(OP_ERR, "cannot start leader-election thread");
+    e->running = 1;
+    return OP_OK;
+}
+
+void ctl_leader_stop(struct ctl_leader *e, int release)
+{
+    if (e->running) {
+        pthread_mutex_lock(&e->mu);
+        e->stop = 1;
+        pthread_cond_broadcast(&e->cond);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->th, NULL);
+        e->running = 0;
+    }
+    if (release)
+        (void)ctl_leader_release(e);
+}

@@ -1,0 +1,824 @@
+/* manager.c — wires the operator together and owns its threads: one watch
+ * thread per informer (stacks; crosslink-managed ConfigMaps with their data
+ * replaced by a digest), N reconcile workers started once the caches are
+ * synced and (with --leader-elect) the Lease is ours, the leader-election
+ * thread, an Event sender, and the HTTP listeners. SIGTERM/SIGINT: stop
+ * taking work, finish in-flight reconciles, release the Lease, exit 0. */
+#include "manager.h"
+
+#include "kube.h"
+#include "probe.h"
+#include "render.h"
+
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MANAGED_SELECTOR RENDER_LABEL_MANAGED_BY "=" RENDER_MANAGER
+#define EVQ_MAX 1024
+#define WORKER_STACK (512 * 1024)
+
+void ctl_claim_free(void *p);
+struct ctl_claim *ctl_claim_build(const json_t *obj);
+int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
+                       const struct ctl_claim *b, char *why, size_t n);
+
+struct ctl_owned {
+    char **names;
+    size_t n;
+};
+
+struct ctl_evt {
+    struct ctl_evt *next;
+    json_t *regarding;
+    char *type, *reason, *note;
+};
+
+void ctl_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void owned_free(void *p)
+{
+    struct ctl_owned *o = p;
+    if (!o)
+        return;
+    for (size_t i = 0; i < o->n; i++)
+        free(o->names[i]);
+    free(o->names);
+    free(o);
+}
+
+static void memo_free(void *p)
+{
+    struct ctl_memo *mo = p;
+    if (!mo)
+        return;
+    json_decref(mo->status);
+    free(mo);
+}
+
+/* ---- cache access --------------------------------------------------------- */
+
+static struct kube_watch *watch_for(struct ctl_manager *m, struct kube_watch **ws, const char *key)
+{
+    const char *slash = strchr(key, '/');
+    size_t nl = slash ? (size_t)(slash - key) : 0;
+    for (size_t i = 0; i < m->n_watches; i++) {
+        if (!m->watch_ns[i])
+            return ws[i];
+        if (strlen(m->watch_ns[i]) == nl && !strncmp(m->watch_ns[i], key, nl))
+            return ws[i];
+    }
+    return NULL;
+}
+
+json_t *ctl_mgr_get_stack(struct ctl_manager *m, const char *key)
+{
+    struct kube_watch *w = watch_for(m, m->stack_watches, key);
+    return w ? kube_watch_get(w, key) : NULL;
+}
+
+json_t *ctl_mgr_get_cm(struct ctl_manager *m, const char *key)
+{
+    struct kube_watch *w = watch_for(m, m->cm_watches, key);
+    return w ? kube_watch_get(w, key) : NULL;
+}
+
+char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
+{
+    struct ctl_owned *o;
+    char **v = NULL;
+    pthread_mutex_lock(&m->mu);
+    o = ctl_map_get(m->owned, key);
+    if (o && o->n) {
+        v = calloc(o->n + 1, sizeof(*v));
+        for (size_t i = 0; v && i < o->n; i++)
+            v[i] = op_strdup(o->names[i]);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return v;
+}
+
+static int all_synced(struct ctl_manager *m)
+{
+    for (size_t i = 0; i < m->n_watches; i++)
+        if (!kube_watch_synced(m->stack_watches[i]) || !kube_watch_synced(m->cm_watches[i]))
+            return 0;
+    return 1;
+}
+
+/* ---- transforms (run on watch threads) ------------------------------------ */
+
+static json_t *stack_transform(json_t *obj, void *payload)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    (void)payload;
+    json_object_del(md, "managedFields");
+    json_object_del(json_object_get(md, "annotations"), "kubectl.kubernetes.io/last-applied-configuration");
+    return obj;
+}
+
+/* Keeps only what reconcile compares; data becomes its digest, so memory
+ * does not grow with dashboard size. */
+static json_t *cm_transform(json_t *obj, void *payload)
+{
+    static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "labels",
+                                 "annotations", "ownerReferences"};
+    json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
+    json_t *data = json_object_get(obj, "data");
+    char *dg;
+    (void)payload;
+
+    if (!nmd || !out) {
+        json_decref(nmd);
+        json_decref(out);
+        return obj; /* keep the full object rather than lose the event */
+    }
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        json_t *v = json_object_get(md, keep[i]);
+        if (v)
+            json_object_set(nmd, keep[i], v);
+    }
+    if (json_object_get(nmd, "annotations")) {
+        json_t *a = json_deep_copy(json_object_get(nmd, "annotations"));
+        json_object_del(a, "kubectl.kubernetes.io/last-applied-configuration");
+        json_object_set_new(nmd, "annotations", a);
+    }
+    json_object_set_new(out, "metadata", nmd);
+    if (data) {
+        dg = render_data_digest(data);
+    } else {
+        json_t *empty = json_object();
+        dg = render_data_digest(empty);
+        json_decref(empty);
+    }
+    if (dg)
+        json_object_set_new(out, CTL_DATA_DIGEST_KEY, json_string(dg));
+    free(dg);
+    json_decref(obj);
+    return out;
+}
+
+/* ---- informer handlers ---------------------------------------------------- */
+
+struct overlap_ctx {
+    const char *key;
+    const struct ctl_claim *c;
+    char **hits;
+    size_t n, cap;
+};
+
+static int overlap_walk(const char *key, void *val, void *payload)
+{
+    struct overlap_ctx *x = payload;
+    char why[16];
+    if (!strcmp(key, x->key))
+        return 0;
+    if (ctl_claim_conflict(x->key, x->c, key, val, why, sizeof(why)) ||
+        ctl_claim_conflict(key, val, x->key, x->c, why, sizeof(why))) {
+        if (x->n == x->cap) {
+            size_t nc = x->cap ? x->cap * 2 : 8;
+            char **nh = realloc(x->hits, nc * sizeof(*nh));
+            if (!nh)
+                return 1;
+            x->hits = nh;
+            x->cap = nc;
+        }
+        if ((x->hits[x->n] = op_strdup(key)))
+            x->n++;
+    }
+    return 0;
+}
+
+/* Enqueues every stack whose claims overlap c (both directions). Mutex held
+ * by the caller; keys are collected and enqueued (queue has its own lock). */
+static void enqueue_overlapping(struct ctl_manager *m, const char *key, const struct ctl_claim *c)
+{
+    struct overlap_ctx x = {key, c, NULL, 0, 0};
+    if (!c)
+        return;
+    ctl_map_foreach(m->claims, overlap_walk, &x);
+    for (size_t i = 0; i < x.n; i++) {
+        (void)ctl_wq_add(m->queue, x.hits[i]);
+        free(x.hits[i]);
+    }
+    free(x.hits);
+}
+
+static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payload)
+{
+    struct ctl_manager *m = payload;
+    char key[512];
+    const json_t *md = json_object_get(obj, "metadata");
+    int64_t gen = json_integer_value(json_object_get(md, "generation"));
+    int deleting = json_object_get(md, "deletionTimestamp") != NULL;
+    uintptr_t seen, want = (uintptr_t)(gen + 1) * 2 + (uintptr_t)deleting;
+    int enqueue = 0;
+
+    if (kube_obj_key(obj, key, sizeof(key)) < 0)
+        return;
+    pthread_mutex_lock(&m->mu);
+    if (t == KUBE_EVENT_DELETED) {
+        struct ctl_claim *old = ctl_map_take(m->claims, key);
+        ctl_map_del(m->seen_gen, key);
+        enqueue_overlapping(m, key, old);
+        ctl_claim_free(old);
+        enqueue = 1;
+    } else {
+        seen = (uintptr_t)ctl_map_get(m->seen_gen, key);
+        /* GenerationChanged predicate: status-only updates (our own
+         * writes) do not enqueue, spec changes and deletion do. */
+        if (seen != want) {
+            struct ctl_claim *old = ctl_map_take(m->claims, key), *nc = ctl_claim_build(obj);
+            enqueue = 1;
+            (void)ctl_map_put(m->seen_gen, key, (void *)want);
+            enqueue_overlapping(m, key, old);
+            ctl_claim_free(old);
+            if (nc && ctl_map_put(m->claims, key, nc) < 0) {
+                ctl_claim_free(nc);
+                nc = NULL;
+            }
+            enqueue_overlapping(m, key, nc);
+        }
+    }
+    pthread_mutex_unlock(&m->mu);
+    if (enqueue) {
+        op_log(OP_LOG_DEBUG, "stack event", "stack", key, "type", kube_event_type_name(t), NULL);
+        (void)ctl_wq_add(m->queue, key);
+    }
+}
+
+/* The stack key of a ConfigMap's controller owner (ObservabilityStack). */
+static int owner_key(const json_t *cm, char *out, size_t n)
+{
+    const json_t *refs = json_object_get(json_object_get(cm, "metadata"), "ownerReferences"), *r;
+    size_t i;
+    json_array_foreach(refs, i, r)
+    {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const char *api = json_string_value(json_object_get(r, "apiVersion"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (json_is_true(json_object_get(r, "controller")) && kind && !strcmp(kind, SPEC_KIND) && api &&
+            op_str_has_prefix(api, SPEC_GROUP "/") && name) {
+            snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)
+{
+    struct ctl_owned *o = ctl_map_get(m->owned, okey);
+    size_t i;
+    if (!o) {
+        if (!present || !(o = calloc(1, sizeof(*o))))
+            return;
+        if (ctl_map_put(m->owned, okey, o) < 0) {
+            free(o);
+            return;
+        }
+    }
+    for (i = 0; i < o->n; i++)
+        if (!strcmp(o->names[i], cm_name))
+            break;
+    if (present && i == o->n) {
+        char **nn = realloc(o->names, (o->n + 1) * sizeof(*nn));
+        if (!nn)
+            return;
+        o->names = nn;
+        if ((o->names[o->n] = op_strdup(cm_name)))
+            o->n++;
+    } else if (!present && i < o->n) {
+        free(o->names[i]);
+        o->names[i] = o->names[--o->n];
+        if (o->n == 0)
+            ctl_map_del(m->owned, okey);
+    }
+}
+
+static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload)
+{
+    struct ctl_manager *m = payload;
+    char okey[512];
+    const char *name = kube_obj_name(obj);
+    if (!name || !owner_key(obj, okey, sizeof(okey)))
+        return;
+    pthread_mutex_lock(&m->mu);
+    owned_update(m, okey, name, t != KUBE_EVENT_DELETED);
+    pthread_mutex_unlock(&m->mu);
+    op_log(OP_LOG_DEBUG, "configmap event", "stack", okey, "configmap", name, "type",
+           kube_event_type_name(t), NULL);
+    (void)ctl_wq_add(m->queue, okey);
+}
+
+static void on_watch_error(int err, const struct kube_status *st, const char *msg, void *payload)
+{
+    char code[16];
+    (void)payload;
+    snprintf(code, sizeof(code), "%d", st ? st->code : 0);
+    op_log(OP_LOG_WARN, "watch error, backing off", "error", msg ? msg : op_err_name(err), "code", code,
+           NULL);
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+void ctl_mgr_emit_event(struct ctl_manager *m, const json_t *regarding, const char *type,
+                        const char *reason, const char *note)
+{
+    const json_t *md = json_object_get(regarding, "metadata");
+    struct ctl_evt *e;
+    if (!m->events)
+        return;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return;
+    e->regarding = json_pack("{s:s, s:s, s:{s:O?, s:O?, s:O?}}", "apiVersion", SPEC_API_VERSION, "kind",
+                             SPEC_KIND, "metadata", "name", json_object_get(md, "name"), "namespace",
+                             json_object_get(md, "namespace"), "uid", json_object_get(md, "uid"));
+    e->type = op_strdup(type);
+    e->reason = op_strdup(reason);
+    e->note = op_strdup(note);
+    if (!e->regarding || !e->type || !e->reason || !e->note)
+        goto drop;
+    pthread_mutex_lock(&m->ev_mu);
+    if (m->ev_len >= EVQ_MAX || m->ev_stop) {
+        pthread_mutex_unlock(&m->ev_mu);
+        goto drop; /* best effort, like client-go's broadcaster */
+    }
+    if (m->ev_tail)
+        m->ev_tail->next = e;
+    else
+        m->ev_head = e;
+    m->ev_tail = e;
+    m->ev_len++;
+    pthread_cond_signal(&m->ev_cond);
+    pthread_mutex_unlock(&m->ev_mu);
+    return;
+drop:
+    json_decref(e->regarding);
+    free(e->type);
+    free(e->reason);
+    free(e->note);
+    free(e);
+}
+
+static void *event_thread(void *p)
+{
+    struct ctl_manager *m = p;
+    pthread_mutex_lock(&m->ev_mu);
+    for (;;) {
+        struct ctl_evt *e;
+        while (!m->ev_head && !m->ev_stop)
+            pthread_cond_wait(&m->ev_cond, &m->ev_mu);
+        if (m->ev_stop)
+            break;
+        e = m->ev_head;
+        m->ev_head = e->next;
+        if (!m->ev_head)
+            m->ev_tail = NULL;
+        m->ev_len--;
+        pthread_mutex_unlock(&m->ev_mu);
+        if (kube_event_emit(m->events, e->regarding, e->type, e->reason, e->reason, e->note) < 0)
+            op_log(OP_LOG_DEBUG, "event not recorded", "error", op_err_last(), NULL);
+        json_decref(e->regarding);
+        free(e->type);
+        free(e->reason);
+        free(e->note);
+        free(e);
+        pthread_mutex_lock(&m->ev_mu);
+    }
+    while (m->ev_head) {
+        struct ctl_evt *e = m->ev_head;
+        m->ev_head = e->next;
+        json_decref(e->regarding);
+        free(e->type);
+        free(e->reason);
+        free(e->note);
+        free(e);
+    }
+    m->ev_tail = NULL;
+    pthread_mutex_unlock(&m->ev_mu);
+    return NULL;
+}
+
+/* ---- workers -------------------------------------------------------------- */
+
+static void *worker_main(void *p)
+{
+    struct ctl_manager *m = p;
+    char *key;
+    while (!all_synced(m)) {
+        struct timespec ts = {0, 50 * 1000000L};
+        if (ctl_wq_is_shutdown(m->queue))
+            return NULL;
+        nanosleep(&ts, NULL);
+    }
+    while (ctl_wq_get(m->queue, -1, &key) == 0) {
+        int64_t after = 0, t0 = op_mono_ms();
+        const char *ctl[] = {CTL_CONTROLLER_NAME, NULL};
+        const char *result;
+        int err;
+
+        ctl_metric_add(m->m_active_workers, ctl, 1);
+        err = ctl_reconcile(m, key, &after);
+        ctl_metric_add(m->m_active_workers, ctl, -1);
+        ctl_metric_observe(m->m_reconcile_time, ctl, (double)(op_mono_ms() - t0) / 1000.0);
+        if (err < 0) {
+            result = "error";
+            ctl_metric_add(m->m_reconcile_errors, ctl, 1);
+            op_log(OP_LOG_ERROR, "reconcile failed", "stack", key, "error", op_err_last(), NULL);
+            (void)ctl_wq_add_rate_limited(m->queue, key);
+        } else {
+            ctl_wq_forget(m->queue, key);
+            if (after > 0) {
+                /* ±10% jitter spreads re-verification of many stacks */
+                int64_t j = after - after / 10 + (int64_t)(op_rand01() * (double)(after / 5));
+                (void)ctl_wq_add_after(m->queue, key, j);
+                result = "requeue_after";
+            } else {
+                result = "success";
+            }
+        }
+        ctl_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, result}, 1);
+        ctl_wq_done(m->queue, key);
+        free(key);
+    }
+    return NULL;
+}
+
+static int start_workers(struct ctl_manager *m)
+{
+    pthread_attr_t a;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&m->workers_started, &expected, 1))
+        return OP_OK;
+    m->workers = calloc((size_t)m->opts->workers, sizeof(*m->workers));
+    if (!m->workers)
+        return OP_ENOMEM;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, WORKER_STACK);
+    for (int i = 0; i < m->opts->workers; i++) {
+        if (pthread_create(&m->workers[i], &a, worker_main, m) != 0)
+            break;
+        m->n_workers++;
+    }
+    pthread_attr_destroy(&a);
+    op_log(OP_LOG_INFO, "workers started", NULL);
+    return m->n_workers > 0 ? OP_OK : op_err_set(OP_ERR, "cannot start workers");
+}
+
+static void on_leader(enum ctl_leader_event ev, void *payload)
+{
+    struct ctl_manager *m = payload;
+    if (ev == CTL_LEADER_STARTED) {
+        op_log(OP_LOG_INFO, "became leader", "identity", m->opts->identity, NULL);
+        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 1);
+        if (start_workers(m) < 0)
+            op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
+    } else if (ev == CTL_LEADER_LOST) {
+        /* like controller-runtime: a former leader must not keep working */
+        op_log(OP_LOG_ERROR, "leadership lost, exiting", "identity", m->opts->identity, NULL);
+        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
+        atomic_store(&m->lost_leadership, 1);
+        kill(getpid(), SIGTERM);
+    }
+}
+
+/* ---- metrics and health --------------------------------------------------- */
+
+static void on_request(const char *method, int code, const char *host, void *payload)
+{
+    struct ctl_manager *m = payload;
+    char cs[16];
+    if (code > 0)
+        snprintf(cs, sizeof(cs), "%d", code);
+    else
+        snprintf(cs, sizeof(cs), "<error>");
+    ctl_metric_add(m->m_rest, (const char *[]){cs, method, host}, 1);
+}
+
+struct ready_count {
+    double t, f, u;
+};
+
+static int count_ready(const char *key, void *val, void *payload)
+{
+    struct ready_count *c = payload;
+    (void)key;
+    if ((uintptr_t)val == 1)
+        c->t++;
+    else if ((uintptr_t)val == 2)
+        c->f++;
+    else
+        c->u++;
+    return 0;
+}
+
+static void collect(struct ctl_metrics *reg, void *payload)
+{
+    struct ctl_manager *m = payload;
+    struct ctl_wq_stats st;
+    struct ready_count rc = {0, 0, 0};
+    const char *nm[] = {CTL_CONTROLLER_NAME, NULL};
+    (void)reg;
+    ctl_wq_get_stats(m->queue, &st);
+    ctl_metric_set(m->m_wq_depth, nm, (double)st.depth);
+    ctl_metric_set(m->m_wq_adds, nm, (double)st.adds_total);
+    ctl_metric_set(m->m_wq_retries, nm, (double)st.retries_total);
+    pthread_mutex_lock(&m->mu);
+    ctl_map_foreach(m->ready, count_ready, &rc);
+    pthread_mutex_unlock(&m->mu);
+    ctl_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
+    ctl_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
+    ctl_metric_set(m->m_stacks, (const char *[]){"unknown"}, rc.u);
+    if (!m->leader)
+        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
+}
+
+static int readyz(char *why, size_t cap, void *payload)
+{
+    struct ctl_manager *m = payload;
+    if (!all_synced(m)) {
+        snprintf(why, cap, "informer caches not synced");
+        return 0;
+    }
+    return 1; /* leader or standby: both are healthy replicas */
+}
+
+static int register_metrics(struct ctl_manager *m)
+{
+    struct ctl_metrics *r = m->metrics;
+    const char *ctl[] = {"controller", NULL};
+    m->m_reconcile_total = ctl_metrics_register(r, CTL_METRIC_COUNTER, "controller_runtime_reconcile_total",
+                                                "Total number of reconciliations per controller",
+                                                (const char *[]){"controller", "result", NULL}, NULL, 0);
+    m->m_reconcile_errors = ctl_metrics_register(r, CTL_METRIC_COUNTER,
+                                                 "controller_runtime_reconcile_errors_total",
+                                                 "Total number of reconciliation errors per controller",
+                                                 ctl, NULL, 0);
+    m->m_reconcile_time = ctl_metrics_register(
+        r, CTL_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
+        "Length of time per reconciliation per controller", ctl, CTL_RECONCILE_BUCKETS, CTL_RECONCILE_NBUCKETS);
+    m->m_active_workers = ctl_metrics_register(r, CTL_METRIC_GAUGE, "controller_runtime_active_workers",
+                                               "Number of currently used workers per controller", ctl,
+                                               NULL, 0);
+    m->m_wq_depth = ctl_metrics_register(r, CTL_METRIC_GAUGE, "workqueue_depth", "Current depth of workqueue",
+                                         (const char *[]){"name", NULL}, NULL, 0);
+    m->m_wq_adds = ctl_metrics_register(r, CTL_METRIC_COUNTER, "workqueue_adds_total",
+                                        "Total number of adds handled by workqueue",
+                                        (const char *[]){"name", NULL}, NULL, 0);
+    m->m_wq_retries = ctl_metrics_register(r, CTL_METRIC_COUNTER, "workqueue_retries_total",
+                                           "Total number of retries handled by workqueue",
+                                           (const char *[]){"name", NULL}, NULL, 0);
+    m->m_rest = ctl_metrics_register(r, CTL_METRIC_COUNTER, "rest_client_requests_total",
+                                     "Number of HTTP requests, partitioned by status code, method, and host",
+                                     (const char *[]){"code", "method", "host", NULL}, NULL, 0);
+    m->m_leader = ctl_metrics_register(r, CTL_METRIC_GAUGE, "leader_election_master_status",
+                                       "Gauge of if the reporting system is master of the relevant lease, 0 "
+                                       "indicates backup, 1 indicates master. 'name' is the string used to "
+                                       "identify the lease.",
+                                       (const char *[]){"name", NULL}, NULL, 0);
+    m->m_stacks = ctl_metrics_register(r, CTL_METRIC_GAUGE, "crosslink_stacks",
+                                       "ObservabilityStacks by the status of their Ready condition",
+                                       (const char *[]){"ready", NULL}, NULL, 0);
+    m->m_probe_time = ctl_metrics_register(r, CTL_METRIC_HISTOGRAM, "crosslink_backend_probe_duration_seconds",
+                                           "Wall time of backend checks run by reconciles (cache hits excluded)",
+                                           (const char *[]){"signal", NULL}, CTL_RECONCILE_BUCKETS,
+                                           CTL_RECONCILE_NBUCKETS);
+    if (!m->m_reconcile_total || !m->m_reconcile_errors || !m->m_reconcile_time || !m->m_wq_depth ||
+        !m->m_wq_adds || !m->m_wq_retries || !m->m_rest || !m->m_leader || !m->m_stacks ||
+        !m->m_probe_time || !m->m_active_workers)
+        return OP_ENOMEM;
+    /* controller-runtime exposes these at 0 from the start */
+    ctl_metric_add(m->m_reconcile_errors, (const char *[]){CTL_CONTROLLER_NAME}, 0);
+    ctl_metric_add(m->m_active_workers, (const char *[]){CTL_CONTROLLER_NAME}, 0);
+    for (int i = 0; i < 4; i++) {
+        static const char *res[] = {"success", "error", "requeue", "requeue_after"};
+        ctl_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, res[i]}, 0);
+    }
+    ctl_metrics_set_collector(r, collect, m);
+    return OP_OK;
+}
+
+static int start_http(struct ctl_manager *m)
+{
+    const struct ctl_options *o = m->opts;
+    int err;
+    if (o->metrics_addr && o->health_addr && !strcmp(o->metrics_addr, o->health_addr)) {
+        struct ctl_http_opts ho = {o->metrics_addr, m->metrics, 1, readyz, m};
+        return ctl_http_start(&m->http_metrics, &ho);
+    }
+    if (o->metrics_addr) {
+        struct ctl_http_opts ho = {o->metrics_addr, m->metrics, 0, NULL, NULL};
+        if ((err = ctl_http_start(&m->http_metrics, &ho)) < 0)
+            return err;
+    }
+    if (o->health_addr) {
+        struct ctl_http_opts ho = {o->health_addr, NULL, 1, readyz, m};
+        if ((err = ctl_http_start(&m->http_health, &ho)) < 0)
+            return err;
+    }
+    return OP_OK;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int start_watches(struct ctl_manager *m)
+{
+    size_t n = m->opts->n_namespaces ? m->opts->n_namespaces : 1;
+    m->stack_watches = calloc(n, sizeof(*m->stack_watches));
+    m->cm_watches = calloc(n, sizeof(*m->cm_watches));
+    m->watch_ns = calloc(n, sizeof(*m->watch_ns));
+    if (!m->stack_watches || !m->cm_watches || !m->watch_ns)
+        return OP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *ns = m->opts->n_namespaces ? m->opts->namespaces[i] : NULL;
+        struct kube_watch_opts so = {0}, co = {0};
+        int err;
+        m->watch_ns[i] = op_strdup(ns);
+        so.resource = &KUBE_RES_STACK;
+        so.ns = ns;
+        so.on_event = on_stack_event;
+        so.transform = stack_transform;
+        so.on_error = on_watch_error;
+        so.payload = m;
+        co.resource = &KUBE_RES_CONFIGMAP;
+        co.ns = ns;
+        co.label_selector = MANAGED_SELECTOR;
+        co.on_event = on_cm_event;
+        co.transform = cm_transform;
+        co.on_error = on_watch_error;
+        co.payload = m;
+        if ((err = kube_watch_start(&m->cm_watches[i], m->client, &co)) < 0)
+            return err;
+        if ((err = kube_watch_start(&m->stack_watches[i], m->client, &so)) < 0)
+            return err;
+        m->n_watches++;
+    }
+    return OP_OK;
+}
+
+int ctl_manager_main(struct ctl_options *opts)
+{
+    struct ctl_manager mm, *m = &mm;
+    struct kube_config *cfg = NULL;
+    struct kube_config_opts co = {0};
+    sigset_t set;
+    int err, sig = 0, rc = 1;
+    char *lease_ns = NULL;
+    char buf[32];
+
+    memset(m, 0, sizeof(*m));
+    m->opts = opts;
+    m->default_verify_ms = opts->verify_interval_ms;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->ev_mu, NULL);
+    pthread_cond_init(&m->ev_cond, NULL);
+
+    /* every thread created from here on inherits the blocked signals; the
+     * main thread takes them with sigwait */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    co.kubeconfig = opts->kubeconfig;
+    co.context = opts->context;
+    if ((err = kube_config_load(&cfg, &co)) < 0) {
+        op_log(OP_LOG_ERROR, "cannot load Kubernetes configuration", "error", op_err_last(), NULL);
+        goto out;
+    }
+    lease_ns = op_strdup(opts->lease_namespace ? opts->lease_namespace : kube_config_namespace(cfg));
+    if (!lease_ns || (err = kube_client_new(&m->client, cfg)) < 0) {
+        op_log(OP_LOG_ERROR, "cannot create Kubernetes client", "error", op_err_last(), NULL);
+        kube_config_free(cfg);
+        goto out;
+    }
+    cfg = NULL;
+
+    m->metrics = ctl_metrics_new();
+    m->queue = ctl_wq_new(NULL);
+    m->seen_gen = ctl_map_new(NULL);
+    m->claims = ctl_map_new(ctl_claim_free);
+    m->owned = ctl_map_new(owned_free);
+    m->memo = ctl_map_new(memo_free);
+    m->ready = ctl_map_new(NULL);
+    if (!m->metrics || !m->queue || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
+        register_metrics(m) < 0) {
+        op_log(OP_LOG_ERROR, "out of memory", NULL);
+        goto out;
+    }
+    kube_client_set_on_request(m->client, on_request, m);
+    {
+        /* reuse probe results for most of a verify interval, so probes per
+         * interval track distinct backends rather than stacks */
+        int64_t ttl = opts->verify_interval_ms > 0 ? opts->verify_interval_ms * 8 / 10 : 30000;
+        if (probe_engine_new(&m->probes, 64, ttl) < 0) {
+            op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
+            m->probes = NULL;
+        }
+    }
+    if (kube_events_new(&m->events, m->client, "crosslink.dev/controller", opts->identity) < 0) {
+        op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
+        m->events = NULL;
+    } else {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 256 * 1024);
+        if (pthread_create(&m->ev_thread, &a, event_thread, m) == 0)
+            m->ev_running = 1;
+        pthread_attr_destroy(&a);
+    }
+    if ((err = start_http(m)) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start HTTP server", "error", op_err_last(), NULL);
+        goto out;
+    }
+    snprintf(buf, sizeof(buf), "%d", opts->workers);
+    op_log(OP_LOG_INFO, "starting", "version", CROSSLINK_VERSION, "identity", opts->identity, "workers", buf,
+           "leader_elect", opts->leader_elect ? "true" : "false", "lease", opts->leader_elect ? lease_ns : "",
+           NULL);
+    if ((err = start_watches(m)) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start informers", "error", op_err_last(), NULL);
+        goto out;
+    }
+    if (opts->leader_elect) {
+        struct ctl_leader_cfg lc = {0};
+        lc.identity = opts->identity;
+        m->lease = ctl_kube_lease_new(m->client, lease_ns, opts->lease_name, &lc.ops);
+        m->leader = m->lease ? ctl_leader_new(&lc) : NULL;
+        if (!m->leader || ctl_leader_run(m->leader, on_leader, m) < 0) {
+            op_log(OP_LOG_ERROR, "cannot start leader election", NULL);
+            goto out;
+        }
+        ctl_metric_set(m->m_leader, (const char *[]){opts->lease_name}, 0);
+    } else if (start_workers(m) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
+        goto out;
+    }
+
+    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+    op_log(OP_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    rc = atomic_load(&m->lost_leadership) ? 1 : 0;
+
+out:
+    /* stop taking work, finish what is in flight, then give the Lease up */
+    if (m->queue)
+        ctl_wq_shutdown(m->queue);
+    for (int i = 0; i < m->n_workers; i++)
+        pthread_join(m->workers[i], NULL);
+    free(m->workers);
+    if (m->leader) {
+        ctl_leader_stop(m->leader, 1);
+        op_log(OP_LOG_INFO, "lease released", NULL);
+    }
+    ctl_leader_free(m->leader);
+    ctl_kube_lease_free(m->lease);
+    for (size_t i = 0; m->watch_ns && i < (m->opts->n_namespaces ? m->opts->n_namespaces : 1); i++) {
+        if (m->stack_watches)
+            kube_watch_free(m->stack_watches[i]);
+        if (m->cm_watches)
+            kube_watch_free(m->cm_watches[i]);
+        free(m->watch_ns[i]);
+    }
+    free(m->watch_ns);
+    free(m->stack_watches);
+    free(m->cm_watches);
+    if (m->ev_running) {
+        pthread_mutex_lock(&m->ev_mu);
+        m->ev_stop = 1;
+        pthread_cond_broadcast(&m->ev_cond);
+        pthread_mutex_unlock(&m->ev_mu);
+        pthread_join(m->ev_thread, NULL);
+    }
+    kube_events_free(m->events);
+    ctl_http_free(m->http_metrics);
+    ctl_http_free(m->http_health);
+    probe_engine_free(m->probes);
+    ctl_wq_free(m->queue);
+    ctl_map_free(m->seen_gen);
+    ctl_map_free(m->claims);
+    ctl_map_free(m->owned);
+    ctl_map_free(m->memo);
+    ctl_map_free(m->ready);
+    kube_client_free(m->client);
+    ctl_metrics_free(m->metrics);
+    free(lease_ns);
+    pthread_cond_destroy(&m->ev_cond);
+    pthread_mutex_destroy(&m->ev_mu);
+    pthread_mutex_destroy(&m->mu);
+    op_log(OP_LOG_INFO, "stopped", NULL);
+    return rc;
+}

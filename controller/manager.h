@@ -1,0 +1,116 @@
+/* manager.h — the running operator: informers (stacks; owned ConfigMaps by
+ * label, data stripped), work queue, reconcile workers, leader election,
+ * metrics/health server, event sender. manager.c wires it, reconcile.c holds
+ * the per-stack logic. The struct is shared between those two files only. */
+#ifndef CROSSLINK_CTL_MANAGER_H
+#define CROSSLINK_CTL_MANAGER_H
+
+#include "health.h"
+#include "leader.h"
+#include "map.h"
+#include "metrics.h"
+#include "options.h"
+#include "workqueue.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct kube_client;
+struct kube_watch;
+struct kube_events;
+struct probe_engine;
+
+#define CTL_CONTROLLER_NAME "observabilitystack"
+/* Private key the ConfigMap transform adds: sha256 of the live data. */
+#define CTL_DATA_DIGEST_KEY "x-crosslink-data-digest"
+
+/* What the last write of ours left behind, to tell informer lag from drift:
+ * if the cache still shows prev_rv, our write is not in it yet. */
+struct ctl_memo {
+    char prev_rv[32]; /* "" = the object did not exist in the cache */
+    char new_rv[32];
+    json_t *status;   /* stacks: the status we wrote (owned); NULL for ConfigMaps */
+};
+
+/* A stack's claims on its Grafana (uids, names, default, dashboard uid),
+ * derived from its spec when the informer delivers it. */
+struct ctl_claim {
+    char *rv;
+    int64_t created_s;
+    char *ds_sig; /* "k=v,k=v" of spec.grafana.datasourceLabels */
+    char *db_sig;
+    char *uids[4];
+    char *names[4];
+    int is_default;
+    char *dash_uid; /* NULL when no dashboard */
+};
+
+struct ctl_evt; /* queued Event */
+
+struct ctl_manager {
+    struct ctl_options *opts; /* borrowed */
+    struct kube_client *client;
+    struct ctl_metrics *metrics;
+    struct ctl_wq *queue;
+    struct probe_engine *probes;
+    struct kube_events *events;
+
+    struct kube_watch **stack_watches; /* one per namespace, or one for all */
+    struct kube_watch **cm_watches;
+    size_t n_watches;
+    char **watch_ns; /* NULL entries = all namespaces */
+
+    pthread_mutex_t mu;        /* guards the maps below */
+    struct ctl_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
+    struct ctl_map *claims;    /* stack key -> struct ctl_claim * */
+    struct ctl_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
+    struct ctl_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
+    struct ctl_map *ready;     /* stack key -> (uintptr_t) 1 true, 2 false, 3 unknown */
+
+    /* events are sent by their own thread so reconciles never wait on them */
+    pthread_mutex_t ev_mu;
+    pthread_cond_t ev_cond;
+    struct ctl_evt *ev_head, *ev_tail;
+    size_t ev_len;
+    int ev_stop;
+    pthread_t ev_thread;
+    int ev_running;
+
+    /* workers */
+    pthread_t *workers;
+    int n_workers;
+    atomic_int workers_started;
+
+    struct ctl_leader *leader;
+    struct ctl_kube_lease *lease;
+    atomic_int lost_leadership;
+
+    struct ctl_http *http_metrics, *http_health;
+
+    /* metric handles */
+    struct ctl_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
+    struct ctl_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
+    struct ctl_metric *m_stacks, *m_probe_time, *m_active_workers;
+
+    int64_t default_verify_ms;
+};
+
+/* Reconciles one stack key ("ns/name"). Returns 0 with *requeue_after_ms
+ * (0 = none) or a negative op_err (the caller backs off). */
+int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms);
+
+/* Helpers shared with reconcile.c (manager.c). */
+json_t *ctl_mgr_get_stack(struct ctl_manager *m, const char *key); /* new ref or NULL */
+json_t *ctl_mgr_get_cm(struct ctl_manager *m, const char *key);    /* new ref or NULL */
+void ctl_mgr_emit_event(struct ctl_manager *m, const json_t *regarding, const char *type,
+                        const char *reason, const char *note);
+/* Names of ConfigMaps whose controller owner is the stack key (malloc'd
+ * NULL-terminated array of malloc'd strings; NULL when none). */
+char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key);
+void ctl_strv_free(char **v);
+
+/* The whole program: returns the process exit code. */
+int ctl_manager_main(struct ctl_options *opts);
+
+#endif

@@ -1,0 +1,51 @@
+/* kube_int.h — symbols shared between pkg/kube's files (kube__ prefix); not
+ * part of the public API and not installed. */
+#ifndef CROSSLINK_KUBE_INT_H
+#define CROSSLINK_KUBE_INT_H
+
+#include "kube.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* yaml.c: parses the first YAML document of text into JSON (plain scalars
+ * true/false/null/integers typed, everything else a string). *out: new
+ * reference. Errors: OP_EINVALID with line/column in the message. */
+int kube__yaml_load(const char *text, size_t len, json_t **out);
+
+/* config.c: base64 (standard alphabet, whitespace ignored, padding optional).
+ * *out malloc'd and NUL-terminated; *out_len excludes the NUL. */
+int kube__base64_decode(const char *in, size_t len, char **out, size_t *out_len);
+/* Reads a whole file (bounded by max) into a malloc'd NUL-terminated buffer. */
+int kube__read_file(const char *path, size_t max, char **out, size_t *out_len);
+
+/* Client certificate and key to present now: copies (malloc'd) of the static
+ * ones or of the exec plugin's current ones; both NULL when none. */
+int kube__config_client_cert(struct kube_config *cfg, int force_refresh, char **cert,
+                             size_t *cert_len, char **key, size_t *key_len);
+/* Username/password for basic auth (borrowed) or NULL. */
+const char *kube__config_username(const struct kube_config *cfg);
+const char *kube__config_password(const struct kube_config *cfg);
+
+/* path.c: sets the thread's error to "<prefix>: <previous message>" and
+ * returns code (op_err_set with op_err_last() as an argument would alias). */
+int kube__err_wrap(int code, const char *fmt, ...) OP_PRINTF(2, 3);
+
+/* path.c: copies at most n-1 bytes of s into out (always terminated). */
+void kube__strlcpy(char *out, const char *s, size_t n);
+
+/* client.c: a request with a streaming body sink, used by the watch. The
+ * sink gets raw bytes of a 2xx response; a nonzero return aborts.
+ * stop_flag (may be NULL) is polled; nonzero aborts with OP_ETIMEOUT
+ * ("stopped"). idle_ms > 0 aborts when no byte arrives for that long. */
+typedef int (*kube__sink_fn)(const char *data, size_t n, void *payload);
+struct kube__stream {
+    kube__sink_fn sink;
+    void *payload;
+    atomic_int *stop_flag;
+    long idle_ms;
+};
+int kube__request_stream(struct kube_client *c, const char *path, struct kube__stream *s,
+                         struct kube_status *st);
+
+#endif

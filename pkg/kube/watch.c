@@ -1,0 +1,580 @@
+/* watch.c — list+watch into an in-memory store (a small informer), one thread
+ * per watch. The stream is framed by a pure line splitter; the resourceVersion
+ * advances with every event and bookmark; 410 (HTTP or ERROR event) → relist,
+ * replace the store and report what vanished or changed; other failures →
+ * jittered exponential backoff. The store lock is never held while calling
+ * user callbacks. */
+#include "kube_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KUBE_BACKOFF_INIT_MS 800
+#define KUBE_BACKOFF_MAX_MS 30000
+#define KUBE_BACKOFF_RESET_MS 120000
+
+/* ---- line splitter -------------------------------------------------------- */
+
+void kube_line_splitter_init(struct kube_line_splitter *s, size_t max_line)
+{
+    op_buf_init(&s->buf, max_line + 1);
+    s->max_line = max_line;
+    s->discarding = 0;
+}
+
+void kube_line_splitter_cleanup(struct kube_line_splitter *s)
+{
+    op_buf_cleanup(&s->buf);
+}
+
+size_t kube_line_splitter_pending(const struct kube_line_splitter *s)
+{
+    return s->buf.len;
+}
+
+int kube_line_splitter_feed(struct kube_line_splitter *s, const char *data, size_t n,
+                            kube_line_fn fn, void *payload)
+{
+    int rc = OP_OK;
+
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t k = nl ? (size_t)(nl - data) : n;
+
+        if (s->discarding) {
+            if (!nl)
+                return rc;
+            s->discarding = 0;
+        } else if (s->buf.len + k > s->max_line) {
+            op_buf_reset(&s->buf);
+            s->discarding = !nl;
+            rc = op_err_set(OP_ETOOBIG, "watch line longer than %zu bytes", s->max_line);
+        } else if (op_buf_append(&s->buf, data, k) < 0) {
+            op_buf_reset(&s->buf);
+            s->discarding = !nl;
+            rc = op_err_set(OP_ENOMEM, "out of memory");
+        } else if (nl) {
+            size_t len = s->buf.len;
+            while (len > 0 && s->buf.data[len - 1] == '\r')
+                len--;
+            if (len > 0) {
+                int r;
+                s->buf.data[len] = '\0';
+                r = fn(s->buf.data, len, payload);
+                if (r != 0) {
+                    op_buf_reset(&s->buf);
+                    return r;
+                }
+            }
+            op_buf_reset(&s->buf);
+        }
+        if (!nl)
+            break;
+        n -= k + 1;
+        data += k + 1;
+    }
+    return rc;
+}
+
+int kube_watch_event_parse(const char *line, size_t len, char type_buf[16], json_t **obj_out)
+{
+    json_error_t jerr;
+    json_t *ev = json_loadb(line, len, 0, &jerr), *obj;
+    const char *t;
+
+    if (!ev)
+        return op_err_set(OP_EINVALID, "watch event: invalid JSON: %s", jerr.text);
+    t = json_string_value(json_object_get(ev, "type"));
+    obj = json_object_get(ev, "object");
+    if (!t || !json_is_object(obj) || strlen(t) >= 16) {
+        json_decref(ev);
+        return op_err_set(OP_EINVALID, "watch event: missing type or object");
+    }
+    kube__strlcpy(type_buf, t, 16);
+    *obj_out = json_incref(obj);
+    json_decref(ev);
+    return OP_OK;
+}
+
+/* ---- the informer --------------------------------------------------------- */
+
+struct kube_watch {
+    struct kube_client *c;
+    struct kube_watch_opts o;
+    char *ns, *label, *field, *resume_rv;
+    pthread_t thread;
+    int started;
+    int joined;
+    atomic_int stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    json_t *store; /* key → object */
+    char *rv;
+    int synced;
+    struct kube_watch_stats stats;
+    /* per-connection state, watch thread only */
+    struct kube_line_splitter split;
+    int stream_err;
+};
+
+static void emit(struct kube_watch *w, enum kube_event_type t, const json_t *obj)
+{
+    if (w->o.on_event)
+        w->o.on_event(t, obj, w->o.payload);
+}
+
+static json_t *transform(struct kube_watch *w, json_t *obj)
+{
+    if (!w->o.transform)
+        return obj;
+    return w->o.transform(obj, w->o.payload);
+}
+
+static void set_rv(struct kube_watch *w, const char *rv)
+{
+    char *copy;
+    if (!rv || !*rv)
+        return;
+    copy = op_strdup(rv);
+    if (!copy)
+        return;
+    pthread_mutex_lock(&w->lock);
+    free(w->rv);
+    w->rv = copy;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void fill_type(const struct kube_resource *r, json_t *obj)
+{
+    char apiv[128];
+    if (!json_object_get(obj, "apiVersion"))
+        json_object_set_new(obj, "apiVersion", json_string(kube_resource_api_version(r, apiv)));
+    if (!json_object_get(obj, "kind"))
+        json_object_set_new(obj, "kind", json_string(r->kind));
+}
+
+/* Lists everything and swaps the store, emitting the differences. */
+static int relist(struct kube_watch *w)
+{
+    struct kube_list_opts lo = {w->label, w->field, w->o.page_size > 0 ? w->o.page_size : 500, NULL};
+    struct kube_status st;
+    json_t *list = NULL, *items, *item, *fresh = NULL, *old = NULL, *v;
+    const char *key;
+    const char *rv;
+    size_t i;
+    int err;
+    char kbuf[512];
+
+    err = kube_list(w->c, w->o.resource, w->ns, &lo, &list, &st);
+    if (err < 0) {
+        if (w->o.on_error)
+            w->o.on_error(err, &st, op_err_last(), w->o.payload);
+        goto out;
+    }
+    fresh = json_object();
+    if (!fresh) {
+        err = OP_ENOMEM;
+        goto out;
+    }
+    items = json_object_get(list, "items");
+    json_array_foreach(items, i, item) {
+        json_t *t = transform(w, json_incref(item));
+        if (!t)
+            continue;
+        if (kube_obj_key(t, kbuf, sizeof(kbuf)) < 0 || json_object_set_new(fresh, kbuf, t) < 0)
+            continue;
+    }
+    rv = json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
+    pthread_mutex_lock(&w->lock);
+    old = w->store;
+    w->store = json_incref(fresh);
+    free(w->rv);
+    w->rv = op_strdup(rv ? rv : "");
+    w->stats.lists++;
+    pthread_mutex_unlock(&w->lock);
+
+    json_object_foreach(fresh, key, v) {
+        json_t *prev = json_object_get(old, key);
+        if (!prev) {
+            emit(w, KUBE_EVENT_ADDED, v);
+        } else {
+            const char *a = kube_obj_resource_version(prev), *b = kube_obj_resource_version(v);
+            if (!a || !b || strcmp(a, b) != 0)
+                emit(w, KUBE_EVENT_MODIFIED, v);
+        }
+    }
+    json_object_foreach(old, key, v) {
+        if (!json_object_get(fresh, key))
+            emit(w, KUBE_EVENT_DELETED, v);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->synced = 1;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (w->o.on_synced)
+        w->o.on_synced(w->o.payload);
+    err = OP_OK;
+out:
+    json_decref(old);
+    json_decref(fresh);
+    json_decref(list);
+    return err;
+}
+
+static int on_line(const char *line, size_t len, void *payload)
+{
+    struct kube_watch *w = payload;
+    char type[16], kbuf[512];
+    json_t *obj = NULL, *stored = NULL, *prev = NULL;
+    int err = OP_OK;
+
+    if ((err = kube_watch_event_parse(line, len, type, &obj)) < 0)
+        return err; /* a garbled stream cannot be trusted: reconnect */
+    if (strcmp(type, "BOOKMARK") == 0) {
+        set_rv(w, kube_obj_resource_version(obj));
+        pthread_mutex_lock(&w->lock);
+        w->stats.bookmarks++;
+        pthread_mutex_unlock(&w->lock);
+        goto out;
+    }
+    if (strcmp(type, "ERROR") == 0) {
+        struct kube_status st;
+        char *s = json_dumps(obj, JSON_COMPACT);
+        int code = (int)json_integer_value(json_object_get(obj, "code"));
+        kube_status_decode(&st, code, s, s ? strlen(s) : 0);
+        free(s);
+        err = kube_err_from_http(code ? code : 500);
+        if (err == OP_OK)
+            err = OP_ERR;
+        op_err_set(err, "watch %s: ERROR event %d %s: %s", w->o.resource->plural, code, st.reason,
+                   st.message);
+        goto out;
+    }
+    fill_type(w->o.resource, obj);
+    {
+        const char *rv = kube_obj_resource_version(obj);
+        char *rvc = op_strdup(rv);
+        int deleted = strcmp(type, "DELETED") == 0;
+        if (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0 && !deleted) {
+            free(rvc);
+            goto out; /* unknown type: ignore */
+        }
+        stored = transform(w, json_incref(obj));
+        if (!stored || kube_obj_key(stored, kbuf, sizeof(kbuf)) < 0) {
+            free(rvc);
+            set_rv(w, rv);
+            goto out;
+        }
+        pthread_mutex_lock(&w->lock);
+        prev = json_incref(json_object_get(w->store, kbuf));
+        if (deleted)
+            json_object_del(w->store, kbuf);
+        else
+            json_object_set(w->store, kbuf, stored);
+        if (rvc) {
+            free(w->rv);
+            w->rv = rvc;
+        }
+        w->stats.events++;
+        pthread_mutex_unlock(&w->lock);
+        if (deleted)
+            emit(w, KUBE_EVENT_DELETED, stored);
+        else
+            emit(w, prev ? KUBE_EVENT_MODIFIED : KUBE_EVENT_ADDED, stored);
+    }
+out:
+    json_decref(prev);
+    json_decref(stored);
+    json_decref(obj);
+    return err;
+}
+
+static int sink(const char *data, size_t n, void *payload)
+{
+    struct kube_watch *w = payload;
+    /* OP_ETOOBIG means an event was lost: abort, the loop relists */
+    return kube_line_splitter_feed(&w->split, data, n, on_line, w);
+}
+
+/* One watch connection. 0 = normal end (server timeout), else an op_err. */
+static int watch_once(struct kube_watch *w)
+{
+    struct kube_query q;
+    struct kube__stream s;
+    struct kube_status st;
+    struct op_buf path;
+    char *rv;
+    int err;
+
+    pthread_mutex_lock(&w->lock);
+    rv = op_strdup(w->rv);
+    w->stats.watches++;
+    pthread_mutex_unlock(&w->lock);
+    memset(&q, 0, sizeof(q));
+    q.watch = 1;
+    q.allow_watch_bookmarks = 1;
+    q.resource_version = rv;
+    q.label_selector = w->label;
+    q.field_selector = w->field;
+    q.timeout_seconds = w->o.timeout_seconds > 0 ? w->o.timeout_seconds
+                                                 : 300 + (long)(op_rand01() * 300.0);
+    op_buf_init(&path, 16384);
+    err = kube_path(&path, w->o.resource, w->o.resource->namespaced ? w->ns : NULL, NULL, NULL, &q);
+    free(rv);
+    if (err < 0)
+        goto out;
+    memset(&s, 0, sizeof(s));
+    s.sink = sink;
+    s.payload = w;
+    s.stop_flag = &w->stop;
+    s.idle_ms = w->o.idle_timeout_ms > 0 ? w->o.idle_timeout_ms : 180000;
+    kube_line_splitter_init(&w->split, KUBE_MAX_WATCH_LINE);
+    err = kube__request_stream(w->c, path.data, &s, &st);
+    kube_line_splitter_cleanup(&w->split);
+    if (err < 0 && err != OP_EGONE && w->o.on_error && !atomic_load(&w->stop))
+        w->o.on_error(err, &st, op_err_last(), w->o.payload);
+out:
+    op_buf_cleanup(&path);
+    return err;
+}
+
+/* Sleeps up to ms, waking early on stop. */
+static void wait_ms(struct kube_watch *w, long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!atomic_load(&w->stop)) {
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *watch_main(void *arg)
+{
+    struct kube_watch *w = arg;
+    long backoff = KUBE_BACKOFF_INIT_MS;
+    int64_t last_fail = 0;
+    int need_list = 1;
+
+    if (w->resume_rv) {
+        pthread_mutex_lock(&w->lock);
+        w->rv = op_strdup(w->resume_rv);
+        pthread_mutex_unlock(&w->lock);
+        need_list = w->rv == NULL;
+    }
+    while (!atomic_load(&w->stop)) {
+        int err;
+        if (need_list) {
+            err = relist(w);
+        } else {
+            err = watch_once(w);
+            if (err == OP_EGONE) {
+                pthread_mutex_lock(&w->lock);
+                w->stats.gone++;
+                pthread_mutex_unlock(&w->lock);
+                need_list = 1;
+                continue; /* relist right away, like client-go */
+            }
+            if (err == OP_ETOOBIG || err == OP_EINVALID)
+                need_list = 1; /* lost an event: resynchronise */
+        }
+        if (atomic_load(&w->stop))
+            break;
+        if (err == OP_OK) {
+            need_list = 0;
+            continue;
+        }
+        /* failure: jittered exponential backoff */
+        {
+            int64_t now = op_mono_ms();
+            long sleep_for;
+            if (last_fail && now - last_fail > KUBE_BACKOFF_RESET_MS)
+                backoff = KUBE_BACKOFF_INIT_MS;
+            last_fail = now;
+            sleep_for = backoff + (long)(op_rand01() * (double)backoff);
+            if (sleep_for > KUBE_BACKOFF_MAX_MS)
+                sleep_for = KUBE_BACKOFF_MAX_MS;
+            backoff = backoff * 2 > KUBE_BACKOFF_MAX_MS ? KUBE_BACKOFF_MAX_MS : backoff * 2;
+            pthread_mutex_lock(&w->lock);
+            w->stats.errors++;
+            pthread_mutex_unlock(&w->lock);
+            wait_ms(w, sleep_for);
+        }
+    }
+    return NULL;
+}
+
+static void watch_destroy(struct kube_watch *w)
+{
+    if (!w)
+        return;
+    json_decref(w->store);
+    free(w->rv);
+    free(w->ns);
+    free(w->label);
+    free(w->field);
+    free(w->resume_rv);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+}
+
+int kube_watch_start(struct kube_watch **out, struct kube_client *c,
+                     const struct kube_watch_opts *o)
+{
+    struct kube_watch *w;
+    pthread_condattr_t ca;
+
+    if (!c || !o || !o->resource)
+        return op_err_set(OP_EINVALID, "kube_watch_start: client and resource are required");
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    w->c = c;
+    w->o = *o;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&w->stop, 0);
+    w->store = json_object();
+    w->ns = o->ns && *o->ns ? op_strdup(o->ns) : NULL;
+    w->label = o->label_selector && *o->label_selector ? op_strdup(o->label_selector) : NULL;
+    w->field = o->field_selector && *o->field_selector ? op_strdup(o->field_selector) : NULL;
+    w->resume_rv = o->resume_resource_version && *o->resume_resource_version
+                       ? op_strdup(o->resume_resource_version)
+                       : NULL;
+    w->o.ns = w->ns;
+    w->o.label_selector = w->label;
+    w->o.field_selector = w->field;
+    w->o.resume_resource_version = w->resume_rv;
+    if (!w->store || (o->ns && *o->ns && !w->ns) || (o->label_selector && *o->label_selector && !w->label) ||
+        (o->field_selector && *o->field_selector && !w->field) ||
+        (o->resume_resource_version && *o->resume_resource_version && !w->resume_rv)) {
+        watch_destroy(w);
+        return op_err_set(OP_ENOMEM, "out of memory");
+    }
+    if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+        watch_destroy(w);
+        return op_err_set(OP_ERR, "pthread_create failed");
+    }
+    w->started = 1;
+    *out = w;
+    return OP_OK;
+}
+
+void kube_watch_stop(struct kube_watch *w)
+{
+    if (!w || !w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    atomic_store(&w->stop, 1);
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    if (!w->joined) {
+        pthread_join(w->thread, NULL);
+        w->joined = 1;
+    }
+}
+
+void kube_watch_free(struct kube_watch *w)
+{
+    if (!w)
+        return;
+    kube_watch_stop(w);
+    watch_destroy(w);
+}
+
+int kube_watch_synced(struct kube_watch *w)
+{
+    int s;
+    pthread_mutex_lock(&w->lock);
+    s = w->synced;
+    pthread_mutex_unlock(&w->lock);
+    return s;
+}
+
+int kube_watch_wait_synced(struct kube_watch *w, long timeout_ms)
+{
+    struct timespec ts;
+    int s;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->synced && !atomic_load(&w->stop)) {
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
+            break;
+    }
+    s = w->synced;
+    pthread_mutex_unlock(&w->lock);
+    return s ? OP_OK : op_err_set(OP_ETIMEOUT, "watch not synced after %ld ms", timeout_ms);
+}
+
+json_t *kube_watch_get(struct kube_watch *w, const char *key)
+{
+    json_t *v;
+    pthread_mutex_lock(&w->lock);
+    v = json_incref(json_object_get(w->store, key));
+    pthread_mutex_unlock(&w->lock);
+    return v;
+}
+
+void kube_watch_foreach(struct kube_watch *w, kube_watch_foreach_fn fn, void *payload)
+{
+    json_t *snap;
+    const char *key;
+    json_t *v;
+
+    pthread_mutex_lock(&w->lock);
+    snap = json_copy(w->store); /* shallow: values shared by reference */
+    pthread_mutex_unlock(&w->lock);
+    if (!snap)
+        return;
+    json_object_foreach(snap, key, v) {
+        if (fn(key, v, payload) != 0)
+            break;
+    }
+    json_decref(snap);
+}
+
+size_t kube_watch_count(struct kube_watch *w)
+{
+    size_t n;
+    pthread_mutex_lock(&w->lock);
+    n = json_object_size(w->store);
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+char *kube_watch_resource_version(struct kube_watch *w)
+{
+    char *rv;
+    pthread_mutex_lock(&w->lock);
+    rv = op_strdup(w->rv);
+    pthread_mutex_unlock(&w->lock);
+    return rv;
+}
+
+void kube_watch_get_stats(struct kube_watch *w, struct kube_watch_stats *out)
+{
+    pthread_mutex_lock(&w->lock);
+    *out = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,290 @@
+/* datasources.c — the Grafana data-source provisioning document (apiVersion
+ * 1, prune: true) with every cross-signal link of shared/docs/grafana.md. A
+ * link is emitted only when both ends are configured. Every string Grafana
+ * must see literally is $$-escaped; only the deliberate $__file{} credential
+ * references are not. Pure. */
+#include "render.h"
+#include "render_int.h"
+
+#include "core.h"
+#include "xy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void render__put(struct render_ctx *r, json_t *obj, const char *key, json_t *v)
+{
+    /* jansson's _new setters release v even when they fail. */
+    if (json_object_set_new(obj, key, v) != 0)
+        r->oom = 1;
+}
+
+void render__append(struct render_ctx *r, json_t *arr, json_t *v)
+{
+    if (json_array_append_new(arr, v) != 0)
+        r->oom = 1;
+}
+
+json_t *render__esc(struct render_ctx *r, const char *s)
+{
+    char *e = render_escape_dollars(s ? s : "");
+    json_t *v = e ? json_string(e) : NULL;
+    free(e);
+    if (!v)
+        r->oom = 1;
+    return v;
+}
+
+json_t *render__str(struct render_ctx *r, const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    if (!v)
+        r->oom = 1;
+    return v;
+}
+
+static json_t *file_ref(struct render_ctx *r, const char *prefix, const char *dir, const struct spec_key_ref *k)
+{
+    /* Secret/ConfigMap names and keys cannot contain '$' (validated), so
+     * the reference needs no escaping; it must NOT be escaped, or Grafana
+     * would not expand it. */
+    char *s = op_asprintf("%s$__file{%s/%s/%s}", prefix, dir, k->name, k->key);
+    json_t *v = s ? json_string(s) : NULL;
+    free(s);
+    if (!v)
+        r->oom = 1;
+    return v;
+}
+
+/* "-5m" for a before-shift of "5m"; "0" stays "0". */
+static json_t *neg_shift(struct render_ctx *r, const struct spec_time_shift *ts)
+{
+    char buf[48];
+    if (ts->before_ms == 0)
+        return render__str(r, "0");
+    snprintf(buf, sizeof(buf), "-%s", ts->before);
+    return render__esc(r, buf);
+}
+
+static json_t *tags_json(struct render_ctx *r, const struct spec_tags *t)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < t->n; i++) {
+        json_t *o = json_object();
+        render__put(r, o, "key", render__esc(r, t->v[i].attribute));
+        render__put(r, o, "value", render__esc(r, t->v[i].label));
+        render__append(r, a, o);
+    }
+    if (!a)
+        r->oom = 1;
+    return a;
+}
+
+/* Credentials, tenant header and TLS: shared by all four types. */
+static void http_settings(struct render_ctx *r, const struct spec_backend *b, json_t *ds, json_t *jd,
+                          json_t *sjd)
+{
+    int hdr = 1;
+    char name[32];
+
+    if (b->tenant) {
+        snprintf(name, sizeof(name), "httpHeaderName%d", hdr);
+        render__put(r, jd, name, render__str(r, "X-Scope-OrgID"));
+        snprintf(name, sizeof(name), "httpHeaderValue%d", hdr);
+        render__put(r, sjd, name, render__esc(r, b->tenant));
+        hdr++;
+    }
+    if (b->auth.bearer_token.name) {
+        snprintf(name, sizeof(name), "httpHeaderName%d", hdr);
+        render__put(r, jd, name, render__str(r, "Authorization"));
+        snprintf(name, sizeof(name), "httpHeaderValue%d", hdr);
+        render__put(r, sjd, name, file_ref(r, "Bearer ", RENDER_SECRETS_DIR, &b->auth.bearer_token));
+        hdr++;
+    }
+    if (b->auth.basic_username) {
+        render__put(r, ds, "basicAuth", json_true());
+        render__put(r, ds, "basicAuthUser", render__esc(r, b->auth.basic_username));
+        render__put(r, sjd, "basicAuthPassword", file_ref(r, "", RENDER_SECRETS_DIR, &b->auth.basic_password));
+    }
+    if (b->tls.ca_secret.name || b->tls.ca_configmap.name) {
+        render__put(r, jd, "tlsAuthWithCACert", json_true());
+        if (b->tls.ca_secret.name)
+            render__put(r, sjd, "tlsCACert", file_ref(r, "", RENDER_SECRETS_DIR, &b->tls.ca_secret));
+        else
+            render__put(r, sjd, "tlsCACert", file_ref(r, "", RENDER_CONFIGMAPS_DIR, &b->tls.ca_configmap));
+    }
+    if (b->tls.server_name)
+        render__put(r, jd, "serverName", render__esc(r, b->tls.server_name));
+    if (b->tls.insecure_skip_verify)
+        render__put(r, jd, "tlsSkipVerify", json_true());
+}
+
+static void metrics_json(struct render_ctx *r, const struct spec_stack *s, json_t *jd)
+{
+    const struct spec_backend *m = &s->backends[SPEC_SIGNAL_METRICS];
+    const struct spec_backend *t = spec_stack_backend(s, SPEC_SIGNAL_TRACES);
+
+    render__put(r, jd, "httpMethod", render__str(r, "POST"));
+    render__put(r, jd, "prometheusType", render__esc(r, m->flavor));
+    render__put(r, jd, "timeInterval", render__esc(r, m->scrape_interval));
+    if (t) {
+        /* Exemplar label names differ by producer (OTel trace_id, Tempo's
+         * metrics-generator traceID): one destination per name. */
+        json_t *dests = json_array();
+        for (size_t i = 0; i < s->correlation.n_exemplar_labels; i++) {
+            json_t *d = json_object();
+            render__put(r, d, "name", render__esc(r, s->correlation.exemplar_labels[i]));
+            render__put(r, d, "datasourceUid", render__esc(r, t->uid));
+            render__put(r, d, "urlDisplayLabel", render__str(r, "Open trace"));
+            render__append(r, dests, d);
+        }
+        render__put(r, jd, "exemplarTraceIdDestinations", dests);
+    }
+}
+
+static void traces_json(struct render_ctx *r, const struct spec_stack *s, json_t *jd)
+{
+    const struct spec_correlation *c = &s->correlation;
+    const struct spec_backend *m = spec_stack_backend(s, SPEC_SIGNAL_METRICS);
+    const struct spec_backend *l = spec_stack_backend(s, SPEC_SIGNAL_LOGS);
+    const struct spec_backend *p = spec_stack_backend(s, SPEC_SIGNAL_PROFILES);
+    json_t *o;
+
+    if (l) {
+        o = json_object();
+        render__put(r, o, "datasourceUid", render__esc(r, l->uid));
+        render__put(r, o, "spanStartTimeShift", neg_shift(r, &c->traces_to_logs.time_shift));
+        render__put(r, o, "spanEndTimeShift", render__esc(r, c->traces_to_logs.time_shift.after));
+        render__put(r, o, "tags", tags_json(r, &c->traces_to_logs.tags));
+        render__put(r, o, "filterByTraceID", json_boolean(c->traces_to_logs.filter_by_trace_id));
+        render__put(r, o, "filterBySpanID", json_boolean(c->traces_to_logs.filter_by_span_id));
+        render__put(r, o, "customQuery", json_boolean(c->traces_to_logs.query != NULL));
+        if (c->traces_to_logs.query)
+            render__put(r, o, "query", render__esc(r, c->traces_to_logs.query));
+        render__put(r, jd, "tracesToLogsV2", o);
+    }
+    if (m) {
+        json_t *qs = json_array();
+        o = json_object();
+        render__put(r, o, "datasourceUid", render__esc(r, m->uid));
+        render__put(r, o, "spanStartTimeShift", neg_shift(r, &c->traces_to_metrics.time_shift));
+        render__put(r, o, "spanEndTimeShift", render__esc(r, c->traces_to_metrics.time_shift.after));
+        render__put(r, o, "tags", tags_json(r, &c->traces_to_metrics.tags));
+        for (size_t i = 0; i < c->traces_to_metrics.n_queries; i++) {
+            json_t *q = json_object();
+            render__put(r, q, "name", render__esc(r, c->traces_to_metrics.queries[i].name));
+            render__put(r, q, "query", render__esc(r, c->traces_to_metrics.queries[i].query));
+            render__append(r, qs, q);
+        }
+        render__put(r, o, "queries", qs);
+        render__put(r, jd, "tracesToMetrics", o);
+
+        o = json_object();
+        render__put(r, o, "datasourceUid", render__esc(r, m->uid));
+        render__put(r, jd, "serviceMap", o);
+    }
+    if (p) {
+        o = json_object();
+        render__put(r, o, "datasourceUid", render__esc(r, p->uid));
+        render__put(r, o, "profileTypeId", render__esc(r, c->traces_to_profiles.profile_type));
+        render__put(r, o, "tags", tags_json(r, &c->traces_to_profiles.tags));
+        render__put(r, o, "customQuery", json_boolean(c->traces_to_profiles.query != NULL));
+        if (c->traces_to_profiles.query)
+            render__put(r, o, "query", render__esc(r, c->traces_to_profiles.query));
+        render__put(r, jd, "tracesToProfiles", o);
+    }
+    o = json_object();
+    render__put(r, o, "enabled", json_true());
+    render__put(r, jd, "nodeGraph", o);
+    o = json_object();
+    render__put(r, o, "hide", json_false());
+    render__put(r, jd, "search", o);
+    o = json_object();
+    render__put(r, o, "type", render__str(r, "Tag"));
+    render__put(r, o, "tag", render__str(r, "http.response.status_code"));
+    render__put(r, jd, "spanBar", o);
+}
+
+static void logs_json(struct render_ctx *r, const struct spec_stack *s, json_t *jd)
+{
+    const struct spec_backend *l = &s->backends[SPEC_SIGNAL_LOGS];
+    const struct spec_backend *t = spec_stack_backend(s, SPEC_SIGNAL_TRACES);
+
+    render__put(r, jd, "maxLines", json_integer(l->max_lines));
+    if (t) {
+        json_t *fields = json_array();
+        for (size_t i = 0; i < l->n_trace_id_fields; i++) {
+            const struct spec_trace_id_field *f = &l->trace_id_fields[i];
+            json_t *o = json_object();
+            render__put(r, o, "name", render__esc(r, f->name));
+            render__put(r, o, "matcherType", render__str(r, f->matcher_type == SPEC_MATCHER_LABEL ? "label" : "regex"));
+            render__put(r, o, "matcherRegex", render__esc(r, f->matcher_regex));
+            render__put(r, o, "datasourceUid", render__esc(r, t->uid));
+            /* With datasourceUid set, url is the query sent to Tempo. */
+            render__put(r, o, "url", render__esc(r, "${__value.raw}"));
+            if (f->url_display_label)
+                render__put(r, o, "urlDisplayLabel", render__esc(r, f->url_display_label));
+            render__append(r, fields, o);
+        }
+        render__put(r, jd, "derivedFields", fields);
+    }
+}
+
+static json_t *datasource_json(struct render_ctx *r, const struct spec_stack *s, enum spec_signal sig)
+{
+    const struct spec_backend *b = &s->backends[sig];
+    json_t *ds = json_object(), *jd = json_object(), *sjd = json_object();
+
+    render__put(r, ds, "name", render__esc(r, b->name));
+    render__put(r, ds, "type", render__str(r, spec_signal_grafana_type(sig)));
+    render__put(r, ds, "uid", render__esc(r, b->uid));
+    render__put(r, ds, "access", render__str(r, "proxy"));
+    render__put(r, ds, "url", render__esc(r, b->url));
+    render__put(r, ds, "orgId", json_integer(1));
+    render__put(r, ds, "editable", json_false());
+    render__put(r, ds, "isDefault", json_boolean(b->is_default));
+    http_settings(r, b, ds, jd, sjd);
+    switch (sig) {
+    case SPEC_SIGNAL_METRICS: metrics_json(r, s, jd); break;
+    case SPEC_SIGNAL_TRACES: traces_json(r, s, jd); break;
+    case SPEC_SIGNAL_LOGS: logs_json(r, s, jd); break;
+    case SPEC_SIGNAL_PROFILES: render__put(r, jd, "minStep", render__esc(r, b->scrape_interval)); break;
+    default: break;
+    }
+    render__put(r, ds, "jsonData", jd);
+    if (sjd && json_object_size(sjd))
+        render__put(r, ds, "secureJsonData", sjd);
+    else
+        json_decref(sjd);
+    return ds;
+}
+
+json_t *render_datasources_doc(const struct spec_stack *s)
+{
+    struct render_ctx r = {0};
+    json_t *doc = json_object(), *list = json_array();
+
+    render__put(&r, doc, "apiVersion", json_integer(1));
+    render__put(&r, doc, "prune", json_true());
+    for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
+        if (spec_stack_backend(s, (enum spec_signal)i))
+            render__append(&r, list, datasource_json(&r, s, (enum spec_signal)i));
+    render__put(&r, doc, "datasources", list);
+    if (r.oom) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int render_datasources_yaml(char **out, const struct spec_stack *s)
+{
+    json_t *doc = render_datasources_doc(s);
+    int rc;
+    if (!doc)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    rc = xy_emit(out, doc);
+    json_decref(doc);
+    return rc;
+}

@@ -1,0 +1,178 @@
+# shellcheck shell=bash
+# Shared settings for tests/cluster/* scripts. Sourced, not executed.
+
+CLUSTER_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+K8S_VERSION=v1.36.3
+K8S_MAJOR=1
+K8S_MINOR=36
+HELM_VERSION=v3.21.4
+
+die() { echo "tests/cluster: $*" >&2; exit 1; }
+log() { echo "tests/cluster: $*" >&2; }
+
+# kube_ldflags: version stamping so /version reports the real release.
+kube_ldflags() {
+	local ld="-s -w" p
+	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=$K8S_MAJOR -X $p.gitMinor=$K8S_MINOR -X $p.gitTreeState=clean"
+	done
+	printf '%s' "$ld"
+}
+
+helm_ldflags() {
+	printf '%s' "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.metadata= -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+}
+
+# Build environment: local toolchain only, committed go.sum, static binaries.
+go_build_env() {
+	export GOTOOLCHAIN=local
+	export CGO_ENABLED=0
+	export GOFLAGS="-mod=readonly -trimpath -buildvcs=false"
+	export GOWORK=off
+}
+
+# tools_dir: where built binaries are cached (outside the work tree).
+tools_dir() {
+	if [[ -n ${CROSSLINK_TOOLS_DIR:-} ]]; then
+		printf '%s' "$CROSSLINK_TOOLS_DIR"
+		return
+	fi
+	local gov hash
+	gov=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null) || die "go not found in PATH"
+	hash=$(cd "$CLUSTER_DIR" && {
+		cat go.mod go.sum main.go helm/go.mod helm/go.sum
+		echo "$gov $(kube_ldflags) $(helm_ldflags) CGO_ENABLED=0 -trimpath"
+	} | sha256sum | cut -c1-12)
+	printf '%s' "${XDG_CACHE_HOME:-$HOME/.cache}/crosslink/tools/$K8S_VERSION-$hash"
+}
+
+# free_port: an unused TCP port on 127.0.0.1 (bound then released by the kernel).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# free_port fallback without python3: probe random high ports with /dev/tcp.
+if ! command -v python3 >/dev/null 2>&1; then
+	free_port() {
+		local p i
+		for ((i = 0; i < 200; i++)); do
+			p=$((20000 + RANDOM % 30000))
+			if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+				echo "$p"
+				return 0
+			fi
+		done
+		die "no free port found"
+	}
+fi
+
+# ---- state directory helpers ---------------------------------------------
+STATE_MARKER=.crosslink-cluster
+
+# parse_state_dir ARGS...: sets STATE (absolute) and REST (remaining args).
+parse_state_dir() {
+	STATE=${CROSSLINK_CLUSTER_DIR:-/tmp/crosslink-cluster}
+	REST=()
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--state-dir) [[ $# -ge 2 ]] || die "--state-dir needs a value"; STATE=$2; shift 2 ;;
+		--state-dir=*) STATE=${1#*=}; shift ;;
+		*) REST+=("$1"); shift ;;
+		esac
+	done
+	[[ -n $STATE && $STATE != / ]] || die "invalid state dir '$STATE'"
+	mkdir -p "$(dirname -- "$STATE")"
+	STATE=$(cd -- "$(dirname -- "$STATE")" && pwd -P)/$(basename -- "$STATE")
+}
+
+# lock_state: serialise up/down/restart on state dirs sharing a parent
+# directory. The lock is on the parent directory itself so nothing is left
+# behind; fd 8 must be closed in every child we start (see start_proc).
+lock_state() {
+	exec 8<"$(dirname -- "$STATE")"
+	flock -w 300 8 || die "timed out waiting for the lock on $(dirname -- "$STATE")"
+}
+
+# proc_alive NAME: the process recorded in $STATE/NAME.pid is running and is
+# ours (its command line mentions the state dir; guards against PID reuse).
+proc_alive() {
+	local pid st
+	pid=$(cat "$STATE/$1.pid" 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $st != Z && $st != X ]] || return 1
+	tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE" || return 1
+	echo "$pid"
+}
+
+# start_proc NAME BINARY ARGFILE: start BINARY with the args listed one per
+# line in ARGFILE, detached (own session, stdin/stdout/stderr not inherited),
+# logging to $STATE/NAME.log; records the PID in $STATE/NAME.pid.
+start_proc() {
+	local name=$1 bin=$2 argfile=$3 args=()
+	mapfile -t args <"$argfile"
+	setsid "$bin" "${args[@]}" </dev/null >>"$STATE/$name.log" 2>&1 8<&- 9<&- &
+	echo $! >"$STATE/$name.pid"
+}
+
+# stop_proc NAME: TERM, then KILL after a grace period; waits until gone.
+stop_proc() {
+	local name=$1 pid i
+	pid=$(proc_alive "$name") || { rm -f "$STATE/$name.pid"; return 0; }
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		proc_alive "$name" >/dev/null || break
+		sleep 0.1
+	done
+	if proc_alive "$name" >/dev/null; then
+		log "$name (pid $pid) did not exit after TERM; sending KILL"
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			proc_alive "$name" >/dev/null || break
+			sleep 0.1
+		done
+		! proc_alive "$name" >/dev/null || die "could not stop $name (pid $pid)"
+	fi
+	rm -f "$STATE/$name.pid"
+}
+
+# tail_logs NAME...: last log lines of components, to stderr.
+tail_logs() {
+	local n
+	for n in "$@"; do
+		[[ -f $STATE/$n.log ]] || continue
+		echo "----- last 30 lines of $STATE/$n.log -----" >&2
+		tail -n 30 "$STATE/$n.log" >&2
+	done
+}
+
+# apiserver_ready: GET /readyz on the recorded apiserver port answers "ok".
+apiserver_ready() {
+	[[ -n ${APISERVER_PORT:-} ]] || return 1
+	[[ $(curl -fsS --max-time 5 --cacert "$STATE/pki/ca.crt" "https://127.0.0.1:$APISERVER_PORT/readyz" 2>/dev/null) == ok ]]
+}
+
+# wait_until TIMEOUT_S NAME CMD...: poll CMD until it succeeds; fail if the
+# component NAME died or the timeout passed.
+wait_until() {
+	local timeout=$1 name=$2 deadline
+	shift 2
+	deadline=$((SECONDS + timeout))
+	while ! "$@"; do
+		if ! proc_alive "$name" >/dev/null; then
+			tail_logs "$name"
+			die "$name exited during startup (log: $STATE/$name.log)"
+		fi
+		if ((SECONDS >= deadline)); then
+			tail_logs "$name"
+			die "$name not ready after ${timeout}s (log: $STATE/$name.log)"
+		fi
+		sleep 0.25
+	done
+}
+
+load_env() {
+	[[ -f $STATE/env ]] || return 1
+	# shellcheck disable=SC1091
+	source "$STATE/env"
+}

@@ -1,0 +1,235 @@
+/* test_ctl_leader.c — unit tests for controller/leader.c over an in-memory
+ * lease store with optimistic concurrency and a hand-driven clock: acquire,
+ * renew, standby, expiry takeover, release hand-over, lost leadership. */
+#include "leader.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+struct store {
+    int exists;
+    struct ctl_lease_rec rec;
+    int rv;
+    int fail; /* make every call fail with OP_EUNAVAILABLE */
+    int writes;
+};
+
+struct cand {
+    struct store *s;
+    int last_rv;
+    struct ctl_leader *e;
+};
+
+static int64_t now_ms;
+
+static int64_t clk(void *p)
+{
+    (void)p;
+    return now_ms;
+}
+
+static void wall(char out[40], void *p)
+{
+    (void)p;
+    snprintf(out, 40, "t%lld", (long long)now_ms);
+}
+
+static int s_get(void *p, struct ctl_lease_rec *out)
+{
+    struct cand *c = p;
+    if (c->s->fail)
+        return OP_EUNAVAILABLE;
+    if (!c->s->exists)
+        return OP_ENOTFOUND;
+    *out = c->s->rec;
+    c->last_rv = c->s->rv;
+    return 0;
+}
+
+static int s_create(void *p, const struct ctl_lease_rec *rec)
+{
+    struct cand *c = p;
+    if (c->s->fail)
+        return OP_EUNAVAILABLE;
+    if (c->s->exists)
+        return OP_ECONFLICT;
+    c->s->exists = 1;
+    c->s->rec = *rec;
+    c->last_rv = ++c->s->rv;
+    c->s->writes++;
+    return 0;
+}
+
+static int s_update(void *p, const struct ctl_lease_rec *rec)
+{
+    struct cand *c = p;
+    if (c->s->fail)
+        return OP_EUNAVAILABLE;
+    if (c->last_rv != c->s->rv)
+        return OP_ECONFLICT;
+    c->s->rec = *rec;
+    c->last_rv = ++c->s->rv;
+    c->s->writes++;
+    return 0;
+}
+
+static struct ctl_leader *mk(struct cand *c, struct store *s, const char *id)
+{
+    struct ctl_leader_cfg cfg = {.identity = id};
+    c->s = s;
+    c->last_rv = -1;
+    cfg.ops = (struct ctl_lease_ops){s_get, s_create, s_update, c};
+    cfg.clock.now_ms = clk;
+    cfg.wall_micro = wall;
+    c->e = ctl_leader_new(&cfg);
+    return c->e;
+}
+
+TEST(leader_invalid_timings_rejected)
+{
+    struct store s = {0};
+    struct cand c = {0};
+    struct ctl_leader_cfg cfg = {.identity = "a", .lease_ms = 10000, .renew_deadline_ms = 10000};
+    cfg.ops = (struct ctl_lease_ops){s_get, s_create, s_update, &c};
+    c.s = &s;
+    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+    cfg.lease_ms = 15000;
+    cfg.renew_deadline_ms = 2000;
+    cfg.retry_ms = 2000; /* renew deadline must exceed 1.2 x retry */
+    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+    cfg.identity = "";
+    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+}
+
+TEST(leader_acquire_renew_standby)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 100000;
+    ASSERT_TRUE(mk(&a, &s, "pod-a") != NULL);
+    ASSERT_TRUE(mk(&b, &s, "pod-b") != NULL);
+
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_TRUE(ctl_leader_is_leader(a.e));
+    ASSERT_STR_EQ(s.rec.holder, "pod-a");
+    ASSERT_EQ(s.rec.duration_s, 15);
+    ASSERT_EQ(s.rec.transitions, 0);
+    ASSERT_STR_EQ(s.rec.acquire_time, "t100000");
+
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    ASSERT_TRUE(!ctl_leader_is_leader(b.e));
+    ASSERT_STR_EQ(ctl_leader_observed_holder(b.e), "pod-a");
+
+    /* renewals keep acquireTime and transitions, move renewTime */
+    for (int i = 0; i < 20; i++) {
+        now_ms += 2000;
+        ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+        ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    }
+    ASSERT_TRUE(ctl_leader_is_leader(a.e));
+    ASSERT_TRUE(!ctl_leader_is_leader(b.e));
+    ASSERT_STR_EQ(s.rec.acquire_time, "t100000");
+    ASSERT_STR_EQ(s.rec.renew_time, "t140000");
+    ASSERT_EQ(s.rec.transitions, 0);
+    ctl_leader_free(a.e);
+    ctl_leader_free(b.e);
+}
+
+TEST(leader_takeover_after_expiry_only)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 0;
+    mk(&a, &s, "pod-a");
+    mk(&b, &s, "pod-b");
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    now_ms = 1000;
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE); /* observes the record at t=1000 */
+    /* a dies (kill -9): no more renewals. b must wait leaseDuration from
+     * when IT last saw the record change, on its own clock. */
+    now_ms = 15999;
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    now_ms = 16000;
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_STARTED);
+    ASSERT_STR_EQ(s.rec.holder, "pod-b");
+    ASSERT_EQ(s.rec.transitions, 1);
+    ASSERT_STR_EQ(s.rec.acquire_time, "t16000");
+    /* a comes back: it sees b holding, loses at once */
+    now_ms = 17000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_LOST);
+    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
+    ctl_leader_free(a.e);
+    ctl_leader_free(b.e);
+}
+
+TEST(leader_release_hands_over_immediately)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 0;
+    mk(&a, &s, "pod-a");
+    mk(&b, &s, "pod-b");
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    now_ms = 3000;
+    ASSERT_OK(ctl_leader_release(a.e));
+    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
+    ASSERT_STR_EQ(s.rec.holder, "");
+    ASSERT_EQ(s.rec.duration_s, 1);
+    /* b takes over on its next retry, long before 15 s */
+    now_ms = 5000;
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_STARTED);
+    ASSERT_STR_EQ(s.rec.holder, "pod-b");
+    ASSERT_EQ(s.rec.transitions, 1);
+    /* releasing when not leader writes nothing */
+    int w = s.writes;
+    ASSERT_OK(ctl_leader_release(a.e));
+    ASSERT_EQ(s.writes, w);
+    ctl_leader_free(a.e);
+    ctl_leader_free(b.e);
+}
+
+TEST(leader_lost_after_renew_deadline)
+{
+    struct store s = {0};
+    struct cand a = {0};
+    now_ms = 0;
+    mk(&a, &s, "pod-a");
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    s.fail = 1; /* apiserver unreachable */
+    now_ms = 2000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    now_ms = 9999;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    ASSERT_TRUE(ctl_leader_is_leader(a.e));
+    now_ms = 10000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_LOST);
+    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
+    /* it comes back and re-acquires its own (still valid) lease */
+    s.fail = 0;
+    now_ms = 12000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(s.rec.transitions, 0); /* same holder: no transition */
+    ctl_leader_free(a.e);
+}
+
+TEST(leader_create_race_one_winner)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 0;
+    mk(&a, &s, "pod-a");
+    mk(&b, &s, "pod-b");
+    /* both see "not found"; only the first create wins */
+    struct ctl_lease_rec tmp;
+    ASSERT_EQ(s_get(&a, &tmp), OP_ENOTFOUND);
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    ASSERT_EQ(ctl_leader_next_delay_ms(a.e), 2000);
+    int64_t d = ctl_leader_next_delay_ms(b.e);
+    ASSERT_TRUE(d >= 2000 && d <= 2400);
+    ctl_leader_free(a.e);
+    ctl_leader_free(b.e);
+}
+
+TEST_MAIN()

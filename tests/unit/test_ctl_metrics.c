@@ -1,0 +1,194 @@
+/* test_ctl_metrics.c — unit tests for controller/metrics.c (exposition text:
+ * labels, escaping, histogram buckets, collector hook) and controller/health.c
+ * (served on a loopback ephemeral port and fetched with libcurl). */
+#include "health.h"
+#include "metrics.h"
+#include "test.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+
+static char *render(struct ctl_metrics *m)
+{
+    struct op_buf b;
+    op_buf_init(&b, 1 << 20);
+    if (ctl_metrics_render(m, &b) < 0) {
+        op_buf_cleanup(&b);
+        return NULL;
+    }
+    return op_buf_take(&b);
+}
+
+TEST(metrics_counter_gauge_text)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    struct ctl_metric *c = ctl_metrics_register(
+        m, CTL_METRIC_COUNTER, "controller_runtime_reconcile_total", "Total reconciliations",
+        (const char *[]){"controller", "result", NULL}, NULL, 0);
+    struct ctl_metric *g =
+        ctl_metrics_register(m, CTL_METRIC_GAUGE, "workqueue_depth", "Current depth", NULL, NULL, 0);
+    ASSERT_TRUE(c && g);
+    ASSERT_TRUE(ctl_metrics_register(m, CTL_METRIC_GAUGE, "workqueue_depth", "dup", NULL, NULL, 0) ==
+                NULL);
+    ctl_metric_add(c, (const char *[]){"observabilitystack", "success"}, 1);
+    ctl_metric_add(c, (const char *[]){"observabilitystack", "success"}, 2);
+    ctl_metric_add(c, (const char *[]){"observabilitystack", "error"}, 1);
+    ctl_metric_set(g, NULL, 7);
+    ASSERT_EQ(ctl_metric_value(c, (const char *[]){"observabilitystack", "success"}), 3);
+    ASSERT_EQ(ctl_metric_value(c, (const char *[]){"observabilitystack", "requeue"}), 0);
+    char *t = render(m);
+    ASSERT_CONTAINS(t, "# HELP controller_runtime_reconcile_total Total reconciliations\n"
+                       "# TYPE controller_runtime_reconcile_total counter\n"
+                       "controller_runtime_reconcile_total{controller=\"observabilitystack\",result=\"success\"} 3\n"
+                       "controller_runtime_reconcile_total{controller=\"observabilitystack\",result=\"error\"} 1\n");
+    ASSERT_CONTAINS(t, "# TYPE workqueue_depth gauge\nworkqueue_depth 7\n");
+    free(t);
+    ctl_metric_clear(c);
+    t = render(m);
+    ASSERT_NOT_CONTAINS(t, "result=\"success\"");
+    free(t);
+    ctl_metrics_free(m);
+}
+
+TEST(metrics_label_escaping)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    struct ctl_metric *c = ctl_metrics_register(m, CTL_METRIC_COUNTER, "x_total", "a \\ help\nline",
+                                                (const char *[]){"v", NULL}, NULL, 0);
+    ctl_metric_add(c, (const char *[]){"q\"b\\s\nn"}, 1.5);
+    char *t = render(m);
+    ASSERT_CONTAINS(t, "# HELP x_total a \\\\ help\\nline\n");
+    ASSERT_CONTAINS(t, "x_total{v=\"q\\\"b\\\\s\\nn\"} 1.5\n");
+    free(t);
+    ctl_metrics_free(m);
+}
+
+TEST(metrics_histogram_buckets)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    struct ctl_metric *h = ctl_metrics_register(
+        m, CTL_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds", "Reconcile time",
+        (const char *[]){"controller", NULL}, CTL_RECONCILE_BUCKETS, CTL_RECONCILE_NBUCKETS);
+    ASSERT_EQ(CTL_RECONCILE_NBUCKETS, 40);
+    ctl_metric_observe(h, (const char *[]){"s"}, 0.003);
+    ctl_metric_observe(h, (const char *[]){"s"}, 0.005); /* le is inclusive */
+    ctl_metric_observe(h, (const char *[]){"s"}, 0.2);
+    ctl_metric_observe(h, (const char *[]){"s"}, 100);
+    ASSERT_EQ(ctl_metric_value(h, (const char *[]){"s"}), 4);
+    char *t = render(m);
+    ASSERT_CONTAINS(t, "# TYPE controller_runtime_reconcile_time_seconds histogram\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"0.005\"} 2\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"0.15\"} 2\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"0.2\"} 3\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"60\"} 3\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"+Inf\"} 4\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_sum{controller=\"s\"} 100.208\n");
+    ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_count{controller=\"s\"} 4\n");
+    free(t);
+    ctl_metrics_free(m);
+}
+
+static void collect(struct ctl_metrics *m, void *payload)
+{
+    (void)m;
+    int *calls = payload;
+    (*calls)++;
+}
+
+TEST(metrics_collector_called_per_render)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    int calls = 0;
+    ctl_metrics_set_collector(m, collect, &calls);
+    free(render(m));
+    free(render(m));
+    ASSERT_EQ(calls, 2);
+    ctl_metrics_free(m);
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+static size_t sink(char *p, size_t sz, size_t n, void *ud)
+{
+    struct op_buf *b = ud;
+    if (op_buf_append(b, p, sz * n) < 0)
+        return 0;
+    return sz * n;
+}
+
+static long fetch(int port, const char *path, char **body)
+{
+    CURL *c = curl_easy_init();
+    struct op_buf b;
+    char url[128];
+    long code = -1;
+    op_buf_init(&b, 1 << 20);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    *body = op_buf_take(&b);
+    return code;
+}
+
+static int ready_flag;
+
+static int ready(char *why, size_t cap, void *payload)
+{
+    (void)payload;
+    if (!ready_flag)
+        snprintf(why, cap, "caches not synced");
+    return ready_flag;
+}
+
+TEST(http_metrics_healthz_readyz)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    struct ctl_metric *g =
+        ctl_metrics_register(m, CTL_METRIC_GAUGE, "leader_election_master_status", "Leader",
+                             (const char *[]){"name", NULL}, NULL, 0);
+    struct ctl_http *h = NULL;
+    struct ctl_http_opts o = {.addr = "127.0.0.1:0", .metrics = m, .health = 1, .ready = ready};
+    char *body = NULL;
+    int port;
+
+    ctl_metric_set(g, (const char *[]){"crosslink-controller"}, 1);
+    ASSERT_OK(ctl_http_start(&h, &o));
+    port = ctl_http_port(h);
+    ASSERT_TRUE(port > 0);
+
+    ASSERT_EQ(fetch(port, "/metrics", &body), 200);
+    ASSERT_CONTAINS(body, "leader_election_master_status{name=\"crosslink-controller\"} 1\n");
+    free(body);
+    ASSERT_EQ(fetch(port, "/healthz", &body), 200);
+    ASSERT_STR_EQ(body, "ok\n");
+    free(body);
+    ready_flag = 0;
+    ASSERT_EQ(fetch(port, "/readyz", &body), 503);
+    ASSERT_CONTAINS(body, "caches not synced");
+    free(body);
+    ready_flag = 1;
+    ASSERT_EQ(fetch(port, "/readyz", &body), 200);
+    free(body);
+    ASSERT_EQ(fetch(port, "/nope", &body), 404);
+    free(body);
+    ctl_http_free(h);
+
+    /* a metrics-only listener does not answer health paths */
+    struct ctl_http_opts o2 = {.addr = "127.0.0.1:0", .metrics = m};
+    ASSERT_OK(ctl_http_start(&h, &o2));
+    ASSERT_EQ(fetch(ctl_http_port(h), "/healthz", &body), 404);
+    free(body);
+    ctl_http_free(h);
+
+    struct ctl_http_opts bad = {.addr = "nonsense"};
+    ASSERT_EQ(ctl_http_start(&h, &bad), OP_EINVALID);
+    ctl_metrics_free(m);
+}
+
+TEST_MAIN()
