@@ -38,83 +38,6 @@ static void usage(FILE *f)
             "SecretNotFound and is not probed.\n");
 }
 
-/* ---- cluster lookup ------------------------------------------------------ */
-
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard base64 (padding optional). Returns a malloc'd NUL-terminated
- * string or NULL (invalid input / OOM). */
-static char *b64_decode(const char *in)
-{
-    size_t len = strlen(in), o = 0, i;
-    unsigned acc = 0;
-    int bits = 0;
-    char *out = malloc(len / 4 * 3 + 4);
-    if (!out)
-        return NULL;
-    for (i = 0; i < len; i++) {
-        int v;
-        if (in[i] == '=' || in[i] == '\n' || in[i] == '\r')
-            continue;
-        v = b64val((unsigned char)in[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static int lookup_cluster(void *ud, int is_configmap, const char *ns, const char *name,
-                          const char *key, char **out)
-{
-    struct kube_client *kc = ud;
-    struct kube_status st;
-    json_t *obj = NULL, *v;
-    int rc;
-
-    memset(&st, 0, sizeof st);
-    rc = kube_get(kc, is_configmap ? &KUBE_RES_CONFIGMAP : &KUBE_RES_SECRET, ns, name, &obj, &st);
-    if (rc == OP_ENOTFOUND)
-        return op_err_set(OP_ENOTFOUND, "(no such %s)", is_configmap ? "ConfigMap" : "Secret");
-    if (rc != 0)
-        return op_err_set(rc, "(API: %d %s)", st.code, st.reason);
-    v = json_object_get(json_object_get(obj, "data"), key);
-    if (json_is_string(v)) {
-        *out = is_configmap ? op_strdup(json_string_value(v)) : b64_decode(json_string_value(v));
-    } else if (is_configmap &&
-               json_is_string(v = json_object_get(json_object_get(obj, "binaryData"), key))) {
-        *out = b64_decode(json_string_value(v));
-    } else {
-        json_decref(obj);
-        return op_err_set(OP_ENOTFOUND, "(no key %s in it)", key);
-    }
-    json_decref(obj);
-    if (!*out)
-        return op_err_set(OP_EINVALID, "(value is not valid base64)");
-    return 0;
-}
-
 /* ---- output ---------------------------------------------------------------- */
 
 struct row {
@@ -279,11 +202,12 @@ int cmd_probe(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    probe_engine_set_vantage(eng, "checked from this machine, not from the controller");
     for (k = 0; k < nstacks; k++) {
         struct ctl_probe_set ps;
         struct probe_result res[SPEC_SIGNAL_COUNT];
         size_t j;
-        if (ctl_probe_set_build(&ps, stacks[k], from_cluster ? lookup_cluster : ctl_ref_lookup_env,
+        if (ctl_probe_set_build(&ps, stacks[k], from_cluster ? ctl_ref_lookup_kube : ctl_ref_lookup_env,
                                 from_cluster ? (void *)kc : NULL) != 0) {
             fprintf(stderr, "crosslink probe: out of memory\n");
             rc = 1;

@@ -22,10 +22,6 @@
 #define EVQ_MAX 1024
 #define WORKER_STACK (512 * 1024)
 
-void ctl_claim_free(void *p);
-struct ctl_claim *ctl_claim_build(const json_t *obj);
-int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
-                       const struct ctl_claim *b, char *why, size_t n);
 
 struct ctl_owned {
     char **names;
@@ -130,7 +126,7 @@ static json_t *stack_transform(json_t *obj, void *payload)
 
 /* Keeps only what reconcile compares; data becomes its digest, so memory
  * does not grow with dashboard size. */
-static json_t *cm_transform(json_t *obj, void *payload)
+json_t *ctl_cm_transform(json_t *obj, void *payload)
 {
     static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "labels",
                                  "annotations", "ownerReferences"};
@@ -259,7 +255,7 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
 }
 
 /* The stack key of a ConfigMap's controller owner (ObservabilityStack). */
-static int owner_key(const json_t *cm, char *out, size_t n)
+int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 {
     const json_t *refs = json_object_get(json_object_get(cm, "metadata"), "ownerReferences"), *r;
     size_t i;
@@ -312,7 +308,7 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
     struct ctl_manager *m = payload;
     char okey[512];
     const char *name = kube_obj_name(obj);
-    if (!name || !owner_key(obj, okey, sizeof(okey)))
+    if (!name || !ctl_cm_owner_key(obj, okey, sizeof(okey)))
         return;
     pthread_mutex_lock(&m->mu);
     owned_update(m, okey, name, t != KUBE_EVENT_DELETED);
@@ -657,7 +653,7 @@ static int start_watches(struct ctl_manager *m)
         co.ns = ns;
         co.label_selector = MANAGED_SELECTOR;
         co.on_event = on_cm_event;
-        co.transform = cm_transform;
+        co.transform = ctl_cm_transform;
         co.on_error = on_watch_error;
         co.payload = m;
         if ((err = kube_watch_start(&m->cm_watches[i], m->client, &co)) < 0)

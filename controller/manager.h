@@ -46,6 +46,26 @@ struct ctl_claim {
     char *dash_uid; /* NULL when no dashboard */
 };
 
+/* Builds a stack's claims from the (cached) object; NULL when its spec does
+ * not decode (an invalid stack claims nothing). Free with ctl_claim_free. */
+struct ctl_claim *ctl_claim_build(const json_t *obj);
+void ctl_claim_free(void *claim);
+/* 1 when a (key_a) collides with b (key_b) in one Grafana — same data-source
+ * labels and a shared uid or name, or both default; or same dashboard
+ * labels and dashboard uid — with a one-line reason in why. Order-blind:
+ * the caller decides who came first. */
+int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
+                       const struct ctl_claim *b, char *why, size_t n);
+
+/* The ConfigMap informer's transform: STEALS obj, returns a new reference
+ * holding only metadata (name, namespace, uid, resourceVersion, labels,
+ * annotations minus last-applied, ownerReferences) and CTL_DATA_DIGEST_KEY
+ * = sha256 of data. Never keeps data. */
+json_t *ctl_cm_transform(json_t *obj, void *payload);
+/* Writes "ns/name" of a ConfigMap's controller owner of kind
+ * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */
+int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
+
 struct ctl_evt; /* queued Event */
 
 struct ctl_manager {

@@ -1,9 +1,11 @@
 /* probe_targets.c — builds pkg/probe targets from a decoded stack: URL,
  * tenant, timeout from spec.verify, and basic/bearer/CA values resolved
  * through a lookup callback; unresolvable references become SecretNotFound
- * results without any request. Also the offline (environment) lookup used by
- * `crosslink probe` without --secrets-from-cluster. */
+ * results without any request. Also the two lookups: the API server (Secret
+ * data is base64-decoded) and the environment (offline `crosslink probe`). */
 #include "probe_targets.h"
+
+#include "kube.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -42,6 +44,81 @@ int ctl_ref_lookup_env(void *ud, int is_configmap, const char *ns, const char *n
         return op_err_set(OP_ENOTFOUND, "not available offline (use --secrets-from-cluster or set %s)", var);
     *out = op_strdup(v);
     return *out ? 0 : OP_ENOMEM;
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Standard base64 (padding optional). Returns a malloc'd NUL-terminated
+ * string or NULL (invalid input / OOM). */
+static char *b64_decode(const char *in)
+{
+    size_t len = strlen(in), o = 0, i;
+    unsigned acc = 0;
+    int bits = 0;
+    char *out = malloc(len / 4 * 3 + 4);
+    if (!out)
+        return NULL;
+    for (i = 0; i < len; i++) {
+        int v;
+        if (in[i] == '=' || in[i] == '\n' || in[i] == '\r')
+            continue;
+        v = b64val((unsigned char)in[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int ctl_ref_lookup_kube(void *ud, int is_configmap, const char *ns, const char *name,
+                          const char *key, char **out)
+{
+    struct kube_client *kc = ud;
+    struct kube_status st;
+    json_t *obj = NULL, *v;
+    int rc;
+
+    memset(&st, 0, sizeof st);
+    rc = kube_get(kc, is_configmap ? &KUBE_RES_CONFIGMAP : &KUBE_RES_SECRET, ns, name, &obj, &st);
+    if (rc == OP_ENOTFOUND)
+        return op_err_set(OP_ENOTFOUND, "(no such %s)", is_configmap ? "ConfigMap" : "Secret");
+    if (rc != 0)
+        return op_err_set(rc, "(API: %d %s)", st.code, st.reason);
+    v = json_object_get(json_object_get(obj, "data"), key);
+    if (json_is_string(v)) {
+        *out = is_configmap ? op_strdup(json_string_value(v)) : b64_decode(json_string_value(v));
+    } else if (is_configmap &&
+               json_is_string(v = json_object_get(json_object_get(obj, "binaryData"), key))) {
+        *out = b64_decode(json_string_value(v));
+    } else {
+        json_decref(obj);
+        return op_err_set(OP_ENOTFOUND, "(no key %s in it)", key);
+    }
+    json_decref(obj);
+    if (!*out)
+        return op_err_set(OP_EINVALID, "(value is not valid base64)");
+    return 0;
 }
 
 static void wipe_free(char *s)
@@ -106,6 +183,7 @@ int ctl_probe_set_build(struct ctl_probe_set *ps, const struct spec_stack *s,
         t->signal = sig;
         t->url = b->url;
         t->tenant = b->tenant;
+        t->flavor = sig == SPEC_SIGNAL_METRICS ? b->flavor : NULL;
         t->timeout_ms = s->verify.timeout_ms > 0 ? s->verify.timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
         /* a result this old is still good: one request per interval even
          * for hundreds of stacks on one backend */

@@ -49,6 +49,12 @@ void ctl_probe_set_cleanup(struct ctl_probe_set *ps);
  * non-alphanumeric character turned into '_'. ud is unused. */
 int ctl_ref_lookup_env(void *ud, int is_configmap, const char *ns, const char *name,
                        const char *key, char **out);
+/* Cluster lookup: ud is a struct kube_client * (borrowed). GETs the Secret
+ * (data[key], base64-decoded) or ConfigMap (data[key], else binaryData[key])
+ * on every call — no caching, nothing logged. OP_ENOTFOUND for a missing
+ * object or key; the API error code otherwise (message in op_err_last()). */
+int ctl_ref_lookup_kube(void *ud, int is_configmap, const char *ns, const char *name,
+                        const char *key, char **out);
 /* Writes the variable name ctl_ref_lookup_env reads into out. */
 void ctl_ref_env_name(int is_configmap, const char *name, const char *key, char *out, size_t outsz);
 

@@ -23,10 +23,6 @@
 
 /* ---- claims (conflict detection) ---------------------------------------- */
 
-void ctl_claim_free(void *p);
-struct ctl_claim *ctl_claim_build(const json_t *obj);
-int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
-                       const struct ctl_claim *b, char *why, size_t n);
 
 void ctl_claim_free(void *p)
 {
@@ -175,7 +171,14 @@ static int find_conflict(struct ctl_manager *m, const char *key, char *why, size
 static void memo_put(struct ctl_manager *m, const char *mkey, const char *prev_rv, const char *new_rv,
                      json_t *status /* steals */)
 {
-    struct ctl_memo *mo = calloc(1, sizeof(*mo));
+    struct ctl_memo *mo;
+    /* a write the server did not apply (same resourceVersion) leaves
+     * nothing to wait for */
+    if (!new_rv || !strcmp(new_rv, prev_rv ? prev_rv : "")) {
+        json_decref(status);
+        return;
+    }
+    mo = calloc(1, sizeof(*mo));
     if (!mo) {
         json_decref(status);
         return;

@@ -23,6 +23,7 @@
 #define KUBE_POOL_MAX 16
 #define KUBE_ERRBODY_MAX ((size_t)1 << 20)
 #define KUBE_RETRY_TOTAL_MS 120000
+#define KUBE_FIRST_BYTE_MS 15000
 
 struct kube_handle {
     CURL *easy;
@@ -264,6 +265,7 @@ struct xfer {
     int stopped;
     int idle;
     int64_t last_byte_ms;
+    int got_headers;
     int overflow;
 };
 
@@ -295,6 +297,8 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userp)
     struct xfer *x = userp;
     size_t n = size * nitems;
 
+    x->last_byte_ms = op_mono_ms();
+    x->got_headers = 1;
     if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
         char tmp[32];
         size_t l = n - 12;
@@ -327,9 +331,16 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
         x->stopped = 1;
         return 1;
     }
-    if (x->stream->idle_ms > 0 && op_mono_ms() - x->last_byte_ms > x->stream->idle_ms) {
-        x->idle = 1;
-        return 1;
+    if (x->stream->idle_ms > 0) {
+        /* the apiserver answers a watch with headers at once; a connection
+         * that stays silent before them is dead (e.g. a stale reused one) */
+        long limit = x->stream->idle_ms;
+        if (!x->got_headers && limit > KUBE_FIRST_BYTE_MS)
+            limit = KUBE_FIRST_BYTE_MS;
+        if (op_mono_ms() - x->last_byte_ms > limit) {
+            x->idle = 1;
+            return 1;
+        }
     }
     return 0;
 }

@@ -181,7 +181,7 @@ int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char
     ev_name = op_asprintf("%s.%llx", name,
                           (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
     ev_ns = op_strdup(ns);
-    ref = json_pack("{s:s?,s:s?,s:s,s:s,s:s?,s:s?}", "apiVersion",
+    ref = json_pack("{s:s*,s:s*,s:s,s:s,s:s*,s:s*}", "apiVersion",
                     json_string_value(json_object_get(regarding, "apiVersion")), "kind",
                     json_string_value(json_object_get(regarding, "kind")), "name", name,
                     "namespace", ns, "uid", uid, "resourceVersion",

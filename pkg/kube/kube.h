@@ -199,10 +199,11 @@ void kube_client_free(struct kube_client *c);
 struct kube_config *kube_client_config(struct kube_client *c);
 
 /* Called after every HTTP round trip (also each retry and each watch
- * connection) from the requesting thread: method "GET"/"LIST"-style verbs are
- * the HTTP method ("GET", "POST", "PUT", "PATCH", "DELETE"); code is the HTTP
- * status or 0 for a transport error; host is "host:port". Set before
- * starting threads that use the client. fn NULL disables. */
+ * connection) from the requesting thread, e.g. to export
+ * rest_client_requests_total{code,method,host}: method is the HTTP method
+ * ("GET", "POST", "PUT", "PATCH", "DELETE"); code is the HTTP status or 0 for
+ * a transport error; host is "host:port". All strings are borrowed for the
+ * call. Set before starting threads that use the client. fn NULL disables. */
 typedef void (*kube_request_fn)(const char *method, int code, const char *host, void *payload);
 void kube_client_set_on_request(struct kube_client *c, kube_request_fn fn, void *payload);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define PROBE_BUCKETS 1024
@@ -43,6 +44,7 @@ struct probe_engine {
     size_t sweep_at;
     uint64_t started;
     uint64_t hits;
+    char vantage[96]; /* "checked from …" */
 };
 
 enum step {
@@ -59,6 +61,7 @@ struct probe_job {
     const struct probe_target *t;
     struct probe_result *res;
     struct probe_entry *entry;
+    const char *vantage;
     int role;
     char key[65];
     int has_slot;
@@ -68,6 +71,7 @@ struct probe_job {
     int64_t deadline;
     int64_t timeout_ms;
     int64_t next_at;     /* earliest time the next request may start */
+    int64_t connect_timeout_ms;
     int64_t ready_since; /* first 503 of /ready, 0 when none */
     CURL *easy;
     struct curl_slist *hdrs;
@@ -82,6 +86,7 @@ struct probe_job {
     char path[64];       /* path of the current request, as shown */
     char summary[320];   /* "GET /ready → 200; …" of the steps so far */
     char product[48];
+    int has_application; /* buildinfo named its application (Mimir does) */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -223,6 +228,7 @@ int probe_engine_new(struct probe_engine **out, int max_in_flight, int64_t cache
     e->ttl_ms = cache_ttl_ms > 0 ? cache_ttl_ms : 0;
     e->keep_ms = e->ttl_ms;
     e->sweep_at = 1024;
+    snprintf(e->vantage, sizeof e->vantage, "%s", PROBE_VANTAGE);
     *out = e;
     return 0;
 }
@@ -243,6 +249,13 @@ void probe_engine_free(struct probe_engine *e)
     pthread_mutex_destroy(&e->mu);
     free(e);
     curl_global_cleanup();
+}
+
+void probe_engine_set_vantage(struct probe_engine *e, const char *text)
+{
+    pthread_mutex_lock(&e->mu);
+    snprintf(e->vantage, sizeof e->vantage, "%s", text && *text ? text : PROBE_VANTAGE);
+    pthread_mutex_unlock(&e->mu);
 }
 
 void probe_engine_stats(struct probe_engine *e, uint64_t *probes_started, uint64_t *cache_hits)
@@ -352,15 +365,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 
 /* "<url>: <summary>; <detail> (checked from …, N ms)" — the head is cut
  * (ending in "...") so that the vantage tail always survives. */
-static void compose(char *out, size_t outsz, const char *url, const char *summary, const char *detail,
-                    int64_t ms)
+static void compose(char *out, size_t outsz, const char *vantage, const char *url, const char *summary,
+                    const char *detail, int64_t ms)
 {
-    char tail[96];
+    char tail[160];
     size_t tl, room, o = 0;
     const char *parts[5];
     size_t k;
 
-    snprintf(tail, sizeof tail, " (" PROBE_VANTAGE ", %lld ms)", (long long)ms);
+    snprintf(tail, sizeof tail, " (%s, %lld ms)", vantage, (long long)ms);
     tl = strlen(tail);
     room = outsz > tl + 1 ? outsz - tl - 1 : 0;
     parts[0] = url;
@@ -401,7 +414,7 @@ static void finish(struct probe_job *j, int ok, const char *reason, const char *
     r->ok = ok;
     snprintf(r->reason, sizeof r->reason, "%s", reason);
     r->latency_ms = op_mono_ms() - j->start;
-    compose(r->message, sizeof r->message, j->display, j->summary, detail, r->latency_ms);
+    compose(r->message, sizeof r->message, j->vantage, j->display, j->summary, detail, r->latency_ms);
     scrub(r->message, sizeof r->message, j->t->basic_password);
     scrub(r->message, sizeof r->message, j->t->bearer_token);
     scrub_url_password(r->message, sizeof r->message, j->t->url);
@@ -641,8 +654,8 @@ static void job_start_request(struct probe_job *j, CURLM *multi)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)remaining);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(remaining < PROBE_MAX_CONNECT_TIMEOUT_MS ? remaining : PROBE_MAX_CONNECT_TIMEOUT_MS));
+    j->connect_timeout_ms = remaining < PROBE_MAX_CONNECT_TIMEOUT_MS ? remaining : PROBE_MAX_CONNECT_TIMEOUT_MS;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)j->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, j->errbuf);
@@ -720,8 +733,10 @@ static int parse_buildinfo(struct probe_job *j)
         v = json_object_get(root, "version");
     if (json_is_string(v))
         snprintf(j->res->version, sizeof j->res->version, "%s", json_string_value(v));
-    if (json_is_string(app) && *json_string_value(app))
+    if (json_is_string(app) && *json_string_value(app)) {
         snprintf(j->product, sizeof j->product, "%s", json_string_value(app));
+        j->has_application = 1;
+    }
     ascii_clean(j->res->version);
     ascii_clean(j->product);
     rc = 0;
@@ -788,14 +803,21 @@ static void job_on_done(struct probe_job *j, CURLcode cc)
         case CURLE_OPERATION_TIMEDOUT: {
             curl_off_t conn_us = 0;
             curl_easy_getinfo(j->easy, CURLINFO_CONNECT_TIME_T, &conn_us);
-            finish(j, 0, reason, "%s %s: %s %s within the %lld ms timeout", j->method, j->path,
-                   conn_us > 0 ? "no response from" : "could not connect to", j->hostport,
-                   (long long)j->timeout_ms);
+            if (conn_us > 0)
+                finish(j, 0, reason, "%s %s: no response from %s within the %lld ms timeout", j->method,
+                       j->path, j->hostport, (long long)j->timeout_ms);
+            else
+                finish(j, 0, reason, "%s %s: connect to %s timed out after %lld ms", j->method, j->path,
+                       j->hostport, (long long)j->connect_timeout_ms);
             break;
         }
         default:
-            finish(j, 0, reason, "%s %s: %s%s%s", j->method, j->path, curl_easy_strerror(cc),
-                   *j->errbuf ? ": " : "", j->errbuf);
+            if (strcmp(reason, PROBE_REASON_TLS) == 0)
+                finish(j, 0, reason, "%s %s: TLS with %s failed: %s", j->method, j->path, j->hostport,
+                       *j->errbuf ? j->errbuf : curl_easy_strerror(cc));
+            else
+                finish(j, 0, reason, "%s %s: %s%s%s", j->method, j->path, curl_easy_strerror(cc),
+                       *j->errbuf ? ": " : "", j->errbuf);
             break;
         }
         return;
@@ -842,6 +864,12 @@ static void job_on_done(struct probe_job *j, CURLcode cc)
             }
             snprintf(ver, sizeof ver, "%s %s", j->product, *j->res->version ? j->res->version : "(no version)");
             note_step(j, (int)status, ver);
+            if (j->t->signal == PROBE_METRICS && is_set(j->t->flavor) && strcasecmp(j->t->flavor, "Mimir") == 0 &&
+                j->has_application && !strstr(j->product, "Mimir")) {
+                finish(j, 0, PROBE_REASON_INVALID, "flavor is Mimir but the backend reports application \"%s\"",
+                       j->product);
+                return;
+            }
             j->step = STEP_QUERY;
         } else {
             fail_http(j, (int)status);
@@ -927,6 +955,7 @@ int probe_run(struct probe_engine *e, const struct probe_target *targets, size_t
         struct probe_job *j = &jobs[i];
         j->t = &targets[i];
         j->res = &results[i];
+        j->vantage = e->vantage;
         j->start = start;
         j->timeout_ms = j->t->timeout_ms > 0 ? j->t->timeout_ms : PROBE_DEFAULT_TIMEOUT_MS;
         j->deadline = start + j->timeout_ms;
@@ -1078,8 +1107,8 @@ int probe_run(struct probe_engine *e, const struct probe_target *targets, size_t
             char disp[192];
             probe_url_redact(j->t->url, disp, sizeof disp);
             probe_result_set(j->res, 0, PROBE_REASON_TIMEOUT,
-                             "%s: an identical probe in flight did not finish within the %lld ms timeout (" PROBE_VANTAGE ")",
-                             disp, (long long)j->timeout_ms);
+                             "%s: an identical probe in flight did not finish within the %lld ms timeout (%s)",
+                             disp, (long long)j->timeout_ms, e->vantage);
             j->res->latency_ms = op_mono_ms() - start;
             scrub_url_password(j->res->message, sizeof j->res->message, j->t->url);
         }

@@ -12,7 +12,8 @@
  *            GET <url>/-/ready (Prometheus); on 404 again readiness is
  *            skipped (a gateway may expose neither) — the query below still
  *            proves the path. GET <url>/api/v1/status/buildinfo (404 →
- *            version unknown, not a failure), then
+ *            version unknown, not a failure; with flavor "Mimir" an
+ *            "application" other than Mimir fails), then
  *            POST <url>/api/v1/query  query=1+1 → {"status":"success"} with
  *            value "2" (the same path Grafana's Save & test uses).
  *   traces   (Tempo): GET <url>/ready, GET <url>/api/status/buildinfo,
@@ -85,11 +86,14 @@ struct probe_target {
     int insecure_skip_verify;   /* no certificate/hostname verification */
     int64_t timeout_ms;         /* whole-probe budget; <= 0 → PROBE_DEFAULT_TIMEOUT_MS */
     int64_t max_age_ms;         /* accept a cached result this old; 0 → engine TTL, <0 → never */
+    const char *flavor;         /* metrics: spec flavor; "Mimir" fails the probe (InvalidResponse)
+                                   when buildinfo names another application. Part of the key. */
 };
 
 /* Outcome of one probe. message is one line, never contains credentials,
  * names the URL (userinfo stripped), HTTP status and version when known, and
- * ends with "(checked from the controller's network position, N ms)". */
+ * ends with "(checked from the controller's network position, N ms)" (see
+ * probe_engine_set_vantage). */
 struct probe_result {
     int ok;                 /* 1 = every step passed */
     char reason[32];        /* one of PROBE_REASON_* */
@@ -108,6 +112,10 @@ struct probe_engine;
  * finished result is reused for an identical target (0 = only share probes
  * still in flight). Returns 0, OP_ENOMEM or OP_ERR (curl init failed). */
 int probe_engine_new(struct probe_engine **out, int max_in_flight, int64_t cache_ttl_ms);
+/* Replaces the "checked from the controller's network position" wording of
+ * messages (e.g. the CLI: "checked from this machine"). Call before the
+ * first probe_run; text is copied (max 95 bytes). */
+void probe_engine_set_vantage(struct probe_engine *e, const char *text);
 /* NULL-safe. No probe_run may be in progress. */
 void probe_engine_free(struct probe_engine *e);
 

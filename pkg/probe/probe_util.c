@@ -123,7 +123,8 @@ void probe_target_key(const struct probe_target *t, char out[65])
 
     op_buf_init(&b, 1 << 20);
     /* every field length-prefixed: no separator ambiguity */
-    if (op_buf_appendf(&b, "s%d;i%d;u%zu:%s;t%zu:%s;n%zu:%s;c%s;a%s", t->signal,
+    if (op_buf_appendf(&b, "f%zu:%s;s%d;i%d;u%zu:%s;t%zu:%s;n%zu:%s;c%s;a%s",
+                       t->flavor ? strlen(t->flavor) : 0, t->flavor ? t->flavor : "", t->signal,
                        t->insecure_skip_verify ? 1 : 0, t->url ? strlen(t->url) : 0,
                        t->url ? t->url : "", t->tenant ? strlen(t->tenant) : 0, t->tenant ? t->tenant : "", t->server_name ? strlen(t->server_name) : 0,
                        t->server_name ? t->server_name : "", cred, ca) == 0)

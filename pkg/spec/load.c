@@ -6,6 +6,7 @@
 #include "core.h"
 #include "xy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int is_list_kind(const char *kind)
@@ -53,7 +54,9 @@ static int collect_docs(json_t **docs_out, json_t *docs)
         return op_err_set(OP_ENOMEM, "out of memory");
     json_array_foreach(docs, i, d) {
         if ((rc = collect(out, d, 0)) < 0) {
-            op_err_set(rc, "document %zu: %s", i + 1, op_err_last());
+            char msg[256];
+            snprintf(msg, sizeof(msg), "%s", op_err_last()); /* op_err_set reuses that buffer */
+            op_err_set(rc, "document %zu: %s", i + 1, msg);
             break;
         }
     }

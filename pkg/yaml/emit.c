@@ -86,7 +86,8 @@ static int emit_node(yaml_emitter_t *e, const json_t *v, int depth)
             return op_err_set(OP_ENOMEM, "out of memory");
         json_object_foreach((json_t *)v, k, c)
             keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), key_cmp);
+        if (n > 1)
+            qsort(keys, n, sizeof(*keys), key_cmp);
         if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE)) {
             free(keys);
             return op_err_set(OP_ENOMEM, "out of memory");

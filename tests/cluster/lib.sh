@@ -46,25 +46,36 @@ tools_dir() {
 	printf '%s' "${XDG_CACHE_HOME:-$HOME/.cache}/crosslink/tools/$K8S_VERSION-$hash"
 }
 
-# free_port: an unused TCP port on 127.0.0.1 (bound then released by the kernel).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# free_ports N: N distinct unused TCP ports on 127.0.0.1, one per line (bound
+# together, then released). Prefers the system python3: a pyenv shim can take
+# seconds to start on a loaded machine.
+free_ports() {
+	local py
+	for py in /usr/bin/python3 python3; do
+		if command -v "$py" >/dev/null 2>&1; then
+			"$py" -c '
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print("\n".join(str(s.getsockname()[1]) for s in socks))
+' "$1"
+			return
+		fi
+	done
+	# Fallback: random high ports that nothing answers on.
+	local n=0 p i seen=" "
+	for ((i = 0; i < 500 && n < $1; i++)); do
+		p=$((20000 + RANDOM % 30000))
+		[[ $seen != *" $p "* ]] || continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			seen+="$p "
+			n=$((n + 1))
+		fi
+	done
+	((n == $1)) || die "no free ports found"
 }
-
-# free_port fallback without python3: probe random high ports with /dev/tcp.
-if ! command -v python3 >/dev/null 2>&1; then
-	free_port() {
-		local p i
-		for ((i = 0; i < 200; i++)); do
-			p=$((20000 + RANDOM % 30000))
-			if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-				echo "$p"
-				return 0
-			fi
-		done
-		die "no free port found"
-	}
-fi
 
 # ---- state directory helpers ---------------------------------------------
 STATE_MARKER=.crosslink-cluster
@@ -85,12 +96,15 @@ parse_state_dir() {
 	STATE=$(cd -- "$(dirname -- "$STATE")" && pwd -P)/$(basename -- "$STATE")
 }
 
-# lock_state: serialise up/down/restart on state dirs sharing a parent
-# directory. The lock is on the parent directory itself so nothing is left
-# behind; fd 8 must be closed in every child we start (see start_proc).
+# lock_state: serialise up/down/restart-apiserver on one state dir. The lock
+# file lives outside the state dir (which `down` removes), keyed by its path.
+# fd 8 must be closed in every child we start (see start_proc).
 lock_state() {
-	exec 8<"$(dirname -- "$STATE")"
-	flock -w 300 8 || die "timed out waiting for the lock on $(dirname -- "$STATE")"
+	local lockdir=${TMPDIR:-/tmp}/crosslink-cluster-locks key
+	mkdir -p "$lockdir"
+	key=$(printf '%s' "$STATE" | sha256sum | cut -c1-16)
+	exec 8>"$lockdir/$key.lock"
+	flock -w 300 8 || die "timed out waiting for the lock on $STATE"
 }
 
 # proc_alive NAME: the process recorded in $STATE/NAME.pid is running and is

@@ -13,7 +13,7 @@ fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
 check() { # DESCRIPTION CMD...
 	local d=$1
 	shift
-	if "$@"; then pass "$d"; else fail "$d"; fi
+	if "$@" >/dev/null; then pass "$d"; else fail "$d"; fi
 }
 
 WORK=$(mktemp -d /tmp/crosslink-cluster-test.XXXXXX)
@@ -85,7 +85,7 @@ metadata:
     kind: ConfigMap
     name: gc-owner
     uid: $uid
-data: {x: y}
+data: {x: "z"}
 YAML
 check "owned ConfigMap exists" k get configmap gc-child
 k delete configmap gc-owner --wait=false >/dev/null

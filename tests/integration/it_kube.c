@@ -383,6 +383,12 @@ static void rec_dump(struct recorder *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+static void print_err(int err, const struct kube_status *st, const char *msg, void *payload)
+{
+    (void)payload;
+    fprintf(stderr, "    watch error %s (HTTP %d): %s\n", op_err_name(err), st ? st->code : -1, msg);
+}
+
 static json_t *strip_data(json_t *obj, void *payload)
 {
     (void)payload;
@@ -469,10 +475,16 @@ TEST(watch_too_old_rv_gets_410_and_relists)
     o.resume_resource_version = "1"; /* far older than anything the apiserver keeps */
     o.on_event = rec_event;
     o.on_synced = rec_synced;
+    o.on_error = print_err;
     o.payload = &r;
     ASSERT_OK(kube_watch_start(&w, c, &o));
-    ASSERT_OK(kube_watch_wait_synced(w, 20000));
+    int synced = kube_watch_wait_synced(w, 40000);
     kube_watch_get_stats(w, &s);
+    if (synced != 0)
+        fprintf(stderr, "  not synced: lists=%llu watches=%llu gone=%llu errors=%llu\n",
+                (unsigned long long)s.lists, (unsigned long long)s.watches, (unsigned long long)s.gone,
+                (unsigned long long)s.errors);
+    ASSERT_OK(synced);
     ASSERT_TRUE(s.gone >= 1);
     ASSERT_EQ(s.lists, 1);
     ASSERT_EQ(kube_watch_count(w), 5);
@@ -810,7 +822,63 @@ TEST(token_kubeconfig_and_rbac_403)
     free(write_tmp("token", tok, strlen(tok)));
     ASSERT_OK(kube_get(c3, &KUBE_RES_CONFIGMAP, g_ns, "rbac-cm", &l, &st));
     json_decref(l);
+    l = NULL;
     kube_client_free(c3);
+
+    /* exec credential plugin handing out the same token */
+    {
+        char script[1024], *sp;
+        snprintf(script, sizeof(script),
+                 "#!/bin/sh\n"
+                 "case \"$KUBERNETES_EXEC_INFO\" in *ExecCredential*) ;; *) exit 3;; esac\n"
+                 "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+                 "\"status\":{\"token\":\"%%s\",\"expirationTimestamp\":\"2999-01-01T00:00:00Z\"}}' \"$(cat '%s')\"\n",
+                 tokfile);
+        sp = write_tmp("plugin.sh", script, strlen(script));
+        chmod(sp, 0700);
+        free(sp);
+        snprintf(yaml, sizeof(yaml),
+                 "current-context: x\n"
+                 "clusters: [{name: c, cluster: {server: '%s', certificate-authority: ca.crt}}]\n"
+                 "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ./plugin.sh}}}]\n"
+                 "contexts: [{name: x, context: {cluster: c, user: u}}]\n",
+                 kube_config_server(kube_client_config(c)));
+        ASSERT_OK(client_from_yaml(yaml, &c3));
+        ASSERT_EQ(kube_config_auth(kube_client_config(c3)), KUBE_AUTH_EXEC);
+        ASSERT_OK(kube_get(c3, &KUBE_RES_CONFIGMAP, g_ns, "rbac-cm", &l, &st));
+        json_decref(l);
+        l = NULL;
+        kube_client_free(c3);
+    }
+
+    /* in-cluster config: service-account directory + host/port */
+    {
+        struct kube_config *ic = NULL;
+        char sa[300], port[16] = "";
+        size_t ca_len;
+        const char *ca = kube_config_ca_pem(kube_client_config(c), &ca_len);
+        const char *server = kube_config_server(kube_client_config(c));
+        const char *colon = strrchr(server, ':');
+        char *p;
+        snprintf(sa, sizeof(sa), "%s/sa", g_tmp);
+        mkdir(sa, 0700);
+        free(write_tmp("sa/token", tok, strlen(tok)));
+        free(write_tmp("sa/ca.crt", ca, ca_len));
+        free(write_tmp("sa/namespace", g_ns, strlen(g_ns)));
+        ASSERT_TRUE(colon != NULL);
+        snprintf(port, sizeof(port), "%s", colon + 1);
+        if ((p = strchr(port, '/')))
+            *p = '\0';
+        unsetenv("POD_NAMESPACE");
+        ASSERT_OK(kube_config_in_cluster(&ic, sa, "127.0.0.1", port));
+        ASSERT_STR_EQ(kube_config_namespace(ic), g_ns);
+        ASSERT_OK(kube_client_new(&c3, ic));
+        struct kube_list_opts lo = {"xl-test=rbac", NULL, 0, NULL};
+        ASSERT_OK(kube_list(c3, &KUBE_RES_CONFIGMAP, kube_config_namespace(ic), &lo, &l, &st));
+        ASSERT_EQ(json_array_size(json_object_get(l, "items")), 1);
+        json_decref(l);
+        kube_client_free(c3);
+    }
     free(tokfile);
     free(tok);
 }
@@ -874,6 +942,8 @@ TEST(lease_create_get_update_conflict)
     ASSERT_OK(kube_lease_get(c, g_ns, "leader", &got, NULL));
     ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(got, "spec"), "holderIdentity")), "me");
     /* renew with the current resourceVersion */
+    sleep_ms(2);
+    op_rfc3339_micro(now);
     json_object_set_new(json_object_get(got, "spec"), "renewTime", json_string(now));
     ASSERT_OK(kube_lease_update(c, g_ns, got, &updated, NULL));
     ASSERT_NE(strcmp(kube_obj_resource_version(updated), kube_obj_resource_version(got)), 0);
@@ -967,6 +1037,7 @@ TEST(watch_survives_apiserver_restart)
     o.ns = g_ns;
     o.label_selector = "xl-test=restart";
     o.on_event = rec_event;
+    o.on_error = print_err;
     o.payload = &r;
     ASSERT_OK(kube_watch_start(&w, c, &o));
     ASSERT_OK(kube_watch_wait_synced(w, 20000));
@@ -1007,6 +1078,13 @@ TEST(watch_survives_apiserver_restart)
     ASSERT_EQ(rec_count(&r, "DELETED rs-gone"), 1);
     ASSERT_EQ(rec_count(&r, "MODIFIED rs-change"), 1);
     ASSERT_EQ(rec_count(&r, "ADDED rs-keep"), 1); /* not re-announced after the relist */
+    {
+        struct kube_watch_stats s;
+        kube_watch_get_stats(w, &s);
+        fprintf(stderr, "  after restart: lists=%llu watches=%llu gone=%llu errors=%llu events=%llu\n",
+                (unsigned long long)s.lists, (unsigned long long)s.watches, (unsigned long long)s.gone,
+                (unsigned long long)s.errors, (unsigned long long)s.events);
+    }
     kube_watch_free(w);
 }
 

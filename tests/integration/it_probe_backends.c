@@ -43,6 +43,7 @@ enum srv {
     S_BASIC,
     S_BEARER,
     S_TEMPO_T1,  /* kind tempo only, tenant t1 */
+    S_CORTEX,    /* kind mimir reporting application "Cortex" */
     S_COUNT
 };
 static int ports[S_COUNT];
@@ -50,6 +51,14 @@ static int prom_port;
 
 #define BASIC_PASS "s3cr3t-Basic-PW-42"
 #define BEARER_TOK "tok-Bearer-Very-Secret-99"
+/* credentials on targets of servers that do not check them: the failure
+ * messages must still never show them */
+#define WITH_CREDS .basic_user = "grafana", .basic_password = BASIC_PASS
+#define ASSERT_NO_SECRET(r)                                                   \
+    do {                                                                      \
+        ASSERT_NOT_CONTAINS((r).message, BASIC_PASS);                         \
+        ASSERT_NOT_CONTAINS((r).message, BEARER_TOK);                         \
+    } while (0)
 
 static void kill_all(void)
 {
@@ -253,6 +262,7 @@ static int setup(void)
     start_standin(S_BASIC, "all", "--require-basic", "grafana:" BASIC_PASS, NULL);
     start_standin(S_BEARER, "all", "--require-bearer", BEARER_TOK, NULL);
     start_standin(S_TEMPO_T1, "tempo", "--tenant", "t1", NULL);
+    start_standin(S_CORTEX, "mimir", "--application", "Cortex", "--version", "1.16.0", NULL);
 
     /* Prometheus */
     snprintf(cfg, sizeof cfg, "%s/prometheus.yml", tmpdir);
@@ -341,6 +351,30 @@ TEST(prometheus_metrics_reachable_with_version)
     ASSERT_CONTAINS(r.message, PROBE_VANTAGE);
     ASSERT_EQ(r.http_status, 200);
     ASSERT_TRUE(strchr(r.message, '\n') == NULL);
+}
+
+TEST(flavor_mimir_is_checked_against_buildinfo)
+{
+    char url[128], *cortex;
+    struct probe_target t = {.signal = PROBE_METRICS, .url = url, .flavor = "Mimir"};
+    struct probe_result r;
+    ASSERT_TRUE(setup());
+    /* Prometheus names no application: cannot contradict, passes */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/prometheus", prom_port);
+    probe1(&t, &r);
+    ASSERT_EQ(r.ok, 1);
+    /* a backend that says it is something else fails */
+    cortex = url_of(S_CORTEX, "http", "127.0.0.1", "/prometheus");
+    t.url = cortex;
+    probe1(&t, &r);
+    ASSERT_EQ(r.ok, 0);
+    ASSERT_STR_EQ(r.reason, "InvalidResponse");
+    ASSERT_CONTAINS(r.message, "flavor is Mimir");
+    ASSERT_CONTAINS(r.message, "Cortex 1.16.0");
+    t.flavor = "Cortex";
+    probe1(&t, &r);
+    ASSERT_EQ(r.ok, 1);
+    free(cortex);
 }
 
 TEST(prometheus_wrong_prefix_is_unexpected_status)
@@ -453,7 +487,7 @@ TEST(tempo_echo_alone_would_pass_but_the_probe_checks_the_tenant)
 TEST(server_error_is_unexpected_status)
 {
     char *u;
-    struct probe_target t = {.signal = PROBE_LOGS};
+    struct probe_target t = {.signal = PROBE_LOGS, WITH_CREDS};
     struct probe_result r;
     ASSERT_TRUE(setup());
     u = url_of(S_LOKI_500, "http", "127.0.0.1", NULL);
@@ -465,13 +499,14 @@ TEST(server_error_is_unexpected_status)
     ASSERT_CONTAINS(r.message, "→ 500");
     ASSERT_CONTAINS(r.message, "Loki 3.2.0"); /* version known from buildinfo */
     ASSERT_STR_EQ(r.version, "3.2.0");
+    ASSERT_NO_SECRET(r);
     free(u);
 }
 
 TEST(wrong_body_is_invalid_response)
 {
     char *u;
-    struct probe_target t = {.signal = PROBE_PROFILES};
+    struct probe_target t = {.signal = PROBE_PROFILES, .bearer_token = BEARER_TOK};
     struct probe_result r;
     ASSERT_TRUE(setup());
     u = url_of(S_PYRO_BADBODY, "http", "127.0.0.1", NULL);
@@ -480,13 +515,14 @@ TEST(wrong_body_is_invalid_response)
     ASSERT_EQ(r.ok, 0);
     ASSERT_STR_EQ(r.reason, "InvalidResponse");
     ASSERT_CONTAINS(r.message, "not a JSON object");
+    ASSERT_NO_SECRET(r);
     free(u);
 }
 
 TEST(slow_backend_times_out_within_budget)
 {
     char *u;
-    struct probe_target t = {.signal = PROBE_TRACES, .timeout_ms = 800};
+    struct probe_target t = {.signal = PROBE_TRACES, .timeout_ms = 800, WITH_CREDS};
     struct probe_result r;
     int64_t t0;
     ASSERT_TRUE(setup());
@@ -497,6 +533,7 @@ TEST(slow_backend_times_out_within_budget)
     ASSERT_EQ(r.ok, 0);
     ASSERT_STR_EQ(r.reason, "Timeout");
     ASSERT_CONTAINS(r.message, "no response from");
+    ASSERT_NO_SECRET(r);
     ASSERT_TRUE(op_mono_ms() - t0 < 800 + 400);
     ASSERT_TRUE(op_mono_ms() - t0 >= 790);
     free(u);
@@ -551,7 +588,7 @@ TEST(loki_not_ready_right_after_start_passes_within_budget)
 TEST(connection_refused)
 {
     char url[64];
-    struct probe_target t = {.signal = PROBE_METRICS, .url = url};
+    struct probe_target t = {.signal = PROBE_METRICS, .url = url, WITH_CREDS};
     struct probe_result r;
     int port = free_port();
     ASSERT_TRUE(port > 0);
@@ -563,16 +600,58 @@ TEST(connection_refused)
     ASSERT_CONTAINS(r.message, url);
     ASSERT_CONTAINS(r.message, PROBE_VANTAGE);
     ASSERT_EQ(r.http_status, 0);
+    ASSERT_NO_SECRET(r);
+}
+
+TEST(connect_timeout_on_a_full_listen_queue)
+{
+    /* a listener that never accepts, its queue filled: SYNs are dropped, so
+     * the probe's connect hangs until the connect timeout */
+    struct sockaddr_in a;
+    socklen_t l = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0), fill[8], k, nfill = 0;
+    char url[64];
+    struct probe_target t = {.signal = PROBE_TRACES, .url = url, .timeout_ms = 700, WITH_CREDS};
+    struct probe_result r;
+    int64_t t0;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_TRUE(ls >= 0);
+    ASSERT_OK(bind(ls, (struct sockaddr *)&a, sizeof a));
+    ASSERT_OK(getsockname(ls, (struct sockaddr *)&a, &l));
+    ASSERT_OK(listen(ls, 0));
+    for (k = 0; k < 8; k++) {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (s < 0)
+            break;
+        (void)connect(s, (struct sockaddr *)&a, sizeof a);
+        fill[nfill++] = s;
+    }
+    sleep_ms(100);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    t0 = op_mono_ms();
+    probe1(&t, &r);
+    for (k = 0; k < nfill; k++)
+        close(fill[k]);
+    close(ls);
+    ASSERT_STR_EQ(r.reason, "Timeout");
+    ASSERT_CONTAINS(r.message, "timed out after");
+    ASSERT_TRUE(op_mono_ms() - t0 < 700 + 400);
+    ASSERT_NO_SECRET(r);
 }
 
 TEST(dns_failure)
 {
-    struct probe_target t = {.signal = PROBE_LOGS, .url = "http://loki.crosslink-test.invalid:3100"};
+    struct probe_target t = {.signal = PROBE_LOGS, .url = "http://loki.crosslink-test.invalid:3100",
+                             .bearer_token = BEARER_TOK};
     struct probe_result r;
     probe1(&t, &r);
     ASSERT_EQ(r.ok, 0);
     ASSERT_STR_EQ(r.reason, "DNSFailure");
     ASSERT_CONTAINS(r.message, "loki.crosslink-test.invalid");
+    ASSERT_NO_SECRET(r);
 }
 
 /* ---- TLS ---------------------------------------------------------------- */
@@ -580,7 +659,8 @@ TEST(dns_failure)
 TEST(tls_with_generated_ca)
 {
     char *ca, *u_local, *u_ip;
-    struct probe_target t = {.signal = PROBE_TRACES};
+    /* generous budget: TLS handshakes are slow under valgrind */
+    struct probe_target t = {.signal = PROBE_TRACES, .timeout_ms = 20000, WITH_CREDS};
     struct probe_result r;
     ASSERT_TRUE(setup());
     ca = slurp(ca_path);
@@ -600,6 +680,7 @@ TEST(tls_with_generated_ca)
     probe1(&t, &r);
     ASSERT_EQ(r.ok, 0);
     ASSERT_STR_EQ(r.reason, "TLSError");
+    ASSERT_NO_SECRET(r);
     /* insecureSkipVerify → pass */
     t.insecure_skip_verify = 1;
     probe1(&t, &r);
@@ -623,9 +704,10 @@ TEST(tls_with_generated_ca)
     u_ip = url_of(S_TLS, "http", "127.0.0.1", NULL);
     t.url = u_ip;
     t.server_name = NULL;
-    t.timeout_ms = 2000;
     probe1(&t, &r);
     ASSERT_EQ(r.ok, 0);
+    ASSERT_STR_EQ(r.reason, "InvalidResponse");
+    ASSERT_TRUE(r.latency_ms < 5000);
     free(ca);
     free(u_local);
     free(u_ip);

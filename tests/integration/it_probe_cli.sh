@@ -44,7 +44,7 @@ EOF
 out=$(CROSSLINK_SECRET_BACKEND_AUTH_PASSWORD="$PASS" "$CROSSLINK" probe -f "$TMP/stack.yaml" 2>"$TMP/err")
 rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c HealthCheckPassed <<<"$out")" = 4 ] && grep -q '^SIGNAL  *URL  *RESULT  *LATENCY  *MESSAGE' <<<"$out" \
-   && grep -q 'Grafana Mimir 2.14.0' <<<"$out" && grep -q "controller's network position" <<<"$out"; then
+   && grep -q 'Grafana Mimir 2.14.0' <<<"$out" && grep -q 'checked from this machine, not from the controller' <<<"$out"; then
   ok "all four signals pass (table)"
 else
   fail "expected 4 passes, rc=$rc"; echo "$out"; cat "$TMP/err"

@@ -43,26 +43,40 @@ cleanup() {
 }
 trap cleanup EXIT
 m() { python3 "$PKG_DIR/manifests.py" "$@"; }
+# helm lint/template judge Chart.yaml kubeVersion against helm's
+# built-in default (v1.20 unless helm was built with its k8sVersion ldflags),
+# so render for the version of the cluster under test.
+KV=$(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') ||
+	die_summary "cannot read the server version"
 appVersion=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHART/Chart.yaml")
 
 # ---- lint --------------------------------------------------------------------
-if "$HELM" lint --strict "$CHART" >"$tmp/lint" 2>&1; then ok "helm lint --strict"; else bad "helm lint: $(cat "$tmp/lint")"; fi
-if "$HELM" lint "$CHART" --set watchNamespaces='{a,b}' --set serviceMonitor.enabled=true --set podDisruptionBudget.enabled=true >"$tmp/lint2" 2>&1; then
+if "$HELM" lint --strict --kube-version "$KV" "$CHART" >"$tmp/lint" 2>&1; then ok "helm lint --strict"; else bad "helm lint: $(cat "$tmp/lint")"; fi
+if "$HELM" lint --strict --kube-version "$KV" "$CHART" --set watchNamespaces='{a,b}' --set serviceMonitor.enabled=true --set podDisruptionBudget.enabled=true >"$tmp/lint2" 2>&1; then
 	ok "helm lint with non-default values"
 else
 	bad "helm lint (non-default): $(cat "$tmp/lint2")"
 fi
 for bad_set in controller.workers=0 controller.logLevel=verbose watchNamespaces='{Bad_NS}' unknownKey=1 image.digest=latest; do
-	if "$HELM" template x "$CHART" --set "$bad_set" >/dev/null 2>&1; then
+	if out=$("$HELM" template x "$CHART" --kube-version "$KV" --set "$bad_set" 2>&1); then
 		bad "values schema accepted --set $bad_set"
-	else
+	elif [[ $out == *"don't meet the specifications of the schema"* ]]; then
 		ok "values schema rejects --set $bad_set"
+	else
+		bad "--set $bad_set failed for another reason: $out"
 	fi
 done
+if out=$("$HELM" template x "$CHART" --kube-version 1.24.0 2>&1); then
+	bad "chart renders for Kubernetes 1.24 (the CRD needs CEL)"
+elif [[ $out == *kubeVersion* ]]; then
+	ok "Chart.yaml kubeVersion refuses Kubernetes 1.24"
+else
+	bad "1.24 render failed for another reason: $out"
+fi
 check "chart CRD is the one in crds/" cmp -s crds/crosslink.dev_observabilitystacks.yaml "$CHART/crds/crosslink.dev_observabilitystacks.yaml"
 
 # ---- template: defaults --------------------------------------------------------
-if "$HELM" template "$rel" "$CHART" -n "$ns" >"$tmp/def.yaml" 2>"$tmp/err"; then
+if "$HELM" template "$rel" "$CHART" -n "$ns" --kube-version "$KV" >"$tmp/def.yaml" 2>"$tmp/err"; then
 	ok "helm template with defaults"
 else
 	bad "helm template: $(cat "$tmp/err")"
@@ -108,7 +122,7 @@ podDisruptionBudget: {enabled: true}
 rbac: {aggregateToDefaultRoles: false}
 podAntiAffinityPreset: hard
 V
-if "$HELM" template "$rel" "$CHART" -n "$ns" -f "$tmp/values.yaml" >"$tmp/nd.yaml" 2>"$tmp/err"; then
+if "$HELM" template "$rel" "$CHART" -n "$ns" --kube-version "$KV" -f "$tmp/values.yaml" >"$tmp/nd.yaml" 2>"$tmp/err"; then
 	ok "helm template with non-default values"
 else
 	bad "helm template (non-default): $(cat "$tmp/err")"
@@ -139,7 +153,7 @@ img=$(m images <"$tmp/nd.yaml")
 	ok "hard anti-affinity" || bad "hard anti-affinity missing"
 problems=$(m check-deployment "$full" <"$tmp/nd.yaml")
 [[ -z $problems ]] && ok "Deployment still hardened with non-default values" || bad "Deployment: $problems"
-if "$HELM" install "$rel" "$CHART" -n "$ns" --dry-run=client --set replicaCount=2 --set controller.leaderElection.enabled=false 2>/dev/null |
+if "$HELM" install "$rel" "$CHART" -n "$ns" --dry-run=server --set replicaCount=2 --set controller.leaderElection.enabled=false 2>/dev/null |
 	grep -q 'WARNING: replicaCount'; then
 	ok "NOTES warn about replicas without leader election"
 else
@@ -290,6 +304,49 @@ S
 	local cms
 	cms=$(kubectl get configmaps -n "$stackns" -l crosslink.dev/stack=helm-example -o name | sort | tr '\n' ' ')
 	[[ $cms == *helm-example-grafana-dashboards*helm-example-grafana-datasources* ]] && ok "ConfigMaps rendered: $cms" || bad "ConfigMaps: '$cms'"
+	# GitOps: the live ConfigMaps equal what `crosslink render` prints offline
+	# (data, labels, annotations), and nothing is rewritten while the stack
+	# stays the same — several verify intervals (5 s) pass without a write.
+	kubectl get configmaps -n "$stackns" -l crosslink.dev/stack=helm-example -o json >"$tmp/cm1.json"
+	kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.metadata.resourceVersion}' >"$tmp/st1.rv"
+	if "$CROSSLINK" render -f "$tmp/stack.yaml" -o json >"$tmp/render.json" 2>"$tmp/err"; then
+		if python3 - "$tmp/render.json" "$tmp/cm1.json" <<'PY'; then
+import json, sys
+want = {o["metadata"]["name"]: o for o in json.load(open(sys.argv[1]))["items"]}
+live = {o["metadata"]["name"]: o for o in json.load(open(sys.argv[2]))["items"]}
+assert set(want) == set(live), (sorted(want), sorted(live))
+for n, w in want.items():
+    l = live[n]
+    assert w["data"] == l["data"], n + ": data differs"
+    for f in ("labels", "annotations"):
+        extra = {k: v for k, v in (l["metadata"].get(f) or {}).items() if k != "kubectl.kubernetes.io/last-applied-configuration"}
+        assert extra == (w["metadata"].get(f) or {}), "%s: %s differ: %r vs %r" % (n, f, extra, w["metadata"].get(f))
+    refs = l["metadata"].get("ownerReferences") or []
+    assert len(refs) == 1 and refs[0]["kind"] == "ObservabilityStack" and refs[0].get("controller") and refs[0].get("blockOwnerDeletion"), n + ": ownerReferences " + repr(refs)
+PY
+			ok "live ConfigMaps = crosslink render output (data, labels, annotations) + controller ownerReference"
+		else
+			bad "live ConfigMaps differ from crosslink render"
+		fi
+	else
+		bad "crosslink render failed: $(cat "$tmp/err")"
+	fi
+	sleep 12
+	kubectl get configmaps -n "$stackns" -l crosslink.dev/stack=helm-example -o json >"$tmp/cm2.json"
+	if python3 - "$tmp/cm1.json" "$tmp/cm2.json" <<'PY'; then
+import json, sys
+a, b = (json.load(open(p))["items"] for p in sys.argv[1:3])
+rv = lambda items: {o["metadata"]["name"]: o["metadata"]["resourceVersion"] for o in items}
+assert rv(a) == rv(b), "resourceVersions moved: %r -> %r" % (rv(a), rv(b))
+PY
+		ok "ConfigMaps not rewritten across verify cycles (GitOps tools stay Synced)"
+	else
+		bad "ConfigMaps were rewritten while nothing changed"
+	fi
+	local rv2
+	rv2=$(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.metadata.resourceVersion}')
+	[[ $rv2 == "$(cat "$tmp/st1.rv")" ]] && ok "stack status not rewritten across verify cycles (no heartbeat writes)" ||
+		bad "stack rewritten while nothing changed: resourceVersion $(cat "$tmp/st1.rv") -> $rv2"
 	local holder
 	holder=$(kubectl get lease crosslink-controller -n "$ns" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
 	[[ $holder == xl-helm-test-pod ]] && ok "Lease $ns/crosslink-controller held by the pod identity" || bad "Lease holder '$holder'"

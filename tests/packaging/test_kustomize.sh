@@ -26,7 +26,9 @@ cleanup() {
 	kubectl delete ns "$stackns" "$otherns" "$argons" --ignore-not-found --wait=false >/dev/null 2>&1
 	kubectl delete clusterrolebinding crosslink-controller --ignore-not-found >/dev/null 2>&1
 	kubectl delete clusterrole crosslink-controller --ignore-not-found >/dev/null 2>&1
-	[[ $ns_preexisting == 1 ]] || kubectl delete ns "$NS" --ignore-not-found --wait=false >/dev/null 2>&1
+	# Wait for the fixed namespace to go, so a re-run does not meet it
+	# Terminating (bounded; the namespace controller of tests/cluster does it).
+	[[ $ns_preexisting == 1 ]] || kubectl delete ns "$NS" --ignore-not-found --timeout=90s >/dev/null 2>&1
 	[[ $crd_preexisting == 1 ]] || kubectl delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1
 	rm -rf "$tmp"
 }

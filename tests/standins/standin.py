@@ -9,7 +9,7 @@ Python 3 standard library only. Used by the pkg/probe tests and the
   standin.py --kind tempo|loki|pyroscope|mimir|all [--host 127.0.0.1] [--port N]
              [--port-file F] [--tenant T] [--require-basic USER:PASS]
              [--require-bearer TOKEN] [--fail-mode MODE] [--slow-seconds S]
-             [--tls-cert F --tls-key F] [--version V]
+             [--tls-cert F --tls-key F] [--version V] [--application NAME]
 
 Fail modes: none | 500 (tenant-checked query answers 500) | slow (every
 documented endpoint sleeps --slow-seconds before answering) | badbody (the
@@ -191,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def h_mimir_buildinfo(self, params, body):
         return self.send(200, {"status": "success", "data": {
-            "application": "Grafana Mimir", "version": self.version("mimir"), "revision": "standin",
+            "application": self.server.state.args.application, "version": self.version("mimir"), "revision": "standin",
             "branch": "standin", "goVersion": "go1.22", "features": {"ruler_config_api": "true"}}})
 
     def h_mimir_query(self, params, body):
@@ -261,6 +261,7 @@ def main():
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--version")
+    p.add_argument("--application", default="Grafana Mimir", help="Mimir buildinfo application")
     args = p.parse_args()
     fm = args.fail_mode
     if fm not in ("none", "500", "slow", "badbody", "notready") and not fm.startswith("notready-for-"):

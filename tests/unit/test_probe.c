@@ -101,6 +101,10 @@ TEST(cache_key_depends_on_every_field_and_hides_secrets)
     b.bearer_token = "tok";
     probe_target_key(&b, kb);
     ASSERT_TRUE(strcmp(ka, kb) != 0);
+    b = a;
+    b.flavor = "Mimir";
+    probe_target_key(&b, kb);
+    ASSERT_TRUE(strcmp(ka, kb) != 0);
     /* no separator ambiguity: user "ab"+pass "c" != user "a"+pass "bc" */
     b = a;
     b.basic_user = "ab";

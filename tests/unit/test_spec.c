@@ -298,6 +298,61 @@ TEST(examples_are_valid)
     }
 }
 
+/* Builds an instance with EVERY property the schema declares (values need
+ * not be valid, only present). */
+static json_t *instance_of(const json_t *schema)
+{
+    const char *type = json_string_value(json_object_get(schema, "type"));
+    json_t *props = json_object_get(schema, "properties");
+    json_t *enm = json_object_get(schema, "enum");
+    if (json_array_size(enm))
+        return json_deep_copy(json_array_get(enm, 0));
+    if (type && strcmp(type, "object") == 0) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach(props, k, v) json_object_set_new(o, k, instance_of(v));
+        return o;
+    }
+    if (type && strcmp(type, "array") == 0) {
+        json_t *a = json_array();
+        json_array_append_new(a, instance_of(json_object_get(schema, "items")));
+        return a;
+    }
+    if (type && strcmp(type, "boolean") == 0)
+        return json_false();
+    if (type && strcmp(type, "integer") == 0)
+        return json_integer(1);
+    return json_string("x");
+}
+
+TEST(decoder_accepts_every_crd_field)
+{
+    json_t *docs = NULL, *schema, *spec, *obj;
+    struct spec_stack *s = NULL;
+    struct spec_errors errs;
+    ASSERT_OK(xy_load_file(&docs, XL_SOURCE_DIR "/crds/crosslink.dev_observabilitystacks.yaml"));
+    schema = json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(docs, 0), "spec"), "versions"), 0),
+                             "schema");
+    spec = json_object_get(json_object_get(json_object_get(schema, "openAPIV3Schema"), "properties"), "spec");
+    ASSERT_TRUE(spec != NULL);
+    ASSERT_TRUE(json_object_size(json_object_get(spec, "properties")) == 8);
+    obj = json_pack("{s:s, s:s, s:{s:s}, s:o}", "apiVersion", SPEC_API_VERSION, "kind", SPEC_KIND, "metadata", "name",
+                    "x", "spec", instance_of(spec));
+    spec_errors_init(&errs);
+    spec_stack_from_json(&s, obj, NULL, &errs);
+    spec_stack_free(s);
+    for (size_t i = 0; i < errs.n; i++)
+        if (strstr(errs.v[i], "unknown field")) {
+            fprintf(stderr, "  CRD field rejected by the decoder: %s\n", errs.v[i]);
+            *test_failed_ = 1;
+        }
+    ASSERT_TRUE(errs.n > 0); /* "x" is not a valid URL etc.: the instance really was checked */
+    spec_errors_cleanup(&errs);
+    json_decref(obj);
+    json_decref(docs);
+}
+
 TEST(signal_names)
 {
     ASSERT_STR_EQ(spec_signal_name(SPEC_SIGNAL_METRICS), "metrics");

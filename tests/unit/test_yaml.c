@@ -127,7 +127,9 @@ TEST(emitter_quotes_what_must_be_quoted)
         "trailing ", " leading", "multi\nline\n", "multi\nline no nl", "\nleading nl", "tab\there",
         "$__file{/etc/x/y}", "$${__value.raw}", "back\\slash", "unicode \xc3\xa9\xe2\x82\xac", "<<", "=",
         "sum(rate(x{$$__tags}[$$__rate_interval]))", "^trace_id$$", "\"trace_id\"\\s*:\\s*\"(\\w+)\"",
-        "line1\n  indented\n\ttabbed\n", "ends with colon:", "k8s-sidecar-target-directory", NULL};
+        "line1\n  indented\n\ttabbed\n", "ends with colon:", "k8s-sidecar-target-directory",
+        "ctl\x01char", "del\x7f", "nel\xc2\x85x", "ls\xe2\x80\xa8x", "bom\xef\xbb\xbfx", "\xef\xbb\xbflead",
+        "trailing newlines\n\n\n", "\n", "  \n  ", "crlf\r\nline", "a\n\nb", "text ending in space \nx", NULL};
     for (size_t i = 0; cases[i]; i++) {
         char *y = NULL;
         if (!roundtrip_ok(cases[i], &y))

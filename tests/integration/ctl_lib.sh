@@ -1,0 +1,159 @@
+# ctl_lib.sh — helpers for the controller integration tests (sourced by
+# tests/integration/it_controller*.sh): cluster checks, a unique namespace,
+# starting/stopping `crosslink controller` on free loopback ports, metric
+# scraping, bounded polling and the "N passed, N failed" summary.
+# Not a test itself (the ctest glob only registers it_*.sh).
+
+set -uo pipefail
+
+PASS=0
+FAIL=0
+CTL_PIDS=()
+CTL_TMP=$(mktemp -d /tmp/xl-it-ctl.XXXXXX)
+NS=""
+
+ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
+check() { # check NAME CMD...: records the outcome of CMD
+	local name=$1; shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+not() { ! "$@" 2>/dev/null; }
+
+die_setup() {
+	echo "FAIL setup: $*"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+require_cluster() {
+	[[ -n ${KUBECONFIG:-} ]] || die_setup "KUBECONFIG is not set (run tests/cluster/up first)"
+	[[ -n ${CROSSLINK:-} && -x ${CROSSLINK} ]] || die_setup "CROSSLINK must name the built crosslink binary"
+	kubectl get --raw /readyz >/dev/null 2>&1 || die_setup "the API server in $KUBECONFIG is unreachable"
+	local repo
+	repo=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+	kubectl apply -f "$repo/crds/crosslink.dev_observabilitystacks.yaml" >/dev/null ||
+		die_setup "cannot apply the CRD"
+	kubectl wait --for=condition=Established --timeout=60s crd/observabilitystacks.crosslink.dev >/dev/null ||
+		die_setup "CRD not established"
+}
+
+new_namespace() { # new_namespace PREFIX
+	NS="$1-$(date +%s)-$RANDOM"
+	kubectl create namespace "$NS" >/dev/null || die_setup "cannot create namespace $NS"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_ctl NAME ARGS...: starts a controller in the background; sets
+# PORT_<NAME> (metrics+health on one port) and PID_<NAME>; log in $CTL_TMP/NAME.log
+start_ctl() {
+	local name=$1; shift
+	local port
+	port=$(free_port)
+	"$CROSSLINK" controller --metrics-addr "127.0.0.1:$port" --health-addr "127.0.0.1:$port" \
+		--log-level debug "$@" >"$CTL_TMP/$name.log" 2>&1 &
+	local pid=$!
+	CTL_PIDS+=("$pid")
+	printf -v "PORT_$name" '%s' "$port"
+	printf -v "PID_$name" '%s' "$pid"
+}
+
+# wait_ready PORT [TIMEOUT_S]
+wait_ready() {
+	local port=$1 t=${2:-30} i
+	for ((i = 0; i < t * 10; i++)); do
+		curl -sf --noproxy '*' "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+metrics() { # metrics PORT
+	curl -sf --noproxy '*' "http://127.0.0.1:$1/metrics"
+}
+
+# writes PORT: sum of non-GET requests (POST/PUT/PATCH/DELETE) the controller made
+writes() {
+	metrics "$1" | awk '/^rest_client_requests_total\{/ && !/method="GET"/ { s += $NF } END { print s + 0 }'
+}
+
+# write requests excluding Events (events.k8s.io POSTs/PATCHes are separate)
+metric_value() { # metric_value PORT REGEX
+	metrics "$1" | awk -v re="$2" '$0 ~ re { s += $NF } END { print s + 0 }'
+}
+
+# poll TIMEOUT_S CMD...: runs CMD every 0.1 s until it succeeds
+poll() {
+	local t=$1; shift
+	local end=$((SECONDS + t))
+	while ((SECONDS < end)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@" >/dev/null 2>&1
+}
+
+# stack_yaml NAME [EXTRA_SPEC_YAML]: a stack whose backends refuse connections
+stack_yaml() {
+	local name=$1 extra=${2:-}
+	cat <<EOF
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata:
+  name: $name
+  namespace: $NS
+spec:
+  metrics:
+    url: http://127.0.0.1:1/prometheus
+  traces:
+    url: http://127.0.0.1:1
+$extra
+EOF
+}
+
+jp() { # jp KIND NAME JSONPATH
+	kubectl -n "$NS" get "$1" "$2" -o "jsonpath=$3" 2>/dev/null
+}
+
+cond() { # cond STACK TYPE FIELD
+	jp ostack "$1" "{.status.conditions[?(@.type==\"$2\")].$3}"
+}
+
+stack_converged() { # generation observed and provisioning applied
+	local g o a
+	g=$(jp ostack "$1" '{.metadata.generation}')
+	o=$(jp ostack "$1" '{.status.observedGeneration}')
+	a=$(cond "$1" ProvisioningApplied status)
+	[[ -n $g && $g == "$o" && $a == True ]]
+}
+
+cleanup() {
+	local p
+	for p in "${CTL_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${CTL_PIDS[@]}"; do
+		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [[ -n $NS ]]; then
+		kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
+	fi
+	if ((FAIL > 0)); then
+		for f in "$CTL_TMP"/*.log; do
+			[[ -f $f ]] || continue
+			echo "---- last lines of $f"
+			tail -n 30 "$f"
+		done
+	fi
+	rm -rf "$CTL_TMP"
+}
+
+summary() {
+	echo "$PASS passed, $FAIL failed"
+	((FAIL == 0 && PASS > 0))
+}

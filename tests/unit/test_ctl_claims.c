@@ -1,0 +1,164 @@
+/* test_ctl_claims.c — unit tests for the Grafana conflict rules of
+ * controller/reconcile.c (ctl_claim_build / ctl_claim_conflict): shared uid,
+ * shared name, two defaults, dashboard uid, different Grafanas never clash,
+ * invalid stacks claim nothing. */
+#include "manager.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+static json_t *stack(const char *ns, const char *name, const char *spec_json)
+{
+    json_error_t e;
+    json_t *spec = json_loads(spec_json, 0, &e);
+    if (!spec) {
+        fprintf(stderr, "bad test json: %s\n", e.text);
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s}, s:o}", "apiVersion", "crosslink.dev/v1alpha1",
+                     "kind", "ObservabilityStack", "metadata", "name", name, "namespace", ns,
+                     "creationTimestamp", "2026-01-01T00:00:00Z", "resourceVersion", "1", "spec", spec);
+}
+
+static struct ctl_claim *claim(const char *ns, const char *name, const char *spec_json)
+{
+    json_t *o = stack(ns, name, spec_json);
+    struct ctl_claim *c = o ? ctl_claim_build(o) : NULL;
+    json_decref(o);
+    return c;
+}
+
+TEST(claims_shared_uid_same_grafana)
+{
+    struct ctl_claim *a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"mimir\"}}");
+    struct ctl_claim *b = claim("t2", "b", "{\"metrics\":{\"url\":\"http://n\",\"uid\":\"mimir\"}}");
+    char why[512];
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ctl_claim_conflict("t2/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "uid \"mimir\"");
+    ASSERT_CONTAINS(why, "t1/a");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+}
+
+TEST(claims_default_uids_of_same_named_stacks_collide)
+{
+    /* default uid <stack>-metrics: "prod" in two namespaces, same Grafana */
+    struct ctl_claim *a = claim("t1", "prod", "{\"metrics\":{\"url\":\"http://m\"}}");
+    struct ctl_claim *b = claim("t2", "prod", "{\"metrics\":{\"url\":\"http://m\"}}");
+    char why[512];
+    ASSERT_TRUE(ctl_claim_conflict("t2/prod", b, "t1/prod", a, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "prod-metrics");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+}
+
+TEST(claims_different_grafana_no_conflict)
+{
+    struct ctl_claim *a = claim("t1", "a",
+                                "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"mimir\"},"
+                                "\"grafana\":{\"datasourceLabels\":{\"grafana\":\"one\"},"
+                                "\"dashboardLabels\":{\"dash\":\"one\"}}}");
+    struct ctl_claim *b = claim("t2", "b",
+                                "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"mimir\"},"
+                                "\"grafana\":{\"datasourceLabels\":{\"grafana\":\"two\"},"
+                                "\"dashboardLabels\":{\"dash\":\"two\"}}}");
+    char why[512];
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(!ctl_claim_conflict("t2/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(!ctl_claim_conflict("t1/a", a, "t2/b", b, why, sizeof(why)));
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+}
+
+TEST(claims_name_and_default_and_dashboard)
+{
+    char why[512];
+    struct ctl_claim *a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"name\":\"Shared\",\"uid\":\"u1\"},"
+                                           "\"dashboards\":{\"serviceOverview\":false}}");
+    struct ctl_claim *b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"name\":\"Shared\",\"uid\":\"u2\"},"
+                                           "\"dashboards\":{\"serviceOverview\":false}}");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "name \"Shared\"");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+
+    a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"default\":true},\"dashboards\":{\"serviceOverview\":false}}");
+    b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"default\":true},\"dashboards\":{\"serviceOverview\":false}}");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "default data source");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+
+    a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\"},\"dashboards\":{\"uid\":\"dash\"}}");
+    b = claim("t1", "b", "{\"traces\":{\"url\":\"http://t\"},\"dashboards\":{\"uid\":\"dash\"}}");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_CONTAINS(why, "dashboard uid \"dash\"");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+
+    /* distinct everything: no conflict */
+    a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\"}}");
+    b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\"}}");
+    ASSERT_TRUE(!ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+}
+
+TEST(claims_invalid_stack_claims_nothing)
+{
+    ASSERT_TRUE(claim("t1", "bad", "{\"metrics\":{\"url\":\"ftp://nope\"}}") == NULL);
+}
+
+TEST(cm_transform_keeps_metadata_and_digest_only)
+{
+    json_t *cm = json_pack(
+        "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}, s:[{s:s}], s:[{s:s, s:s, s:s, s:s, s:b}]},"
+        " s:{s:s}}",
+        "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name", "prod-grafana-datasources",
+        "namespace", "team-a", "uid", "u-1", "resourceVersion", "42", "labels",
+        "app.kubernetes.io/managed-by", "crosslink", "annotations", "crosslink.dev/digest", "sha256:abc",
+        "kubectl.kubernetes.io/last-applied-configuration", "{huge}", "managedFields", "manager", "kubectl",
+        "ownerReferences", "apiVersion", "crosslink.dev/v1alpha1", "kind", "ObservabilityStack", "name",
+        "prod", "uid", "s-1", "controller", 1, "data", "team-a-prod-datasources.yaml",
+        "apiVersion: 1\ndatasources: []\n");
+    json_t *want_data = json_pack("{s:s}", "team-a-prod-datasources.yaml", "apiVersion: 1\ndatasources: []\n");
+    char *want = NULL, key[256];
+    json_t *t;
+    ASSERT_TRUE(cm != NULL);
+    ASSERT_TRUE(ctl_cm_owner_key(cm, key, sizeof(key)));
+    ASSERT_STR_EQ(key, "team-a/prod");
+    t = ctl_cm_transform(cm, NULL); /* steals cm */
+    ASSERT_TRUE(json_object_get(t, "data") == NULL);
+    ASSERT_TRUE(json_object_get(json_object_get(t, "metadata"), "managedFields") == NULL);
+    ASSERT_TRUE(json_object_get(json_object_get(json_object_get(t, "metadata"), "annotations"),
+                                "kubectl.kubernetes.io/last-applied-configuration") == NULL);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(t, "metadata"), "annotations"),
+                                                    "crosslink.dev/digest")),
+                  "sha256:abc");
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(t, "metadata"), "resourceVersion")), "42");
+    ASSERT_TRUE(ctl_cm_owner_key(t, key, sizeof(key)));
+    {
+        char *c = json_dumps(want_data, JSON_COMPACT | JSON_SORT_KEYS);
+        char hex[65];
+        op_sha256_hex(c, strlen(c), hex);
+        want = op_asprintf("sha256:%s", hex);
+        free(c);
+    }
+    ASSERT_STR_EQ(json_string_value(json_object_get(t, CTL_DATA_DIGEST_KEY)), want);
+    free(want);
+    json_decref(want_data);
+    json_decref(t);
+
+    /* not controlled by a stack: no owner */
+    json_t *other = json_pack("{s:{s:s, s:s, s:[{s:s, s:s, s:s, s:b}]}}", "metadata", "name", "x",
+                              "namespace", "n", "ownerReferences", "apiVersion", "apps/v1", "kind",
+                              "Deployment", "name", "d", "controller", 1);
+    ASSERT_TRUE(!ctl_cm_owner_key(other, key, sizeof(key)));
+    json_decref(other);
+}
+
+TEST_MAIN()

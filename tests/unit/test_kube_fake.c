@@ -1,0 +1,540 @@
+/* test_kube_fake.c — pkg/kube's HTTP behaviour against a scripted fake
+ * apiserver on a loopback socket (plain HTTP/1.1, one thread): Retry-After
+ * retries and their bound, no retry without Retry-After, token-file refresh on
+ * 401, request headers (User-Agent, content types, SSA query), and the watch
+ * state machine — events split across chunks, bookmarks, an ERROR 410 and an
+ * HTTP 410 leading to a relist that reports vanished objects as DELETED and
+ * changed ones as MODIFIED, and a prompt stop of a silent watch. */
+#include "kube.h"
+#include "test.h"
+
+#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- the fake server ------------------------------------------------------ */
+
+struct fake;
+typedef void (*fake_handler)(struct fake *f, int fd, const char *method, const char *target,
+                             const char *headers, const char *body);
+
+struct fake {
+    int lfd;
+    int port;
+    pthread_t th;
+    atomic_int stop;
+    fake_handler handler;
+    void *payload;
+    pthread_mutex_t mu;
+    char log[128][256];
+    char hdrs[128][1024];
+    int n;
+    int counter;  /* handler scratch */
+};
+
+static void send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void respond(int fd, int code, const char *extra, const char *body)
+{
+    char head[1024];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n%s\r\n",
+                     code, strlen(body), extra ? extra : "");
+    send_all(fd, head, (size_t)n);
+    send_all(fd, body, strlen(body));
+}
+
+static void chunk(int fd, const char *data, size_t n)
+{
+    char head[32];
+    int h = snprintf(head, sizeof(head), "%zx\r\n", n);
+    send_all(fd, head, (size_t)h);
+    send_all(fd, data, n);
+    send_all(fd, "\r\n", 2);
+}
+
+static void stream_start(int fd)
+{
+    const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                    "Connection: close\r\n\r\n";
+    send_all(fd, h, strlen(h));
+}
+
+/* Blocks until the client goes away (or the server stops). */
+static void hold_open(struct fake *f, int fd)
+{
+    char b[256];
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) > 0 && recv(fd, b, sizeof(b), 0) <= 0)
+            return;
+    }
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake *f = arg;
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {f->lfd, POLLIN, 0};
+        char buf[65536], method[16], target[2048];
+        size_t len = 0;
+        char *end = NULL, *cl;
+        size_t body_len = 0;
+        int fd;
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        fd = accept(f->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        while (len < sizeof(buf) - 1) {
+            ssize_t r = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            buf[len] = '\0';
+            if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+                cl = strstr(buf, "Content-Length:");
+                body_len = cl && cl < end ? (size_t)strtoul(cl + 15, NULL, 10) : 0;
+            }
+            if (end && len >= (size_t)(end + 4 - buf) + body_len)
+                break;
+        }
+        if (!end || sscanf(buf, "%15s %2047s", method, target) != 2) {
+            close(fd);
+            continue;
+        }
+        *end = '\0';
+        pthread_mutex_lock(&f->mu);
+        if (f->n < 128) {
+            snprintf(f->log[f->n], sizeof(f->log[0]), "%.15s %.230s", method, target);
+            snprintf(f->hdrs[f->n], sizeof(f->hdrs[0]), "%.1000s", buf);
+            f->n++;
+        }
+        pthread_mutex_unlock(&f->mu);
+        f->handler(f, fd, method, target, buf, end + 4);
+        close(fd);
+    }
+    return NULL;
+}
+
+static int fake_start(struct fake *f, fake_handler h)
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof(a);
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->mu, NULL);
+    f->handler = h;
+    f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(f->lfd, 16) != 0 ||
+        getsockname(f->lfd, (struct sockaddr *)&a, &al) != 0)
+        return -1;
+    f->port = ntohs(a.sin_port);
+    return pthread_create(&f->th, NULL, fake_main, f);
+}
+
+static void fake_stop(struct fake *f)
+{
+    atomic_store(&f->stop, 1);
+    pthread_join(f->th, NULL);
+    close(f->lfd);
+    pthread_mutex_destroy(&f->mu);
+}
+
+static int fake_count(struct fake *f, const char *prefix)
+{
+    int n = 0;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < f->n; i++)
+        n += strncmp(f->log[i], prefix, strlen(prefix)) == 0;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+static struct kube_client *fake_client(struct fake *f, const char *user_yaml)
+{
+    char y[1024];
+    struct kube_config *cfg = NULL;
+    struct kube_client *c = NULL;
+    const char *docs[1] = {y};
+    snprintf(y, sizeof(y),
+             "current-context: x\n"
+             "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
+             "users: [{name: u, user: %s}]\n"
+             "contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]\n",
+             f->port, user_yaml);
+    if (kube_config_parse_yaml(&cfg, docs, NULL, 1, NULL) != 0)
+        return NULL;
+    if (kube_client_new(&c, cfg) != 0) {
+        kube_config_free(cfg);
+        return NULL;
+    }
+    return c;
+}
+
+static const char CM_X[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\",\"namespace\":\"ns\",\"resourceVersion\":\"5\"}}";
+
+/* ---- retries -------------------------------------------------------------- */
+
+static void h_retry(struct fake *f, int fd, const char *method, const char *target,
+                    const char *headers, const char *body)
+{
+    (void)method;
+    (void)headers;
+    (void)body;
+    if (strstr(target, "/configmaps/x")) {
+        if (++f->counter <= 2)
+            respond(fd, 429, "Retry-After: 0\r\n",
+                    "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"slow down\",\"reason\":\"TooManyRequests\",\"code\":429}");
+        else
+            respond(fd, 200, NULL, CM_X);
+    } else if (strstr(target, "/configmaps/always429")) {
+        respond(fd, 429, "Retry-After: 0\r\n", "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}");
+    } else if (strstr(target, "/configmaps/plain503")) {
+        respond(fd, 503, NULL, "{\"kind\":\"Status\",\"message\":\"etcd down\",\"reason\":\"ServiceUnavailable\",\"code\":503}");
+    } else {
+        respond(fd, 404, NULL, "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}");
+    }
+}
+
+static int g_codes[16], g_ncodes;
+static void on_req(const char *method, int code, const char *host, void *payload)
+{
+    (void)method;
+    (void)host;
+    (void)payload;
+    if (g_ncodes < 16)
+        g_codes[g_ncodes++] = code;
+}
+
+TEST(retry_after_is_honoured_and_bounded)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_status st;
+    json_t *o = NULL;
+    ASSERT_OK(fake_start(&f, h_retry));
+    c = fake_client(&f, "{token: t}");
+    ASSERT_TRUE(c != NULL);
+    kube_client_set_on_request(c, on_req, NULL);
+    g_ncodes = 0;
+    ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "x", &o, &st));
+    ASSERT_STR_EQ(kube_obj_name(o), "x");
+    json_decref(o);
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/x"), 3);
+    ASSERT_EQ(g_ncodes, 3);
+    ASSERT_EQ(g_codes[0], 429);
+    ASSERT_EQ(g_codes[2], 200);
+
+    /* bounded: max_retries 2 → three attempts, then the 429 is returned */
+    kube_client_set_max_retries(c, 2);
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "always429", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(st.code, 429);
+    ASSERT_EQ(st.retry_after_s, 0);
+    ASSERT_STR_EQ(st.reason, "TooManyRequests");
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/always429"), 3);
+
+    /* 5xx without Retry-After: no retry, distinguishable from 429 */
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "plain503", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(st.code, 503);
+    ASSERT_EQ(st.retry_after_s, -1);
+    ASSERT_STR_EQ(st.message, "etcd down");
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/plain503"), 1);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+/* ---- 401 → token re-read ------------------------------------------------- */
+
+static char g_tokfile[256];
+
+static void h_auth(struct fake *f, int fd, const char *method, const char *target,
+                   const char *headers, const char *body)
+{
+    (void)method;
+    (void)target;
+    (void)body;
+    if (strstr(headers, "Authorization: Bearer good")) {
+        respond(fd, 200, NULL, CM_X);
+        return;
+    }
+    /* the kubelet rotates the token just as the old one is refused */
+    FILE *t = fopen(g_tokfile, "w");
+    if (t) {
+        fputs("good\n", t);
+        fclose(t);
+    }
+    f->counter++;
+    respond(fd, 401, NULL, "{\"kind\":\"Status\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
+}
+
+TEST(unauthorized_rereads_token_file_once)
+{
+    struct fake f;
+    struct kube_client *c;
+    char user[400];
+    json_t *o = NULL;
+    struct kube_status st;
+    snprintf(g_tokfile, sizeof(g_tokfile), "/tmp/xl-kube-fake-token-%d", (int)getpid());
+    FILE *t = fopen(g_tokfile, "w");
+    ASSERT_TRUE(t != NULL);
+    fputs("stale\n", t);
+    fclose(t);
+    ASSERT_OK(fake_start(&f, h_auth));
+    snprintf(user, sizeof(user), "{tokenFile: '%s'}", g_tokfile);
+    c = fake_client(&f, user);
+    ASSERT_TRUE(c != NULL);
+    ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "x", &o, &st));
+    json_decref(o);
+    ASSERT_EQ(f.counter, 1);
+    ASSERT_EQ(fake_count(&f, "GET "), 2);
+    /* a token that stays bad: exactly one retry, then 401 to the caller */
+    t = fopen(g_tokfile, "w");
+    fputs("bad-forever\n", t);
+    fclose(t);
+    kube_client_free(c);
+    c = fake_client(&f, user);
+    {
+        /* the "rotation" now goes elsewhere: the client's file stays bad */
+        char saved[256];
+        snprintf(saved, sizeof(saved), "%s", g_tokfile);
+        snprintf(g_tokfile, sizeof(g_tokfile), "/tmp/xl-kube-fake-ignored-%d", (int)getpid());
+        int before = fake_count(&f, "GET ");
+        ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "x", &o, &st), OP_EUNAUTHORIZED);
+        ASSERT_EQ(st.code, 401);
+        ASSERT_EQ(fake_count(&f, "GET ") - before, 2);
+        unlink(g_tokfile);
+        snprintf(g_tokfile, sizeof(g_tokfile), "%s", saved);
+    }
+    unlink(g_tokfile);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+/* ---- request shape -------------------------------------------------------- */
+
+static void h_echo(struct fake *f, int fd, const char *method, const char *target,
+                   const char *headers, const char *body)
+{
+    (void)f;
+    (void)target;
+    (void)headers;
+    if (strcmp(method, "DELETE") == 0)
+        respond(fd, 200, NULL, "{\"kind\":\"Status\",\"status\":\"Success\"}");
+    else
+        respond(fd, strcmp(method, "POST") == 0 ? 201 : 200, NULL, body && *body ? body : CM_X);
+}
+
+TEST(request_headers_and_verbs)
+{
+    struct fake f;
+    struct kube_client *c;
+    json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                           "x", "namespace", "ns");
+    json_t *out = NULL;
+    ASSERT_OK(fake_start(&f, h_echo));
+    c = fake_client(&f, "{token: sekret}");
+    ASSERT_OK(kube_apply(c, &KUBE_RES_CONFIGMAP, NULL, cm, &out, NULL));
+    ASSERT_STR_EQ(kube_obj_name(out), "x");
+    json_decref(out);
+    ASSERT_OK(kube_merge_patch_status(c, &KUBE_RES_STACK, "ns", "s", cm, NULL, NULL));
+    ASSERT_OK(kube_create(c, &KUBE_RES_CONFIGMAP, "ns", cm, NULL, NULL));
+    ASSERT_OK(kube_update(c, &KUBE_RES_CONFIGMAP, "ns", cm, NULL, NULL));
+    ASSERT_OK(kube_delete(c, &KUBE_RES_CONFIGMAP, "ns", "x", NULL));
+    json_decref(cm);
+    ASSERT_STR_EQ(f.log[0], "PATCH /api/v1/namespaces/ns/configmaps/x?fieldManager=crosslink&force=true");
+    ASSERT_CONTAINS(f.hdrs[0], "Content-Type: application/apply-patch+yaml");
+    ASSERT_CONTAINS(f.hdrs[0], "User-Agent: crosslink/" CROSSLINK_VERSION " (linux/");
+    ASSERT_CONTAINS(f.hdrs[0], "Authorization: Bearer sekret");
+    ASSERT_CONTAINS(f.hdrs[0], "Accept: application/json");
+    ASSERT_STR_EQ(f.log[1], "PATCH /apis/crosslink.dev/v1alpha1/namespaces/ns/observabilitystacks/s/status");
+    ASSERT_CONTAINS(f.hdrs[1], "Content-Type: application/merge-patch+json");
+    ASSERT_STR_EQ(f.log[2], "POST /api/v1/namespaces/ns/configmaps");
+    ASSERT_CONTAINS(f.hdrs[2], "Content-Type: application/json");
+    ASSERT_STR_EQ(f.log[3], "PUT /api/v1/namespaces/ns/configmaps/x");
+    ASSERT_STR_EQ(f.log[4], "DELETE /api/v1/namespaces/ns/configmaps/x?propagationPolicy=Background");
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+/* ---- watch state machine -------------------------------------------------- */
+
+static const char LIST1[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["
+    "{\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\",\"resourceVersion\":\"1\"}},"
+    "{\"metadata\":{\"name\":\"b\",\"namespace\":\"ns\",\"resourceVersion\":\"2\"}}]}";
+static const char LIST2[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"20\"},\"items\":["
+    "{\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\",\"resourceVersion\":\"13\"}},"
+    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"ns\",\"resourceVersion\":\"11\"}}]}";
+static const char EVENTS1[] =
+    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"namespace\":\"ns\",\"resourceVersion\":\"11\"},"
+    "\"data\":{\"k\":\"a value with a \\n newline\"}}}\n"
+    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"12\"}}}\n"
+    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"status\":\"Failure\","
+    "\"message\":\"too old resource version: 12 (15)\",\"reason\":\"Expired\",\"code\":410}}\n";
+
+static int g_http410; /* variant: answer the first watch with HTTP 410 instead */
+
+static void h_watch(struct fake *f, int fd, const char *method, const char *target,
+                    const char *headers, const char *body)
+{
+    (void)method;
+    (void)headers;
+    (void)body;
+    if (!strstr(target, "watch=1")) {
+        respond(fd, 200, NULL, fake_count(f, "GET /api/v1/namespaces/ns/configmaps?") <= 1 ? LIST1 : LIST2);
+        return;
+    }
+    f->counter++;
+    if (f->counter == 1 && !g_http410) {
+        /* events split at awkward places: inside a string, right before \n */
+        size_t n = strlen(EVENTS1), cuts[] = {7, 60, 61, 140, n - 1};
+        size_t prev = 0;
+        stream_start(fd);
+        for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+            chunk(fd, EVENTS1 + prev, cuts[i] - prev);
+            prev = cuts[i];
+        }
+        chunk(fd, EVENTS1 + prev, n - prev);
+        send_all(fd, "0\r\n\r\n", 5);
+        return;
+    }
+    if (f->counter == 1 && g_http410) {
+        respond(fd, 410, NULL, "{\"kind\":\"Status\",\"message\":\"too old\",\"reason\":\"Expired\",\"code\":410}");
+        return;
+    }
+    stream_start(fd); /* a quiet, healthy watch */
+    hold_open(f, fd);
+}
+
+struct evlog {
+    pthread_mutex_t mu;
+    char ev[32][64];
+    int n;
+};
+
+static void log_event(enum kube_event_type t, const json_t *obj, void *payload)
+{
+    struct evlog *l = payload;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 32)
+        snprintf(l->ev[l->n++], 64, "%s %s %s", kube_event_type_name(t), kube_obj_name(obj),
+                 kube_obj_resource_version(obj));
+    pthread_mutex_unlock(&l->mu);
+}
+
+static void run_watch_410(int *test_failed_, int http410)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    struct evlog l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    char *rv = NULL;
+    json_t *got;
+
+    g_http410 = http410;
+    ASSERT_OK(fake_start(&f, h_watch));
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = "ns";
+    o.label_selector = "app=x";
+    o.on_event = log_event;
+    o.payload = &l;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    /* wait (bounded) for the second list and the quiet watch after it */
+    for (int i = 0; i < 2000; i++) {
+        kube_watch_get_stats(w, &s);
+        if (s.lists >= 2 && s.watches >= 2)
+            break;
+        struct pollfd none;
+        poll(&none, 0, 5);
+    }
+    kube_watch_get_stats(w, &s);
+    ASSERT_EQ(s.lists, 2);
+    ASSERT_EQ(s.gone, 1);
+    ASSERT_EQ(s.errors, 0); /* 410 relists at once, without backoff */
+    rv = kube_watch_resource_version(w);
+    ASSERT_STR_EQ(rv, "20");
+    free(rv);
+    ASSERT_EQ(kube_watch_count(w), 2);
+    got = kube_watch_get(w, "ns/b");
+    ASSERT_TRUE(got == NULL);
+    got = kube_watch_get(w, "ns/a");
+    ASSERT_STR_EQ(kube_obj_resource_version(got), "13");
+    ASSERT_STR_EQ(json_string_value(json_object_get(got, "kind")), "ConfigMap");
+    json_decref(got);
+    if (!http410) {
+        ASSERT_EQ(s.bookmarks, 1);
+        ASSERT_EQ(s.events, 1);
+        ASSERT_EQ(l.n, 5);
+        ASSERT_STR_EQ(l.ev[0], "ADDED a 1");
+        ASSERT_STR_EQ(l.ev[1], "ADDED b 2");
+        ASSERT_STR_EQ(l.ev[2], "ADDED c 11");
+        ASSERT_STR_EQ(l.ev[3], "MODIFIED a 13");
+        ASSERT_STR_EQ(l.ev[4], "DELETED b 2");
+        /* the first watch starts at the list's RV, the second at the relist's */
+        ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps?labelSelector=app%3Dx&resourceVersion=10&watch=1"), 1);
+        ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps?labelSelector=app%3Dx&resourceVersion=20&watch=1"), 1);
+    } else {
+        /* relist adds c, modifies a, deletes b */
+        ASSERT_EQ(l.n, 5);
+        ASSERT_STR_EQ(l.ev[2], "MODIFIED a 13");
+        ASSERT_STR_EQ(l.ev[3], "ADDED c 11");
+        ASSERT_STR_EQ(l.ev[4], "DELETED b 2");
+    }
+    ASSERT_CONTAINS(f.log[1], "allowWatchBookmarks=true");
+    ASSERT_CONTAINS(f.log[1], "timeoutSeconds=");
+    /* stop aborts the silent, blocked watch promptly */
+    int64_t t0 = op_mono_ms();
+    kube_watch_free(w);
+    ASSERT_TRUE(op_mono_ms() - t0 < 2500);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+TEST(watch_error_410_relists_with_synthetic_deletes)
+{
+    run_watch_410(test_failed_, 0);
+}
+
+TEST(watch_http_410_relists_with_synthetic_deletes)
+{
+    run_watch_410(test_failed_, 1);
+}
+
+/* A curl_global_init for the whole binary. */
+__attribute__((constructor)) static void init_curl(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+__attribute__((destructor)) static void cleanup_curl(void)
+{
+    curl_global_cleanup();
+}
+
+TEST_MAIN()
