@@ -118,9 +118,14 @@ static int all_synced(struct ctl_manager *m)
 static json_t *stack_transform(json_t *obj, void *payload)
 {
     json_t *md = json_object_get(obj, "metadata");
+    json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
     (void)payload;
     json_object_del(md, "managedFields");
     json_object_del(json_object_get(md, "annotations"), "kubectl.kubernetes.io/last-applied-configuration");
+    if (sum) {
+        json_object_del(obj, "status");
+        json_object_set_new(obj, CTL_STATUS_KEY, sum);
+    }
     return obj;
 }
 
@@ -224,6 +229,16 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
     if (kube_obj_key(obj, key, sizeof(key)) < 0)
         return;
     pthread_mutex_lock(&m->mu);
+    {
+        /* the cache now shows our last status write (or the stack is gone) */
+        char mk[600];
+        struct ctl_memo *mo;
+        const char *rv = kube_obj_resource_version(obj);
+        snprintf(mk, sizeof(mk), "st/%s", key);
+        mo = ctl_map_get(m->memo, mk);
+        if (mo && (t == KUBE_EVENT_DELETED || (rv && !strcmp(rv, mo->new_rv))))
+            ctl_map_del(m->memo, mk);
+    }
     if (t == KUBE_EVENT_DELETED) {
         struct ctl_claim *old = ctl_map_take(m->claims, key);
         ctl_map_del(m->seen_gen, key);
@@ -308,14 +323,29 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
     struct ctl_manager *m = payload;
     char okey[512];
     const char *name = kube_obj_name(obj);
+    int ours = 0;
     if (!name || !ctl_cm_owner_key(obj, okey, sizeof(okey)))
         return;
     pthread_mutex_lock(&m->mu);
     owned_update(m, okey, name, t != KUBE_EVENT_DELETED);
+    {
+        /* the informer has caught up with our last write (or the object is
+         * gone): what reconcile remembered about that write is obsolete */
+        char mk[600];
+        struct ctl_memo *mo;
+        const char *rv = kube_obj_resource_version(obj);
+        snprintf(mk, sizeof(mk), "cm/%s/%s", kube_obj_namespace(obj) ? kube_obj_namespace(obj) : "", name);
+        mo = ctl_map_get(m->memo, mk);
+        ours = mo && t != KUBE_EVENT_DELETED && rv && !strcmp(rv, mo->new_rv);
+        if (mo && (t == KUBE_EVENT_DELETED || ours))
+            ctl_map_del(m->memo, mk);
+    }
     pthread_mutex_unlock(&m->mu);
     op_log(OP_LOG_DEBUG, "configmap event", "stack", okey, "configmap", name, "type",
-           kube_event_type_name(t), NULL);
-    (void)ctl_wq_add(m->queue, okey);
+           kube_event_type_name(t), "ours", ours ? "true" : "false", NULL);
+    /* the echo of our own apply needs no reconcile: that reconcile made it */
+    if (!ours)
+        (void)ctl_wq_add(m->queue, okey);
 }
 
 static void on_watch_error(int err, const struct kube_status *st, const char *msg, void *payload)
@@ -410,6 +440,20 @@ static void *event_thread(void *p)
 
 /* ---- workers -------------------------------------------------------------- */
 
+/* After a burst (queue empty), hand freed heap back to the kernel so RSS
+ * reflects what is live; at most every 5 s. */
+static void maybe_trim(struct ctl_manager *m)
+{
+    static _Atomic int64_t last;
+    struct ctl_wq_stats st;
+    int64_t now = op_mono_ms(), prev = atomic_load(&last);
+    if (now - prev < 5000)
+        return;
+    ctl_wq_get_stats(m->queue, &st);
+    if (st.depth == 0 && st.processing == 0 && atomic_compare_exchange_strong(&last, &prev, now))
+        malloc_trim(0);
+}
+
 static void *worker_main(void *p)
 {
     struct ctl_manager *m = p;
@@ -449,6 +493,7 @@ static void *worker_main(void *p)
         ctl_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, result}, 1);
         ctl_wq_done(m->queue, key);
         free(key);
+        maybe_trim(m);
     }
     return NULL;
 }

@@ -25,12 +25,21 @@ struct probe_engine;
 /* Private key the ConfigMap transform adds: sha256 of the live data. */
 #define CTL_DATA_DIGEST_KEY "x-crosslink-data-digest"
 
+/* The stack informer's transform replaces status by a summary under this
+ * key: {"digest": sha256 of the canonical status, "conditions": [{type,
+ * status, lastTransitionTime}]} — enough to decide whether a status write
+ * is needed and to keep transition times, at a fraction of the memory. */
+#define CTL_STATUS_KEY "x-crosslink-status"
+
+/* New reference to the summary of status (NULL/absent status → digest ""). */
+json_t *ctl_status_summary(const json_t *status);
+
 /* What the last write of ours left behind, to tell informer lag from drift:
  * if the cache still shows prev_rv, our write is not in it yet. */
 struct ctl_memo {
     char prev_rv[32]; /* "" = the object did not exist in the cache */
     char new_rv[32];
-    json_t *status;   /* stacks: the status we wrote (owned); NULL for ConfigMaps */
+    json_t *status;   /* stacks: summary of the status we wrote (owned); NULL for ConfigMaps */
 };
 
 /* A stack's claims on its Grafana (uids, names, default, dashboard uid),

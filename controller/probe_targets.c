@@ -12,6 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert((int)PROBE_METRICS == (int)SPEC_SIGNAL_METRICS && (int)PROBE_TRACES == (int)SPEC_SIGNAL_TRACES &&
+                   (int)PROBE_LOGS == (int)SPEC_SIGNAL_LOGS &&
+                   (int)PROBE_PROFILES == (int)SPEC_SIGNAL_PROFILES && PROBE_NSIGNALS == (int)SPEC_SIGNAL_COUNT,
+               "enum probe_signal must match enum spec_signal");
+
 void ctl_ref_env_name(int is_configmap, const char *name, const char *key, char *out, size_t outsz)
 {
     size_t o;

@@ -498,6 +498,9 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
         cached = ctl_mgr_get_cm(m, ck);
         cur_rv = cached ? kube_obj_resource_version(cached) : "";
         if (cm_matches(cached, cm->object, cm->digest, uid)) {
+            pthread_mutex_lock(&m->mu);
+            ctl_map_del(m->memo, mk); /* the cache shows our write */
+            pthread_mutex_unlock(&m->mu);
             json_decref(cached);
             continue;
         }
@@ -588,11 +591,43 @@ static json_t *build_status(int64_t gen, json_t *conds /* steals */, const struc
     return st;
 }
 
+json_t *ctl_status_summary(const json_t *status)
+{
+    json_t *sum, *conds = json_array(), *c;
+    char *canon = NULL, hex[65];
+    size_t i;
+
+    if (!conds)
+        return NULL;
+    json_array_foreach(json_object_get(status, "conditions"), i, c)
+    {
+        json_t *x = json_pack("{s:O?, s:O?, s:O?}", "type", json_object_get(c, "type"), "status",
+                              json_object_get(c, "status"), "lastTransitionTime",
+                              json_object_get(c, "lastTransitionTime"));
+        if (x)
+            json_array_append_new(conds, x);
+    }
+    if (status && !json_is_null(status)) {
+        canon = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        if (!canon) {
+            json_decref(conds);
+            return NULL;
+        }
+        op_sha256_hex(canon, strlen(canon), hex);
+        free(canon);
+    } else {
+        hex[0] = '\0';
+    }
+    sum = json_pack("{s:s, s:o}", "digest", hex, "conditions", conds);
+    return sum;
+}
+
 /* ---- the reconcile -------------------------------------------------------- */
 
 int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms)
 {
     json_t *obj = NULL, *conds = NULL, *desired = NULL, *stored = NULL, *patch = NULL, *res = NULL;
+    json_t *dsum = NULL;
     struct spec_stack *s = NULL;
     struct render_output *ro = NULL;
     struct spec_errors errs;
@@ -690,7 +725,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     /* conditions, starting from the status we last wrote if the cache lags */
     if (!memo_lagging(m, mk, rv, &stored) || !stored) {
         json_decref(stored);
-        stored = json_incref(json_object_get(obj, "status"));
+        stored = json_incref(json_object_get(obj, CTL_STATUS_KEY));
     }
     {
         struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
@@ -714,15 +749,18 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         err = OP_ENOMEM;
         goto out;
     }
-    if (!json_equal(desired, stored)) {
-        const char *k;
-        json_t *v;
+    dsum = ctl_status_summary(desired);
+    if (!dsum) {
+        err = OP_ENOMEM;
+        goto out;
+    }
+    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
+        static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
         json_t *pst = json_deep_copy(desired);
-        json_object_foreach(stored, k, v)
-        {
-            if (!json_object_get(desired, k))
-                json_object_set_new(pst, k, json_null());
-        }
+        /* merge patch: fields we no longer report must be nulled */
+        for (size_t i = 0; pst && i < sizeof(optional) / sizeof(optional[0]); i++)
+            if (!json_object_get(desired, optional[i]))
+                json_object_set_new(pst, optional[i], json_null());
         patch = json_pack("{s:o}", "status", pst);
         err = kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, &res, NULL);
         if (err == OP_ENOTFOUND) {
@@ -734,7 +772,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             goto out;
         }
         writes++;
-        memo_put(m, mk, rv, kube_obj_resource_version(res), json_incref(desired));
+        memo_put(m, mk, rv, kube_obj_resource_version(res), json_incref(dsum));
         op_log(OP_LOG_INFO, "status updated", "stack", key, "generation", genbuf, "rv",
                kube_obj_resource_version(res) ? kube_obj_resource_version(res) : "", NULL);
         for (size_t i = 0; i < ntr; i++) {
@@ -768,6 +806,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             *requeue_after_ms = iv;
     }
 out:
+    json_decref(dsum);
     json_decref(res);
     json_decref(patch);
     json_decref(desired);

@@ -209,7 +209,9 @@ def crd():
     dashboards = obj("Dashboards to render.", {
         "serviceOverview": b("Render the service overview dashboard (request rate and p99 with exemplars, "
                              "traces, error logs, CPU flame graph).", default=True),
-        "uid": s("Dashboard UID (default <stack>-overview).", maxLength=40, pattern=UID),
+        "uid": s("Dashboard UID. Default: 'xl-' + the first 20 hex digits of sha256('<namespace>/<name>'), "
+                 "unique per stack (Grafana dashboard UIDs are global per organization).", maxLength=40,
+                 pattern=UID),
         "title": s("Dashboard title (default 'Service overview (<namespace>/<stack>)').", minLength=1,
                    maxLength=256),
     })

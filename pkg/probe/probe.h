@@ -36,7 +36,21 @@
  * are not followed (a 3xx is UnexpectedStatus, naming the Location). Only
  * http and https are allowed. Response bodies are capped at 1 MiB.
  * Signals (SIGALRM) are never used (CURLOPT_NOSIGNAL), so probe_run is safe
- * to call from any number of threads at once. */
+ * to call from any number of threads at once.
+ *
+ * Reasons: curl errors map as in probe_reason_from_curl, HTTP statuses as in
+ * probe_reason_from_http; a reply that is not usable HTTP (empty reply, reset,
+ * oversized body), a body that is not the expected JSON, and a target that
+ * cannot be probed at all (no URL, not http/https, control characters in the
+ * tenant/token) are InvalidResponse. SecretNotFound is the caller's.
+ *
+ * Sharing: the cache key is a SHA-256 over (signal, flavor, url, tenant,
+ * hash of the credentials, serverName, insecureSkipVerify, hash of the CA);
+ * timeouts are not part of it. A finished result is reused while younger
+ * than the target's max_age_ms (or the engine TTL); an identical probe still
+ * in flight in another thread is joined — the caller waits for it (up to its
+ * own timeout) instead of sending a request. The process-wide in-flight
+ * limit counts probes (a probe holds its slot through all its requests). */
 #ifndef CROSSLINK_PROBE_H
 #define CROSSLINK_PROBE_H
 

@@ -1005,10 +1005,17 @@ static void decode_dashboards(struct dec *d, const json_t *spec, struct spec_sta
         get_string(d, o, path, "title", F_NONEMPTY, 256, &s->dashboards.title);
     }
     if (!s->dashboards.uid && !(o && json_object_get(o, "uid")) && s->meta.name) {
-        s->dashboards.uid = aprintf_or_oom(d, "%s-overview", s->meta.name);
-        if (s->dashboards.uid && strlen(s->dashboards.uid) > SPEC_UID_MAX && s->dashboards.service_overview)
-            fail(d, "%s.uid: the default \"%s\" is longer than %d characters; set %s.uid", path,
-                 s->dashboards.uid, SPEC_UID_MAX, path);
+        /* Dashboard UIDs are global per Grafana org and stacks of the same
+         * name live in different namespaces: derive a short, stable UID
+         * from <namespace>/<name> ("xl-" + 20 hex digits, always valid). */
+        char hex[65];
+        char *id = aprintf_or_oom(d, "%s/%s", s->meta.namespace, s->meta.name);
+        if (id) {
+            op_sha256_hex(id, strlen(id), hex);
+            hex[20] = '\0';
+            s->dashboards.uid = aprintf_or_oom(d, "xl-%s", hex);
+        }
+        free(id);
     }
     if (!s->dashboards.title && s->meta.name)
         s->dashboards.title = aprintf_or_oom(d, "Service overview (%s/%s)", s->meta.namespace, s->meta.name);

@@ -187,7 +187,8 @@ struct spec_grafana {
 
 struct spec_dashboards {
     int service_overview; /* default true */
-    char *uid;            /* dashboard uid; default "<stack>-overview" (<= 40 chars) */
+    char *uid;            /* dashboard uid; default "xl-" + first 20 hex digits of
+                             sha256("<namespace>/<name>") (unique per stack) */
     char *title;          /* default "Service overview (<ns>/<stack>)" */
 };
 

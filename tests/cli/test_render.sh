@@ -44,7 +44,7 @@ if cmp -s "$tmp/a" "$tmp/b"; then pass deterministic; else fail deterministic; f
 # -o json is a valid v1 List with the same objects
 if "$CROSSLINK" render -f examples/stack.yaml -o json >"$tmp/out.json" && python3 -m json.tool "$tmp/out.json" >/dev/null &&
     python3 - "$tmp/out.json" <<'EOF'
-import json, sys
+import hashlib, json, sys
 d = json.load(open(sys.argv[1]))
 assert d["apiVersion"] == "v1" and d["kind"] == "List", d.keys()
 names = [i["metadata"]["name"] for i in d["items"]]
@@ -54,7 +54,7 @@ for i in d["items"]:
     assert i["metadata"]["annotations"]["crosslink.dev/digest"].startswith("sha256:")
     assert "ownerReferences" not in i["metadata"]
 dash = json.loads(d["items"][1]["data"]["observability-prod-service-overview.json"])
-assert "dashboard" not in dash and dash["uid"] == "prod-overview" and dash["schemaVersion"] == 39
+assert "dashboard" not in dash and dash["uid"] == "xl-" + hashlib.sha256(b"observability/prod").hexdigest()[:20] and dash["schemaVersion"] == 39
 EOF
 then
     pass json_output

@@ -46,27 +46,49 @@ tools_dir() {
 	printf '%s' "${XDG_CACHE_HOME:-$HOME/.cache}/crosslink/tools/$K8S_VERSION-$hash"
 }
 
-# free_ports N: N distinct unused TCP ports on 127.0.0.1, one per line (bound
-# together, then released). Prefers the system python3: a pyenv shim can take
-# seconds to start on a loaded machine.
+# free_ports N: N distinct unused TCP ports on 127.0.0.1, one per line. They
+# are drawn below the kernel's ephemeral range, so an outgoing connection
+# cannot take one between now and the moment our server binds it. Prefers the
+# system python3: a pyenv shim can take seconds to start on a loaded machine.
 free_ports() {
 	local py
 	for py in /usr/bin/python3 python3; do
 		if command -v "$py" >/dev/null 2>&1; then
-			"$py" -c '
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print("\n".join(str(s.getsockname()[1]) for s in socks))
-' "$1"
+			"$py" - "$1" <<'PY'
+import random, socket, sys
+want = int(sys.argv[1])
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except Exception:
+    low = 32768
+hi = low - 1 if low > 12000 else 65535
+lo = 10000 if low > 12000 else low + 1
+picked, socks = [], []
+for _ in range(1000):
+    if len(picked) == want:
+        break
+    p = random.randint(lo, hi)
+    if p in picked:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    socks.append(s)
+    picked.append(p)
+if len(picked) != want:
+    sys.exit("no free ports")
+print("\n".join(map(str, picked)))
+PY
 			return
 		fi
 	done
-	# Fallback: random high ports that nothing answers on.
+	# Fallback: random ports below the usual ephemeral range that nothing answers on.
 	local n=0 p i seen=" "
 	for ((i = 0; i < 500 && n < $1; i++)); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % 22000))
 		[[ $seen != *" $p "* ]] || continue
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
@@ -78,6 +100,7 @@ print("\n".join(str(s.getsockname()[1]) for s in socks))
 }
 
 # ---- state directory helpers ---------------------------------------------
+# shellcheck disable=SC2034 # used by up and down
 STATE_MARKER=.crosslink-cluster
 
 # parse_state_dir ARGS...: sets STATE (absolute) and REST (remaining args).
@@ -107,15 +130,19 @@ lock_state() {
 	flock -w 300 8 || die "timed out waiting for the lock on $STATE"
 }
 
-# proc_alive NAME: the process recorded in $STATE/NAME.pid is running and is
-# ours (its command line mentions the state dir; guards against PID reuse).
+# proc_alive NAME: the process recorded in $STATE/NAME.pid is running (not a
+# zombie) and is ours: its command line mentions the state dir (guards against
+# PID reuse). Prints the PID. Bash builtins only: this is polled.
 proc_alive() {
-	local pid st
-	pid=$(cat "$STATE/$1.pid" 2>/dev/null) || return 1
+	local pid stat args
+	[[ -r $STATE/$1.pid ]] || return 1
+	read -r pid <"$STATE/$1.pid" || return 1
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
-	st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-	[[ $st != Z && $st != X ]] || return 1
-	tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE" || return 1
+	read -r stat 2>/dev/null <"/proc/$pid/stat" || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != [ZX] ]] || return 1
+	mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+	[[ "${args[*]}" == *"$STATE"* ]] || return 1
 	echo "$pid"
 }
 
@@ -129,25 +156,31 @@ start_proc() {
 	echo $! >"$STATE/$name.pid"
 }
 
-# stop_proc NAME: TERM, then KILL after a grace period; waits until gone.
-stop_proc() {
-	local name=$1 pid i
-	pid=$(proc_alive "$name") || { rm -f "$STATE/$name.pid"; return 0; }
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		proc_alive "$name" >/dev/null || break
-		sleep 0.1
-	done
-	if proc_alive "$name" >/dev/null; then
-		log "$name (pid $pid) did not exit after TERM; sending KILL"
-		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			proc_alive "$name" >/dev/null || break
+# stop_procs NAME...: send TERM to the recorded processes, KILL whatever is
+# still running after CROSSLINK_STOP_GRACE seconds (default 5; kube-apiserver
+# otherwise waits up to 60 s for open watches), and wait until all are gone.
+stop_procs() {
+	local grace=${CROSSLINK_STOP_GRACE:-5} n pid deadline left sig
+	for sig in TERM KILL; do
+		left=()
+		for n in "$@"; do
+			pid=$(proc_alive "$n") || continue
+			left+=("$n")
+			[[ $sig == TERM ]] || log "$n (pid $pid) still running ${grace}s after TERM; sending KILL"
+			# Each process leads its own process group (setsid): signal the group.
+			kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null || true
+		done
+		((${#left[@]})) || break
+		deadline=$(( ${EPOCHREALTIME/./} + grace * 1000000 ))
+		while (( ${EPOCHREALTIME/./} < deadline )); do
+			for n in "${left[@]}"; do proc_alive "$n" >/dev/null && break; done || break
 			sleep 0.1
 		done
-		! proc_alive "$name" >/dev/null || die "could not stop $name (pid $pid)"
-	fi
-	rm -f "$STATE/$name.pid"
+	done
+	for n in "$@"; do
+		! proc_alive "$n" >/dev/null || die "could not stop $n (pid $(cat "$STATE/$n.pid"))"
+		rm -f "$STATE/$n.pid"
+	done
 }
 
 # tail_logs NAME...: last log lines of components, to stderr.

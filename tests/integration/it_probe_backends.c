@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -89,6 +90,7 @@ static pid_t spawn(char *const argv[], const char *log)
             close(fd);
         }
         setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
         execvp(argv[0], argv);
         _exit(127);
     }

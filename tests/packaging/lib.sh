@@ -142,3 +142,11 @@ rules_match() {
 		diff <(echo "$want") <(echo "$got") | sed 's/^/     /'
 	fi
 }
+
+# settle_crd NAME: if the CRD is being deleted (e.g. by an earlier test),
+# wait until it is gone, so this test can install it afresh.
+settle_crd() {
+	local ts
+	ts=$(kubectl get crd "$1" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)
+	[[ -z $ts ]] || kubectl wait --for=delete "crd/$1" --timeout=90s >/dev/null 2>&1 || die_summary "CRD $1 stuck Terminating"
+}

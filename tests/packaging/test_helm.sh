@@ -28,6 +28,7 @@ rel=xl-$id
 rel2=xl-$id-ns
 tmp=$(mktemp -d)
 pids=()
+settle_crd "$CRD"
 crd_preexisting=0
 kubectl get crd "$CRD" >/dev/null 2>&1 && crd_preexisting=1
 
@@ -38,7 +39,8 @@ cleanup() {
 	"$HELM" uninstall "$rel" -n "$ns" >/dev/null 2>&1
 	"$HELM" uninstall "$rel2" -n "$ns2" >/dev/null 2>&1
 	kubectl delete ns "$ns" "$ns2" "$stackns" "$otherns" --ignore-not-found --wait=false >/dev/null 2>&1
-	[[ $crd_preexisting == 1 ]] || kubectl delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1
+	# Wait (bounded) so the next test does not meet a Terminating CRD.
+	[[ $crd_preexisting == 1 ]] || kubectl delete crd "$CRD" --ignore-not-found --timeout=90s >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

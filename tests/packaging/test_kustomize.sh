@@ -17,6 +17,7 @@ stackns=xl-kust-$id
 otherns=xl-kust-other-$id
 argons=xl-kust-argocd-$id
 tmp=$(mktemp -d)
+settle_crd "$CRD"
 crd_preexisting=0
 kubectl get crd "$CRD" >/dev/null 2>&1 && crd_preexisting=1
 ns_preexisting=0
@@ -29,7 +30,8 @@ cleanup() {
 	# Wait for the fixed namespace to go, so a re-run does not meet it
 	# Terminating (bounded; the namespace controller of tests/cluster does it).
 	[[ $ns_preexisting == 1 ]] || kubectl delete ns "$NS" --ignore-not-found --timeout=90s >/dev/null 2>&1
-	[[ $crd_preexisting == 1 ]] || kubectl delete crd "$CRD" --ignore-not-found --wait=false >/dev/null 2>&1
+	# Wait (bounded) so the next test does not meet a Terminating CRD.
+	[[ $crd_preexisting == 1 ]] || kubectl delete crd "$CRD" --ignore-not-found --timeout=90s >/dev/null 2>&1
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -24,7 +24,8 @@ query, like the backends (missing → 401 "no org id", other tenant → 401).
 Test hooks (not documented backend paths): GET /__count → {"total": N,
 "paths": {"GET /ready": n, …}} counting every request to a documented path;
 POST /__reset zeroes the counts. With --port 0 the chosen port is written to
---port-file (and printed as "PORT <n>" on stdout).
+--port-file (and printed as "PORT <n>" on stdout). The process exits by itself
+when its parent dies.
 """
 import argparse
 import base64
@@ -283,6 +284,17 @@ def main():
             f.write("%d\n" % port)
         os.rename(tmp, args.port_file)
     print("PORT %d" % port, flush=True)
+
+    # never outlive the test that started us (killed test → reparented)
+    parent = os.getppid()
+
+    def watch_parent():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     try:
         srv.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

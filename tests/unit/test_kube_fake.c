@@ -465,10 +465,11 @@ static void run_watch_410(int *test_failed_, int http410)
     o.on_event = log_event;
     o.payload = &l;
     ASSERT_OK(kube_watch_start(&w, c, &o));
-    /* wait (bounded) for the second list and the quiet watch after it */
-    for (int i = 0; i < 2000; i++) {
+    /* wait (bounded: 30 s) for the second list and the quiet watch after it */
+    for (int i = 0; i < 6000; i++) {
         kube_watch_get_stats(w, &s);
-        if (s.lists >= 2 && s.watches >= 2)
+        if (s.lists >= 2 && s.watches >= 2 &&
+            fake_count(&f, "GET /api/v1/namespaces/ns/configmaps?labelSelector=app%3Dx&resourceVersion=20&watch=1") >= 1)
             break;
         struct pollfd none;
         poll(&none, 0, 5);

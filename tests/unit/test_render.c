@@ -396,7 +396,7 @@ TEST(dashboard_is_a_bare_model_pointing_at_the_stack)
     d = json_loads(json_string_value(json_object_get(data, "obs-prod-service-overview.json")), 0, NULL);
     ASSERT_TRUE(d != NULL);
     ASSERT_TRUE(json_object_get(d, "dashboard") == NULL);
-    ASSERT_STR_EQ(jpath_str(d, "uid"), "prod-overview");
+    ASSERT_STR_EQ(jpath_str(d, "uid"), "xl-9b8d7b08588c69e72cc2"); /* sha256("obs/prod") */
     ASSERT_STR_EQ(jpath_str(d, "title"), "Service overview (obs/prod)");
     ASSERT_EQ(json_integer_value(json_object_get(d, "schemaVersion")), 39);
     p = json_array_get(jpath(d, "templating.list"), 0);

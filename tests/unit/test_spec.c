@@ -80,7 +80,7 @@ TEST(defaults)
     ASSERT_STR_EQ(s->grafana.dashboard_labels.v[0].key, "grafana_dashboard");
     ASSERT_STR_EQ(s->grafana.folder, "Observability");
     ASSERT_EQ(s->dashboards.service_overview, 1);
-    ASSERT_STR_EQ(s->dashboards.uid, "prod-overview");
+    ASSERT_STR_EQ(s->dashboards.uid, "xl-2e159cc5a46c64344c9a"); /* sha256("default/prod") */
     ASSERT_EQ(s->verify.interval_ms, 60000);
     ASSERT_EQ(s->verify.timeout_ms, 5000);
     free(msg);
@@ -351,6 +351,20 @@ TEST(decoder_accepts_every_crd_field)
     spec_errors_cleanup(&errs);
     json_decref(obj);
     json_decref(docs);
+}
+
+TEST(dashboard_uid_is_unique_per_namespace)
+{
+    struct spec_stack *a = NULL, *b = NULL;
+    json_t *d = doc(HDR "metadata: {name: prod}\nspec:\n  logs: {url: 'http://l'}\n");
+    ASSERT_OK(spec_stack_from_json(&a, d, "team-a", NULL));
+    ASSERT_OK(spec_stack_from_json(&b, d, "team-b", NULL));
+    ASSERT_TRUE(strcmp(a->dashboards.uid, b->dashboards.uid) != 0);
+    ASSERT_EQ(strlen(a->dashboards.uid), 23);
+    ASSERT_TRUE(strncmp(a->dashboards.uid, "xl-", 3) == 0);
+    spec_stack_free(a);
+    spec_stack_free(b);
+    json_decref(d);
 }
 
 TEST(signal_names)
