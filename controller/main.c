@@ -13,8 +13,8 @@ static void usage(FILE *f)
             "crosslink %s — wires Grafana data sources for Mimir, Tempo, Loki and Pyroscope\n"
             "\n"
             "Usage:\n"
-            "  crosslink render -f FILE [-o yaml|json] [-n NAMESPACE]
-                                                render the Grafana provisioning ConfigMaps offline\n"
+            "  crosslink render -f FILE [-o yaml|json] [-n NAMESPACE]\n"
+            "                                                render the Grafana provisioning ConfigMaps offline\n"
             "  crosslink probe -f FILE [--secrets-from-cluster] [--kubeconfig PATH]\n"
             "                                                check every backend like Grafana's health check\n"
             "  crosslink get stacks [-n NS | -A] [--kubeconfig PATH] [--context NAME]\n"
