@@ -40,6 +40,20 @@ void ctl_claim_free(void *p)
     free(c);
 }
 
+/* spec_stack_from_json on the cached object minus the controller's private
+ * status summary (an unknown top-level field to the decoder). */
+static int decode_stack(struct spec_stack **out, const json_t *obj, const char *ns, struct spec_errors *errs)
+{
+    json_t *view = json_copy((json_t *)obj); /* shallow */
+    int err;
+    if (!view)
+        return OP_ENOMEM;
+    json_object_del(view, CTL_STATUS_KEY);
+    err = spec_stack_from_json(out, view, ns, errs);
+    json_decref(view);
+    return err;
+}
+
 static char *kv_sig(const struct spec_kvs *kv)
 {
     struct op_buf b;
@@ -57,7 +71,7 @@ struct ctl_claim *ctl_claim_build(const json_t *obj)
     struct ctl_claim *c = NULL;
     const char *ts = json_string_value(json_object_get(json_object_get(obj, "metadata"), "creationTimestamp"));
 
-    if (spec_stack_from_json(&s, obj, NULL, NULL) < 0)
+    if (decode_stack(&s, obj, NULL, NULL) < 0)
         return NULL;
     c = calloc(1, sizeof(*c));
     if (!c)
@@ -668,7 +682,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     snprintf(mk, sizeof(mk), "st/%s", key);
     op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", genbuf, "rv", rv ? rv : "", NULL);
 
-    err = spec_stack_from_json(&s, obj, ns, &errs);
+    err = decode_stack(&s, obj, ns, &errs);
     if (err == OP_ENOMEM)
         goto out;
     if (err < 0) {

@@ -299,6 +299,21 @@ S
 	else
 		bad "stack not Ready: $(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.status}')"
 	fi
+	# The live status, as Flux (kstatus) and Argo CD (health.lua) read it.
+	kubectl get ostack helm-example -n "$stackns" -o yaml >"$tmp/live.yaml"
+	if (cd "$PKG_DIR/kstatus" && KSTATUS_LIVE_OBJECT=$tmp/live.yaml KSTATUS_WANT=Current GOTOOLCHAIN=local \
+		GOFLAGS=-mod=readonly GOWORK=off go test -count=1 -run TestLiveObject ./... >"$tmp/kstatus.log" 2>&1); then
+		ok "kstatus computes Current for the live Ready stack"
+	else
+		bad "kstatus on the live stack: $(grep -E 'kstatus of|FAIL|error' "$tmp/kstatus.log" | head -3)"
+	fi
+	local hs
+	if python3 "$PKG_DIR/yaml2lua.py" "$tmp/live.yaml" >"$tmp/live.lua" &&
+		hs=$(lua5.1 "$PKG_DIR/run_health.lua" deploy/argocd/health.lua "$tmp/live.lua" 2>&1) && [[ ${hs%%$'\t'*} == Healthy ]]; then
+		ok "Argo CD health.lua says Healthy for the live Ready stack"
+	else
+		bad "Argo CD health of the live stack: $hs"
+	fi
 	local gen og
 	gen=$(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.metadata.generation}')
 	og=$(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.status.observedGeneration}')
@@ -349,6 +364,38 @@ PY
 	rv2=$(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.metadata.resourceVersion}')
 	[[ $rv2 == "$(cat "$tmp/st1.rv")" ]] && ok "stack status not rewritten across verify cycles (no heartbeat writes)" ||
 		bad "stack rewritten while nothing changed: resourceVersion $(cat "$tmp/st1.rv") -> $rv2"
+	# A second stack claiming the first one's metrics UID in the same Grafana
+	# is Stalled (UIDConflict): kstatus Failed, Argo CD Degraded.
+	cat >"$tmp/conflict.yaml" <<S
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: helm-conflict, namespace: $stackns}
+spec:
+  metrics: {url: "http://127.0.0.1:$mport/prometheus", uid: helm-example-metrics}
+  verify: {interval: 5s, timeout: 2s}
+S
+	if kubectl apply -f "$tmp/conflict.yaml" >/dev/null 2>"$tmp/err" &&
+		kubectl wait --for=condition=Stalled ostack/helm-conflict -n "$stackns" --timeout=60s >/dev/null 2>&1; then
+		ok "a stack reusing the UID is Stalled ($(kubectl get ostack helm-conflict -n "$stackns" -o jsonpath='{.status.conditions[?(@.type=="Stalled")].reason}'))"
+		kubectl get ostack helm-conflict -n "$stackns" -o yaml >"$tmp/stalled.yaml"
+		if (cd "$PKG_DIR/kstatus" && KSTATUS_LIVE_OBJECT=$tmp/stalled.yaml KSTATUS_WANT=Failed GOTOOLCHAIN=local \
+			GOFLAGS=-mod=readonly GOWORK=off go test -count=1 -run TestLiveObject ./... >"$tmp/kstatus.log" 2>&1); then
+			ok "kstatus computes Failed for the live Stalled stack"
+		else
+			bad "kstatus on the live Stalled stack: $(grep -E 'kstatus of|FAIL|error' "$tmp/kstatus.log" | head -3)"
+		fi
+		if python3 "$PKG_DIR/yaml2lua.py" "$tmp/stalled.yaml" >"$tmp/stalled.lua" &&
+			hs=$(lua5.1 "$PKG_DIR/run_health.lua" deploy/argocd/health.lua "$tmp/stalled.lua" 2>&1) && [[ ${hs%%$'\t'*} == Degraded ]]; then
+			ok "Argo CD health.lua says Degraded for the live Stalled stack"
+		else
+			bad "Argo CD health of the live Stalled stack: $hs"
+		fi
+		[[ $(kubectl get ostack helm-example -n "$stackns" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]] &&
+			ok "the first stack stays Ready" || bad "the first stack lost Ready after the conflict"
+	else
+		bad "conflicting stack not Stalled: $(cat "$tmp/err") $(kubectl get ostack helm-conflict -n "$stackns" -o jsonpath='{.status}' 2>&1)"
+	fi
+	kubectl delete -f "$tmp/conflict.yaml" --ignore-not-found >/dev/null 2>&1
 	local holder
 	holder=$(kubectl get lease crosslink-controller -n "$ns" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
 	[[ $holder == xl-helm-test-pod ]] && ok "Lease $ns/crosslink-controller held by the pod identity" || bad "Lease holder '$holder'"

@@ -2,6 +2,7 @@
 """yaml2lua.py FILE: print the YAML document in FILE as a Lua table literal
 (used by test_argocd_health.sh to hand sample objects to lua5.1 the way Argo
 CD hands the live object to a health script: JSON types, nulls dropped)."""
+import datetime
 import sys
 
 import yaml
@@ -12,6 +13,9 @@ def lua(v):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return repr(v)
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        # unquoted YAML timestamps; the API server sends RFC 3339 strings
+        v = v.isoformat().replace("+00:00", "Z")
     if isinstance(v, str):
         out = []
         for ch in v:

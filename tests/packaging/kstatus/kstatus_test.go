@@ -132,3 +132,33 @@ func TestStalledMessage(t *testing.T) {
 		t.Errorf("got %s %q, want Failed naming spec.logs.url", res.Status, res.Message)
 	}
 }
+
+// TestLiveObject computes kstatus for an object read from a live cluster:
+// test_helm.sh saves the example stack the real controller brought to Ready
+// (`kubectl get -o yaml`) and runs this test with KSTATUS_LIVE_OBJECT=<file>
+// and KSTATUS_WANT=<status>. Skipped when those are not set.
+func TestLiveObject(t *testing.T) {
+	file, want := os.Getenv("KSTATUS_LIVE_OBJECT"), os.Getenv("KSTATUS_WANT")
+	if file == "" || want == "" {
+		t.Skip("KSTATUS_LIVE_OBJECT / KSTATUS_WANT not set")
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(js); err != nil {
+		t.Fatal(err)
+	}
+	res, err := status.Compute(u)
+	if err != nil {
+		t.Fatalf("Compute: %v", err)
+	}
+	if got := res.Status.String(); got != want {
+		t.Errorf("kstatus of live %s/%s = %s (%q), want %s", u.GetNamespace(), u.GetName(), got, res.Message, want)
+	}
+}
