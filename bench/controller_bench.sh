@@ -12,6 +12,7 @@ N=${1:-1000}
 REPO=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 CROSSLINK=${CROSSLINK:-$REPO/build/controller/crosslink}
 VERIFY=${VERIFY:-20}
+WORKERS=${WORKERS:-4}
 [[ -n ${KUBECONFIG:-} ]] || { echo "KUBECONFIG must be set (tests/cluster/up)"; exit 1; }
 kubectl get --raw /readyz >/dev/null || { echo "API server unreachable"; exit 1; }
 kubectl apply -f "$REPO/crds/crosslink.dev_observabilitystacks.yaml" >/dev/null
@@ -22,7 +23,7 @@ TMP=$(mktemp -d /tmp/xl-bench.XXXXXX)
 kubectl create namespace "$NS" >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$CROSSLINK" controller --namespaces "$NS" --metrics-addr "127.0.0.1:$PORT" --health-addr "127.0.0.1:$PORT" \
-	--verify-interval "${VERIFY}s" --log-level warn >"$TMP/ctl.log" 2>&1 &
+	--verify-interval "${VERIFY}s" --workers "$WORKERS" --log-level warn >"$TMP/ctl.log" 2>&1 &
 PID=$!
 cleanup() {
 	kill -TERM "$PID" 2>/dev/null
@@ -80,6 +81,8 @@ for it in json.load(sys.stdin)["items"]:
     n += st.get("observedGeneration") == it["metadata"]["generation"] and c.get("ProvisioningApplied") == "True"
 print(n)')
 W1=$(writes)
+RT_SUM=$(m | awk '/^controller_runtime_reconcile_time_seconds_sum/ { s += $NF } END { print s + 0 }')
+RT_CNT=$(sum '^controller_runtime_reconcile_time_seconds_count')
 sleep 2
 LOADED_RSS=$(rss)
 LOADED_HWM=$(hwm)
@@ -117,7 +120,7 @@ FINAL_HWM=$(hwm)
 cat <<EOF
 | measure | value |
 |---|---|
-| stacks | $N |
+| stacks, workers | $N, $WORKERS |
 | idle RSS (VmRSS / VmHWM) | $(kib "$IDLE_RSS") / $(kib "$IDLE_HWM") |
 | RSS with $N stacks (VmRSS / VmHWM) | $(kib "$LOADED_RSS") / $(kib "$LOADED_HWM") |
 | peak RSS over the whole run (VmHWM) | $(kib "$FINAL_HWM") |
@@ -125,6 +128,7 @@ cat <<EOF
 | all $N reconciled, queue empty (from first create) | $((T_CONV - T0)) ms |
 | after the last create returned | $((T_CONV - T_CREATED)) ms |
 | stacks converged (observedGeneration + ProvisioningApplied) | $CONVERGED / $N |
+| reconciles during convergence, mean reconcile time | $RT_CNT, $(awk -v s="$RT_SUM" -v c="$RT_CNT" 'BEGIN { printf "%.1f ms", c ? 1000 * s / c : 0 }') |
 | API writes to converge $N new stacks | $((W1 - W0)) ($(awk -v a=$((W1 - W0)) -v n="$N" 'BEGIN { printf "%.2f", a / n }') per stack, incl. Events) |
 | re-verify round (${VERIFY}s interval ±10%): reconciles | $((R3 - R2)) |
 | writes during that round (unchanged stacks) | $((W3 - W2)) |

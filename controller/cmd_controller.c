@@ -18,8 +18,12 @@ int cmd_controller(int argc, char **argv)
     char *err = NULL;
     int rc;
 
-    /* one malloc arena keeps an idle controller within a few MiB of RSS */
+    /* one malloc arena keeps an idle controller within a few MiB of RSS; a
+     * fixed mmap threshold sends big transient buffers (list responses,
+     * watch lines) to mmap so freeing them really returns the memory */
     mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     if (ctl_options_parse(&o, argc, argv, environ, &err) < 0) {
         fprintf(stderr, "crosslink controller: %s\n\n", err ? err : "invalid arguments");
         free(err);

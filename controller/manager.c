@@ -115,34 +115,23 @@ static int all_synced(struct ctl_manager *m)
 
 /* ---- transforms (run on watch threads) ------------------------------------ */
 
-static json_t *stack_transform(json_t *obj, void *payload)
+json_t *ctl_stack_transform(json_t *obj, void *payload)
 {
-    json_t *md = json_object_get(obj, "metadata");
-    json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
-    (void)payload;
-    json_object_del(md, "managedFields");
-    json_object_del(json_object_get(md, "annotations"), "kubectl.kubernetes.io/last-applied-configuration");
-    if (sum) {
-        json_object_del(obj, "status");
-        json_object_set_new(obj, CTL_STATUS_KEY, sum);
-    }
-    return obj;
-}
-
-/* Keeps only what reconcile compares; data becomes its digest, so memory
- * does not grow with dashboard size. */
-json_t *ctl_cm_transform(json_t *obj, void *payload)
-{
-    static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "labels",
-                                 "annotations", "ownerReferences"};
+    static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "generation",
+                                 "creationTimestamp", "deletionTimestamp"};
     json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
-    json_t *data = json_object_get(obj, "data");
-    char *dg;
+    json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
+    char *spec = json_dumps(json_object_get(obj, "spec") ? json_object_get(obj, "spec") : json_null(),
+                            JSON_COMPACT | JSON_ENCODE_ANY);
+    char *sums = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
     (void)payload;
 
-    if (!nmd || !out) {
+    json_decref(sum);
+    if (!nmd || !out || !spec || !sums) {
         json_decref(nmd);
         json_decref(out);
+        free(spec);
+        free(sums);
         return obj; /* keep the full object rather than lose the event */
     }
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -150,21 +139,92 @@ json_t *ctl_cm_transform(json_t *obj, void *payload)
         if (v)
             json_object_set(nmd, keep[i], v);
     }
-    if (json_object_get(nmd, "annotations")) {
-        json_t *a = json_deep_copy(json_object_get(nmd, "annotations"));
-        json_object_del(a, "kubectl.kubernetes.io/last-applied-configuration");
-        json_object_set_new(nmd, "annotations", a);
-    }
     json_object_set_new(out, "metadata", nmd);
+    json_object_set_new(out, CTL_SPEC_KEY, json_string(spec));
+    json_object_set_new(out, CTL_STATUS_KEY, json_string(sums));
+    free(spec);
+    free(sums);
+    json_decref(obj);
+    return out;
+}
+
+json_t *ctl_stack_view(const json_t *cached)
+{
+    const char *spec = json_string_value(json_object_get(cached, CTL_SPEC_KEY));
+    json_t *sp = spec ? json_loads(spec, JSON_DECODE_ANY, NULL) : json_incref(json_object_get(cached, "spec"));
+    json_t *v = json_pack("{s:s, s:s, s:O?}", "apiVersion", SPEC_API_VERSION, "kind", SPEC_KIND, "metadata",
+                          json_object_get(cached, "metadata"));
+    if (v && sp && !json_is_null(sp))
+        json_object_set(v, "spec", sp);
+    json_decref(sp);
+    return v;
+}
+
+json_t *ctl_cached_status_summary(const json_t *cached)
+{
+    const json_t *s = json_object_get(cached, CTL_STATUS_KEY);
+    if (json_is_string(s)) {
+        json_t *r = json_loads(json_string_value(s), 0, NULL);
+        if (r)
+            return r;
+    } else if (json_is_object(s)) {
+        return json_incref((json_t *)s);
+    }
+    return ctl_status_summary(json_object_get(cached, "status"));
+}
+
+json_t *ctl_cm_meta(const json_t *cached)
+{
+    const char *s = json_string_value(json_object_get(cached, CTL_CM_META_KEY));
+    const json_t *md = json_object_get(cached, "metadata");
+    json_t *r = s ? json_loads(s, 0, NULL) : NULL;
+    if (r)
+        return r;
+    return json_pack("{s:O?, s:O?, s:O?}", "labels", json_object_get(md, "labels"), "annotations",
+                     json_object_get(md, "annotations"), "ownerReferences", json_object_get(md, "ownerReferences"));
+}
+
+/* Keeps only what reconcile compares; data becomes its digest, so memory
+ * does not grow with dashboard size. */
+json_t *ctl_cm_transform(json_t *obj, void *payload)
+{
+    static const char *keep[] = {"name", "namespace", "resourceVersion"};
+    json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
+    json_t *data = json_object_get(obj, "data"), *meta = NULL, *ann = NULL;
+    char *dg = NULL, *metas = NULL;
+    (void)payload;
+
+    if (json_object_get(md, "annotations")) {
+        ann = json_copy(json_object_get(md, "annotations"));
+        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+    }
+    meta = json_pack("{s:O?, s:o?, s:O?}", "labels", json_object_get(md, "labels"), "annotations", ann,
+                     "ownerReferences", json_object_get(md, "ownerReferences"));
+    metas = meta ? json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(meta);
     if (data) {
         dg = render_data_digest(data);
     } else {
         json_t *empty = json_object();
-        dg = render_data_digest(empty);
+        dg = empty ? render_data_digest(empty) : NULL;
         json_decref(empty);
     }
-    if (dg)
-        json_object_set_new(out, CTL_DATA_DIGEST_KEY, json_string(dg));
+    if (!nmd || !out || !metas || !dg) {
+        json_decref(nmd);
+        json_decref(out);
+        free(metas);
+        free(dg);
+        return obj; /* keep the full object rather than lose the event */
+    }
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        json_t *v = json_object_get(md, keep[i]);
+        if (v)
+            json_object_set(nmd, keep[i], v);
+    }
+    json_object_set_new(out, "metadata", nmd);
+    json_object_set_new(out, CTL_CM_META_KEY, json_string(metas));
+    json_object_set_new(out, CTL_DATA_DIGEST_KEY, json_string(dg));
+    free(metas);
     free(dg);
     json_decref(obj);
     return out;
@@ -272,8 +332,10 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
 /* The stack key of a ConfigMap's controller owner (ObservabilityStack). */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 {
-    const json_t *refs = json_object_get(json_object_get(cm, "metadata"), "ownerReferences"), *r;
+    json_t *meta = ctl_cm_meta(cm);
+    const json_t *refs = json_object_get(meta, "ownerReferences"), *r;
     size_t i;
+    int found = 0;
     json_array_foreach(refs, i, r)
     {
         const char *kind = json_string_value(json_object_get(r, "kind"));
@@ -282,10 +344,12 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
         if (json_is_true(json_object_get(r, "controller")) && kind && !strcmp(kind, SPEC_KIND) && api &&
             op_str_has_prefix(api, SPEC_GROUP "/") && name) {
             snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", name);
-            return 1;
+            found = 1;
+            break;
         }
     }
-    return 0;
+    json_decref(meta);
+    return found;
 }
 
 static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)
@@ -691,7 +755,7 @@ static int start_watches(struct ctl_manager *m)
         so.resource = &KUBE_RES_STACK;
         so.ns = ns;
         so.on_event = on_stack_event;
-        so.transform = stack_transform;
+        so.transform = ctl_stack_transform;
         so.on_error = on_watch_error;
         so.payload = m;
         co.resource = &KUBE_RES_CONFIGMAP;

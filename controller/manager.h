@@ -34,6 +34,24 @@ struct probe_engine;
 /* New reference to the summary of status (NULL/absent status → digest ""). */
 json_t *ctl_status_summary(const json_t *status);
 
+/* The informers store compact objects (jansson costs ~100 bytes per node):
+ * a stack keeps metadata plus its spec and status summary as JSON strings;
+ * a ConfigMap keeps name/namespace/resourceVersion, a JSON string of its
+ * labels/annotations/ownerReferences and the digest of its data. */
+#define CTL_SPEC_KEY "x-crosslink-spec"
+#define CTL_CM_META_KEY "x-crosslink-meta"
+
+/* The informer transforms (STEAL obj, return a new reference). */
+json_t *ctl_stack_transform(json_t *obj, void *payload);
+/* {apiVersion, kind, metadata, spec} of a cached stack, for decoding: new
+ * reference (NULL on OOM). Works on untransformed objects too. */
+json_t *ctl_stack_view(const json_t *cached);
+/* The status summary of a cached stack: new reference, never NULL unless
+ * OOM (digest "" when the stack has no status). */
+json_t *ctl_cached_status_summary(const json_t *cached);
+/* {labels, annotations, ownerReferences} of a cached ConfigMap: new ref. */
+json_t *ctl_cm_meta(const json_t *cached);
+
 /* What the last write of ours left behind, to tell informer lag from drift:
  * if the cache still shows prev_rv, our write is not in it yet. */
 struct ctl_memo {

@@ -40,15 +40,13 @@ void ctl_claim_free(void *p)
     free(c);
 }
 
-/* spec_stack_from_json on the cached object minus the controller's private
- * status summary (an unknown top-level field to the decoder). */
+/* spec_stack_from_json on the full view of a cached (compacted) stack. */
 static int decode_stack(struct spec_stack **out, const json_t *obj, const char *ns, struct spec_errors *errs)
 {
-    json_t *view = json_copy((json_t *)obj); /* shallow */
+    json_t *view = ctl_stack_view(obj);
     int err;
     if (!view)
         return OP_ENOMEM;
-    json_object_del(view, CTL_STATUS_KEY);
     err = spec_stack_from_json(out, view, ns, errs);
     json_decref(view);
     return err;
@@ -460,7 +458,8 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, str
 /* Does the cached (stripped) ConfigMap match the desired one? */
 static int cm_matches(const json_t *cached, const json_t *desired, const char *digest, const char *owner_uid)
 {
-    const json_t *cmd = json_object_get(cached, "metadata"), *dmd = json_object_get(desired, "metadata");
+    const json_t *dmd = json_object_get(desired, "metadata");
+    json_t *cmd;
     const char *k;
     json_t *v;
     const json_t *refs;
@@ -474,15 +473,17 @@ static int cm_matches(const json_t *cached, const json_t *desired, const char *d
         if (!have || strcmp(have, digest) != 0)
             return 0; /* data drifted (or never written by us) */
     }
+    if (!(cmd = ctl_cm_meta(cached)))
+        return 0;
     json_object_foreach((json_t *)json_object_get(dmd, "labels"), k, v)
     {
         if (!json_equal(json_object_get(json_object_get(cmd, "labels"), k), v))
-            return 0;
+            goto out;
     }
     json_object_foreach((json_t *)json_object_get(dmd, "annotations"), k, v)
     {
         if (!json_equal(json_object_get(json_object_get(cmd, "annotations"), k), v))
-            return 0;
+            goto out;
     }
     refs = json_object_get(cmd, "ownerReferences");
     json_array_foreach(refs, i, v)
@@ -492,6 +493,8 @@ static int cm_matches(const json_t *cached, const json_t *desired, const char *d
             json_is_true(json_object_get(v, "blockOwnerDeletion")))
             owner_ok = 1;
     }
+out:
+    json_decref(cmd);
     return owner_ok;
 }
 
@@ -641,7 +644,7 @@ json_t *ctl_status_summary(const json_t *status)
 int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms)
 {
     json_t *obj = NULL, *conds = NULL, *desired = NULL, *stored = NULL, *patch = NULL, *res = NULL;
-    json_t *dsum = NULL;
+    json_t *dsum = NULL, *view = NULL;
     struct spec_stack *s = NULL;
     struct render_output *ro = NULL;
     struct spec_errors errs;
@@ -682,11 +685,15 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     snprintf(mk, sizeof(mk), "st/%s", key);
     op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", genbuf, "rv", rv ? rv : "", NULL);
 
-    err = decode_stack(&s, obj, ns, &errs);
+    if (!(view = ctl_stack_view(obj))) {
+        err = OP_ENOMEM;
+        goto out;
+    }
+    err = spec_stack_from_json(&s, view, ns, &errs);
     if (err == OP_ENOMEM)
         goto out;
     if (err < 0) {
-        const json_t *spec = json_object_get(obj, "spec");
+        const json_t *spec = json_object_get(view, "spec");
         err = OP_OK;
         stall_reason = CTL_REASON_INVALID_SPEC;
         stall_msg = spec_errors_format(&errs, "; ");
@@ -739,7 +746,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     /* conditions, starting from the status we last wrote if the cache lags */
     if (!memo_lagging(m, mk, rv, &stored) || !stored) {
         json_decref(stored);
-        stored = json_incref(json_object_get(obj, CTL_STATUS_KEY));
+        stored = ctl_cached_status_summary(obj);
     }
     {
         struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
@@ -814,12 +821,13 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     }
     if (!stall_reason) {
         /* --verify-interval is the default for stacks without spec.verify.interval */
-        const json_t *vi = json_object_get(json_object_get(json_object_get(obj, "spec"), "verify"), "interval");
+        const json_t *vi = json_object_get(json_object_get(json_object_get(view, "spec"), "verify"), "interval");
         int64_t iv = (s && vi) ? s->verify.interval_ms : m->default_verify_ms;
         if (iv > 0)
             *requeue_after_ms = iv;
     }
 out:
+    json_decref(view);
     json_decref(dsum);
     json_decref(res);
     json_decref(patch);

@@ -3,6 +3,7 @@
 # "ok"/"FAIL" lines and ends with "N passed, N failed".
 
 PKG_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
+# shellcheck disable=SC2034 # used by the sourcing tests
 PKG_DIR=$PKG_ROOT/tests/packaging
 pass=0
 fail=0

@@ -90,7 +90,7 @@ else
 		[[ $p == ca-certificates ]] && continue
 		found=""
 		for d in $devs; do
-			if dpkg-query -W -f='${Depends}\n' "$d" 2>/dev/null | tr ',' '\n' | sed 's/^ *//;s/ .*//' | grep -qx "$p"; then found=$d; break; fi
+			if dpkg-query -W -f='${Depends}\n' "$d" 2>/dev/null | tr ',' '\n' | sed 's/^ *//;s/ .*//' | grep -x "$p" >/dev/null; then found=$d; break; fi
 		done
 		[[ -n $found ]] && ok "runtime $p is built against via $found" || bad "runtime package $p has no matching -dev package in the build stage"
 		grep -qx "$p" <<<"$needed_pkgs" || echo "note: $p is installed in the image but not linked by this build of $CROSSLINK"

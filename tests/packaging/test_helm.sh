@@ -155,8 +155,8 @@ img=$(m images <"$tmp/nd.yaml")
 	ok "hard anti-affinity" || bad "hard anti-affinity missing"
 problems=$(m check-deployment "$full" <"$tmp/nd.yaml")
 [[ -z $problems ]] && ok "Deployment still hardened with non-default values" || bad "Deployment: $problems"
-if "$HELM" install "$rel" "$CHART" -n "$ns" --dry-run=server --set replicaCount=2 --set controller.leaderElection.enabled=false 2>/dev/null |
-	grep -q 'WARNING: replicaCount'; then
+if "$HELM" install "$rel" "$CHART" -n "$ns" --dry-run=server --set replicaCount=2 --set controller.leaderElection.enabled=false \
+	>"$tmp/notes" 2>&1 && grep -q 'WARNING: replicaCount' "$tmp/notes"; then
 	ok "NOTES warn about replicas without leader election"
 else
 	bad "NOTES do not warn about replicas without leader election"
@@ -186,13 +186,13 @@ python3 - "$tmp/chart-next/crds/crosslink.dev_observabilitystacks.yaml" "$id" <<
 import sys, yaml
 p = sys.argv[1]
 docs = [d for d in yaml.safe_load_all(open(p)) if d]
-docs[0]["metadata"].setdefault("labels", {})["crosslink.dev/upgrade-test"] = sys.argv[2]
+docs[0]["metadata"].setdefault("labels", {})["crosslink.dev/upgrade-test"] = "t-" + sys.argv[2]
 yaml.safe_dump_all(docs, open(p, "w"), sort_keys=False)
 PY
 crd_upgrade() { "$HELM" show crds "$1" | kubectl apply --server-side --force-conflicts --field-manager=crosslink-crds -f - >"$tmp/crdup" 2>&1; }
 if crd_upgrade "$tmp/chart-next"; then ok "helm show crds | kubectl apply --server-side (upgrade)"; else bad "CRD upgrade failed: $(cat "$tmp/crdup")"; fi
 lbl=$(kubectl get crd "$CRD" -o jsonpath='{.metadata.labels.crosslink\.dev/upgrade-test}')
-[[ $lbl == "$id" ]] && ok "upgraded CRD is live" || bad "upgraded CRD label = '$lbl'"
+[[ $lbl == "t-$id" ]] && ok "upgraded CRD is live" || bad "upgraded CRD label = '$lbl'"
 if crd_upgrade "$CHART"; then ok "CRD downgrade/re-apply"; else bad "CRD re-apply failed: $(cat "$tmp/crdup")"; fi
 lbl=$(kubectl get crd "$CRD" -o jsonpath='{.metadata.labels.crosslink\.dev/upgrade-test}')
 [[ -z $lbl ]] && ok "re-applied CRD dropped the removed field" || bad "label still '$lbl'"
@@ -400,7 +400,7 @@ S
 	holder=$(kubectl get lease crosslink-controller -n "$ns" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
 	[[ $holder == xl-helm-test-pod ]] && ok "Lease $ns/crosslink-controller held by the pod identity" || bad "Lease holder '$holder'"
 	if curl -fsS --max-time 2 "http://127.0.0.1:$hp/readyz" >/dev/null 2>&1; then ok "controller /readyz answers"; else bad "/readyz not OK"; fi
-	if curl -fsS --max-time 2 "http://127.0.0.1:$mp/metrics" | grep -q '^controller_runtime_reconcile_total'; then
+	if curl -fsS --max-time 5 -o "$tmp/metrics.txt" "http://127.0.0.1:$mp/metrics" && grep -q '^controller_runtime_reconcile_total' "$tmp/metrics.txt"; then
 		ok "/metrics serves controller_runtime_reconcile_total"
 	else
 		bad "/metrics lacks controller_runtime_reconcile_total"

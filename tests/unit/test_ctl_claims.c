@@ -2,6 +2,7 @@
  * controller/reconcile.c (ctl_claim_build / ctl_claim_conflict): shared uid,
  * shared name, two defaults, dashboard uid, different Grafanas never clash,
  * invalid stacks claim nothing. */
+#include "kube.h"
 #include "manager.h"
 #include "test.h"
 
@@ -108,6 +109,39 @@ TEST(claims_name_and_default_and_dashboard)
     ctl_claim_free(b);
 }
 
+TEST(stack_transform_round_trip)
+{
+    json_t *o = stack("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"mimir\"}}");
+    json_t *st = json_pack("{s:i, s:[{s:s, s:s, s:s, s:s, s:s}]}", "observedGeneration", 1, "conditions",
+                           "type", "Ready", "status", "True", "lastTransitionTime", "2026-01-01T00:00:00Z",
+                           "reason", "AllSignalsReachable", "message", "a long message");
+    json_t *want = ctl_status_summary(st), *t, *view, *sum;
+    json_object_set_new(o, "status", st);
+    json_object_set_new(json_object_get(o, "metadata"), "managedFields", json_pack("[{s:s}]", "manager", "kubectl"));
+    t = ctl_stack_transform(o, NULL); /* steals o */
+    ASSERT_TRUE(json_object_get(t, "status") == NULL);
+    ASSERT_TRUE(json_object_get(json_object_get(t, "metadata"), "managedFields") == NULL);
+    ASSERT_STR_EQ(kube_obj_resource_version(t), "1");
+    sum = ctl_cached_status_summary(t);
+    ASSERT_TRUE(json_equal(sum, want));
+    ASSERT_EQ(json_string_length(json_object_get(sum, "digest")), 64);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(json_object_get(sum, "conditions"), 0),
+                                                    "lastTransitionTime")),
+                  "2026-01-01T00:00:00Z");
+    view = ctl_stack_view(t);
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(view, "spec"), "metrics"), "uid")),
+                  "mimir");
+    /* claims come from the compact form too */
+    struct ctl_claim *c = ctl_claim_build(t);
+    ASSERT_TRUE(c != NULL);
+    ASSERT_STR_EQ(c->uids[0], "mimir");
+    ctl_claim_free(c);
+    json_decref(view);
+    json_decref(sum);
+    json_decref(want);
+    json_decref(t);
+}
+
 TEST(claims_invalid_stack_claims_nothing)
 {
     ASSERT_TRUE(claim("t1", "bad", "{\"metrics\":{\"url\":\"ftp://nope\"}}") == NULL);
@@ -134,11 +168,14 @@ TEST(cm_transform_keeps_metadata_and_digest_only)
     t = ctl_cm_transform(cm, NULL); /* steals cm */
     ASSERT_TRUE(json_object_get(t, "data") == NULL);
     ASSERT_TRUE(json_object_get(json_object_get(t, "metadata"), "managedFields") == NULL);
-    ASSERT_TRUE(json_object_get(json_object_get(json_object_get(t, "metadata"), "annotations"),
+    json_t *meta = ctl_cm_meta(t);
+    ASSERT_TRUE(json_object_get(json_object_get(meta, "annotations"),
                                 "kubectl.kubernetes.io/last-applied-configuration") == NULL);
-    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(t, "metadata"), "annotations"),
-                                                    "crosslink.dev/digest")),
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(meta, "annotations"), "crosslink.dev/digest")),
                   "sha256:abc");
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(meta, "labels"), "app.kubernetes.io/managed-by")),
+                  "crosslink");
+    json_decref(meta);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(t, "metadata"), "resourceVersion")), "42");
     ASSERT_TRUE(ctl_cm_owner_key(t, key, sizeof(key)));
     {

@@ -249,7 +249,7 @@ static void *worker(void *p)
     struct thr_ctx *c = p;
     char *k;
     while (ctl_wq_get(c->q, -1, &k) == 0) {
-        int i = atoi(k);
+        int i = (int)strtol(k, NULL, 10);
         if (atomic_fetch_add(&c->inflight[i], 1) != 0)
             atomic_store(&c->overlap, 1);
         for (int y = 0; y < 3; y++)
