@@ -68,6 +68,11 @@ static int add_cond(json_t *arr, const json_t *prev, const struct ctl_cond_input
                   message ? message : "");
     if (!c || json_array_append_new(arr, c) < 0)
         return OP_ENOMEM;
+    /* A stack's first status would otherwise produce an Event per
+     * condition; on first sight only Ready (and an abnormal-true one such
+     * as Stalled=True) is worth telling. */
+    if (!old && strcmp(type, CTL_COND_READY) != 0 && !(abnormal_true(type) && st == CTL_COND_TRUE))
+        flipped = 0;
     if (flipped && tr && *ntr < CTL_MAX_CONDITIONS) {
         int healthy = abnormal_true(type) ? st == CTL_COND_FALSE : st == CTL_COND_TRUE;
         struct ctl_cond_transition *t = &tr[(*ntr)++];

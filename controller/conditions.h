@@ -56,10 +56,11 @@ struct ctl_cond_input {
     int64_t now_s; /* wall clock for new lastTransitionTime values */
 };
 
-/* A condition whose status changed (a new condition counts as a change
- * from Unknown — from False for Stalled and Reconciling, where absence
- * means False). event_type is "Normal" when the new status is the healthy
- * one, else "Warning". Strings point into the returned conditions array. */
+/* A condition whose status changed. On a stack's first status (no previous
+ * condition of that type) only Ready and an abnormal-true Stalled /
+ * Reconciling count, so a new stack yields one or two Events, not eight.
+ * event_type is "Normal" when the new status is the healthy one, else
+ * "Warning". Strings point into the returned conditions array. */
 struct ctl_cond_transition {
     const char *type;
     const char *status;

@@ -79,6 +79,23 @@ restored() { test "$(jp cm prod-grafana-datasources '{.data}')" == "$data_before
 check "edited ConfigMap data restored" poll 10 restored
 echo "     (restored after $((($(date +%s%N) - t0) / 1000000)) ms)"
 
+# ---- 4b. owned ConfigMaps the spec no longer renders are removed ------------
+cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: prod-grafana-obsolete
+  namespace: $NS
+  labels: {app.kubernetes.io/managed-by: crosslink, crosslink.dev/stack: prod}
+  ownerReferences:
+  - {apiVersion: crosslink.dev/v1alpha1, kind: ObservabilityStack, name: prod, uid: "$uid", controller: true, blockOwnerDeletion: true}
+data: {old.yaml: "stale"}
+EOF
+obsolete_gone() { not kubectl -n "$NS" get cm prod-grafana-obsolete; }
+check "an owned ConfigMap that is no longer rendered is deleted" poll 15 obsolete_gone
+rendered_stay() { kubectl -n "$NS" get cm prod-grafana-datasources prod-grafana-dashboards >/dev/null; }
+check "the rendered ConfigMaps stay" rendered_stay
+
 # ---- 5. InvalidSpec (passes the CRD schema, fails the controller's checks) ---
 cat <<EOF | kubectl apply -f - >/dev/null 2>"$CTL_TMP/apply.err"
 apiVersion: crosslink.dev/v1alpha1
@@ -120,6 +137,11 @@ check "UIDConflict: later stack Stalled" poll 15 test "$(cond second Stalled rea
 check "UIDConflict: message names the other stack" test -n "$(cond second Stalled message | grep "$NS/first")"
 check "UIDConflict: earlier stack not stalled" test "$(cond first Stalled status)" == False
 check "UIDConflict: no ConfigMap for the loser" not kubectl -n "$NS" get cm second-grafana-datasources
+event_for() { # event_for OBJECT REASON: an Event about OBJECT with REASON exists
+	kubectl -n "$NS" get events -o jsonpath='{range .items[*]}{.involvedObject.name}/{.reason}{"\n"}{end}' |
+		grep -qx "$1/$2"
+}
+check "UIDConflict: a Warning Event was recorded" poll 15 event_for second UIDConflict
 kubectl -n "$NS" delete ostack first --wait=true >/dev/null
 check "conflict resolved once the winner is gone" poll 30 stack_converged second
 

@@ -39,9 +39,8 @@ TEST(conditions_all_good)
     ASSERT_STR_EQ(cond_field(c, "Ready", "reason"), "AllSignalsReachable");
     ASSERT_STR_EQ(cond_field(c, "Stalled", "status"), "False");
     ASSERT_STR_EQ(cond_field(c, "Reconciling", "status"), "False");
-    /* new conditions: Ready, Applied, 2 signals flip from Unknown; Stalled and
-     * Reconciling are False as before (absent = False) */
-    ASSERT_EQ(ntr, 4);
+    /* first status: only Ready is reported as a transition */
+    ASSERT_EQ(ntr, 1);
     ASSERT_STR_EQ(tr[0].type, "Ready");
     ASSERT_STR_EQ(tr[0].event_type, "Normal");
     json_decref(c);
