@@ -40,6 +40,7 @@ reconciles() { sum '^controller_runtime_reconcile_total\{'; }
 probes() { sum '^crosslink_backend_probe_duration_seconds_count'; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$PID/status"; }
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$PID/status"; }
 kib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 now_ms() { date +%s%3N; }
 seen() { sum '^crosslink_stacks\{'; }
@@ -49,6 +50,7 @@ for ((i = 0; i < 300; i++)); do curl -sf --noproxy '*' "http://127.0.0.1:$PORT/r
 sleep 3
 IDLE_RSS=$(rss)
 IDLE_HWM=$(hwm)
+IDLE_ANON=$(anon)
 
 # ---- N stacks at once -----------------------------------------------------------
 mkdir -p "$TMP/parts"
@@ -86,6 +88,7 @@ RT_CNT=$(sum '^controller_runtime_reconcile_time_seconds_count')
 sleep 2
 LOADED_RSS=$(rss)
 LOADED_HWM=$(hwm)
+LOADED_ANON=$(anon)
 
 # ---- unchanged stacks: one full re-verify round ---------------------------------------
 sleep 3
@@ -121,8 +124,8 @@ cat <<EOF
 | measure | value |
 |---|---|
 | stacks, workers | $N, $WORKERS |
-| idle RSS (VmRSS / VmHWM) | $(kib "$IDLE_RSS") / $(kib "$IDLE_HWM") |
-| RSS with $N stacks (VmRSS / VmHWM) | $(kib "$LOADED_RSS") / $(kib "$LOADED_HWM") |
+| idle RSS (VmRSS / VmHWM / private RssAnon) | $(kib "$IDLE_RSS") / $(kib "$IDLE_HWM") / $(kib "$IDLE_ANON") |
+| RSS with $N stacks (VmRSS / VmHWM / private RssAnon) | $(kib "$LOADED_RSS") / $(kib "$LOADED_HWM") / $(kib "$LOADED_ANON") |
 | peak RSS over the whole run (VmHWM) | $(kib "$FINAL_HWM") |
 | create $N stacks (10 parallel kubectl) | $((T_CREATED - T0)) ms |
 | all $N reconciled, queue empty (from first create) | $((T_CONV - T0)) ms |

@@ -526,6 +526,19 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
             json_decref(cached);
             continue;
         }
+        {
+            /* the informer may have delivered our last write (and dropped
+             * its memo) since we read the cache: look again */
+            json_t *fresh = ctl_mgr_get_cm(m, ck);
+            const char *frv = fresh ? kube_obj_resource_version(fresh) : "";
+            int same = !strcmp(frv ? frv : "", cur_rv ? cur_rv : "");
+            if (!same && cm_matches(fresh, cm->object, cm->digest, uid)) {
+                json_decref(fresh);
+                json_decref(cached);
+                continue;
+            }
+            json_decref(fresh);
+        }
         body = render_configmap_with_owner(cm, name, uid);
         if (!body) {
             json_decref(cached);
@@ -776,6 +789,20 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         goto out;
     }
     if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
+        /* the informer may have delivered our last status write (and
+         * dropped its memo) since we read the cache: look again */
+        json_t *fresh = ctl_mgr_get_stack(m, key), *fsum = NULL;
+        const char *frv = fresh ? kube_obj_resource_version(fresh) : NULL;
+        if (frv && rv && strcmp(frv, rv) != 0)
+            fsum = ctl_cached_status_summary(fresh);
+        json_decref(fresh);
+        if (fsum && json_equal(json_object_get(dsum, "digest"), json_object_get(fsum, "digest"))) {
+            json_decref(fsum);
+            goto done_status;
+        }
+        json_decref(fsum);
+    }
+    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
         static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
         json_t *pst = json_deep_copy(desired);
         /* merge patch: fields we no longer report must be nulled */
@@ -802,6 +829,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             ctl_mgr_emit_event(m, obj, tr[i].event_type, tr[i].reason, note);
         }
     }
+done_status:
     {
         const json_t *rc = ctl_condition_find(conds, CTL_COND_READY);
         const char *rs = json_string_value(json_object_get(rc, "status"));

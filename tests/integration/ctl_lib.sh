@@ -154,6 +154,20 @@ cleanup() {
 }
 
 summary() {
+	# controllers built with CROSSLINK_SANITIZE=ON report here
+	local p f
+	for p in "${CTL_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${CTL_PIDS[@]}"; do
+		for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
+	for f in "$CTL_TMP"/*.log; do
+		[[ -f $f ]] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			bad "sanitizer report in $(basename "$f"): $(grep -m1 -E 'ERROR: |runtime error:' "$f")"
+		fi
+	done
 	echo "$PASS passed, $FAIL failed"
 	((FAIL == 0 && PASS > 0))
 }
