@@ -620,13 +620,39 @@ struct ready_count {
 static int count_ready(const char *key, void *val, void *payload)
 {
     struct ready_count *c = payload;
+    uintptr_t v = (uintptr_t)val & CTL_READY_MASK;
     (void)key;
-    if ((uintptr_t)val == 1)
+    if (v == 1)
         c->t++;
-    else if ((uintptr_t)val == 2)
+    else if (v == 2)
         c->f++;
     else
         c->u++;
+    return 0;
+}
+
+/* crosslink_backend_up{namespace,stack,signal}: 1 when the signal's last
+ * check passed, 0 otherwise; one series per configured signal. */
+static int set_backend_up(const char *key, void *val, void *payload)
+{
+    struct ctl_manager *m = payload;
+    uintptr_t v = (uintptr_t)val;
+    const char *slash = strchr(key, '/');
+    char ns[254];
+    size_t nl;
+    if (!slash)
+        return 0;
+    nl = (size_t)(slash - key);
+    if (nl >= sizeof(ns))
+        return 0;
+    memcpy(ns, key, nl);
+    ns[nl] = '\0';
+    for (int i = 0; i < SPEC_SIGNAL_COUNT; i++) {
+        if (!(v & ((uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + i))))
+            continue;
+        ctl_metric_set(m->m_backend_up, (const char *[]){ns, slash + 1, spec_signal_name((enum spec_signal)i)},
+                       (v & ((uintptr_t)1 << (CTL_READY_UP_SHIFT + i))) ? 1 : 0);
+    }
     return 0;
 }
 
@@ -643,6 +669,8 @@ static void collect(struct ctl_metrics *reg, void *payload)
     ctl_metric_set(m->m_wq_retries, nm, (double)st.retries_total);
     pthread_mutex_lock(&m->mu);
     ctl_map_foreach(m->ready, count_ready, &rc);
+    ctl_metric_clear(m->m_backend_up);
+    ctl_map_foreach(m->ready, set_backend_up, m);
     pthread_mutex_unlock(&m->mu);
     ctl_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
     ctl_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
@@ -701,7 +729,10 @@ static int register_metrics(struct ctl_manager *m)
                                            "Wall time of backend checks run by reconciles (cache hits excluded)",
                                            (const char *[]){"signal", NULL}, CTL_RECONCILE_BUCKETS,
                                            CTL_RECONCILE_NBUCKETS);
-    if (!m->m_reconcile_total || !m->m_reconcile_errors || !m->m_reconcile_time || !m->m_wq_depth ||
+    m->m_backend_up = ctl_metrics_register(r, CTL_METRIC_GAUGE, "crosslink_backend_up",
+                                           "1 when the backend of a stack's signal passed its last check",
+                                           (const char *[]){"namespace", "stack", "signal", NULL}, NULL, 0);
+    if (!m->m_backend_up || !m->m_reconcile_total || !m->m_reconcile_errors || !m->m_reconcile_time || !m->m_wq_depth ||
         !m->m_wq_adds || !m->m_wq_retries || !m->m_rest || !m->m_leader || !m->m_stacks ||
         !m->m_probe_time || !m->m_active_workers)
         return OP_ENOMEM;

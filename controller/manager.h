@@ -95,6 +95,13 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
 
 struct ctl_evt; /* queued Event */
 
+/* Layout of the values of ctl_manager.ready (besides the Ready state in
+ * bits 0-1): bit (CONFIGURED_SHIFT + signal) set for each configured signal,
+ * bit (UP_SHIFT + signal) for each one whose last check passed. */
+#define CTL_READY_MASK 3u
+#define CTL_READY_CONFIGURED_SHIFT 4
+#define CTL_READY_UP_SHIFT 8
+
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
     struct kube_client *client;
@@ -113,7 +120,8 @@ struct ctl_manager {
     struct ctl_map *claims;    /* stack key -> struct ctl_claim * */
     struct ctl_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
     struct ctl_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
-    struct ctl_map *ready;     /* stack key -> (uintptr_t) 1 true, 2 false, 3 unknown */
+    struct ctl_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
+                                  3 unknown; CTL_READY_*_SHIFT: per-signal bits */
 
     /* events are sent by their own thread so reconciles never wait on them */
     pthread_mutex_t ev_mu;
@@ -138,7 +146,7 @@ struct ctl_manager {
     /* metric handles */
     struct ctl_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
     struct ctl_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
-    struct ctl_metric *m_stacks, *m_probe_time, *m_active_workers;
+    struct ctl_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
 
     int64_t default_verify_ms;
 };

@@ -834,6 +834,13 @@ done_status:
         const json_t *rc = ctl_condition_find(conds, CTL_COND_READY);
         const char *rs = json_string_value(json_object_get(rc, "status"));
         uintptr_t rv3 = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3;
+        /* bits 4..7: configured signals, bits 8..11: reachable ones (for
+         * crosslink_backend_up); see CTL_READY_* in manager.h */
+        for (size_t i = 0; i < nsig; i++) {
+            rv3 |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + sigs[i].sig);
+            if (sigs[i].reachable > 0)
+                rv3 |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + sigs[i].sig);
+        }
         pthread_mutex_lock(&m->mu);
         (void)ctl_map_put(m->ready, key, (void *)rv3);
         pthread_mutex_unlock(&m->mu);

@@ -131,4 +131,14 @@ void op_log(enum op_log_level lvl, const char *msg, ...);
 /* Appends s to b as a JSON string literal (with quotes). */
 int op_buf_json_string(struct op_buf *b, const char *s) OP_WUR;
 
+/* ---- base64 (base64.c) ------------------------------------------------- */
+
+/* Decodes len bytes of base64 (standard or URL-safe alphabet; spaces, tabs
+ * and line breaks ignored; padding optional, nothing after it). *out is
+ * malloc'd and NUL-terminated; *out_len (if out_len is not NULL) excludes the
+ * NUL. Returns 0, OP_EINVALID or OP_ENOMEM (*out untouched on error). */
+int op_base64_decode(const char *in, size_t len, char **out, size_t *out_len);
+
+/* ---- end base64 -------------------------------------------------------- */
+
 #endif

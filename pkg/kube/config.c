@@ -99,61 +99,6 @@ out:
     return err;
 }
 
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-int kube__base64_decode(const char *in, size_t len, char **out, size_t *out_len)
-{
-    char *buf = malloc(len / 4 * 3 + 4);
-    size_t o = 0, i;
-    unsigned acc = 0;
-    int bits = 0, pad = 0;
-
-    if (!buf)
-        return op_err_set(OP_ENOMEM, "out of memory");
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        int v;
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-            continue;
-        if (c == '=') {
-            pad++;
-            continue;
-        }
-        v = b64val(c);
-        if (v < 0 || pad) {
-            free(buf);
-            return op_err_set(OP_EINVALID, "invalid base64");
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    if (bits >= 6 || pad > 2) {
-        free(buf);
-        return op_err_set(OP_EINVALID, "invalid base64 length");
-    }
-    buf[o] = '\0';
-    *out = buf;
-    *out_len = o;
-    return OP_OK;
-}
-
 /* Joins dir and a relative path; absolute paths and dir==NULL are copied. */
 static char *resolve_path(const char *dir, const char *p)
 {
@@ -191,7 +136,7 @@ static int load_pem(const json_t *o, const char *key_data, const char *key_file,
     int err;
 
     if (d) {
-        if ((err = kube__base64_decode(d, strlen(d), out, out_len)) < 0)
+        if ((err = op_base64_decode(d, strlen(d), out, out_len)) < 0)
             return op_err_set(err, "%s: invalid base64", key_data);
         return OP_OK;
     }

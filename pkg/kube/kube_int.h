@@ -13,9 +13,6 @@
  * reference. Errors: OP_EINVALID with line/column in the message. */
 int kube__yaml_load(const char *text, size_t len, json_t **out);
 
-/* config.c: base64 (standard alphabet, whitespace ignored, padding optional).
- * *out malloc'd and NUL-terminated; *out_len excludes the NUL. */
-int kube__base64_decode(const char *in, size_t len, char **out, size_t *out_len);
 /* Reads a whole file (bounded by max) into a malloc'd NUL-terminated buffer. */
 int kube__read_file(const char *path, size_t max, char **out, size_t *out_len);
 

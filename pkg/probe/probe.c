@@ -3,7 +3,7 @@
  * flight, and the per-call curl multi loop that drives each target through
  * readiness → buildinfo → tenant-checked query (see probe.h for the exact
  * endpoints and the transport decisions). */
-#include "probe.h"
+#include "probe_int.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -173,18 +173,10 @@ static void scrub(char *msg, size_t msgsz, const char *secret)
 
 static void scrub_url_password(char *msg, size_t msgsz, const char *url)
 {
-    const char *auth, *end, *at = NULL, *colon, *p;
+    const char *auth, *at = NULL, *colon;
     char pw[256];
     size_t n;
-    if (!url)
-        return;
-    auth = strstr(url, "://");
-    auth = auth ? auth + 3 : url;
-    end = auth + strcspn(auth, "/?#");
-    for (p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    if (!at)
+    if (!(auth = probe__url_userinfo(url, &at)))
         return;
     colon = memchr(auth, ':', (size_t)(at - auth));
     if (!colon)

@@ -1,7 +1,7 @@
 /* probe_util.c — pure helpers of pkg/probe: signal/condition names, URL
  * redaction, curl/HTTP → reason mapping, cache keys and probe_result_set.
  * No I/O; unit-tested directly. */
-#include "probe.h"
+#include "probe_int.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -26,9 +26,27 @@ const char *probe_condition_type(int signal)
     return condition_types[signal];
 }
 
+const char *probe__url_userinfo(const char *url, const char **at)
+{
+    const char *auth, *end, *found = NULL, *p;
+
+    if (!url)
+        return NULL;
+    auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    end = auth + strcspn(auth, "/?#");
+    for (p = auth; p < end; p++)
+        if (*p == '@')
+            found = p;
+    if (!found)
+        return NULL;
+    *at = found;
+    return auth;
+}
+
 void probe_url_redact(const char *url, char *out, size_t outsz)
 {
-    const char *auth, *end, *at = NULL, *p;
+    const char *auth, *at = NULL;
     size_t n;
 
     if (!out || outsz == 0)
@@ -36,13 +54,7 @@ void probe_url_redact(const char *url, char *out, size_t outsz)
     out[0] = '\0';
     if (!url)
         return;
-    auth = strstr(url, "://");
-    auth = auth ? auth + 3 : url;
-    end = auth + strcspn(auth, "/?#");
-    for (p = auth; p < end; p++)
-        if (*p == '@')
-            at = p;
-    if (!at) {
+    if (!(auth = probe__url_userinfo(url, &at))) {
         snprintf(out, outsz, "%s", url);
         return;
     }

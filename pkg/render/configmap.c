@@ -59,10 +59,24 @@ static int build_cm(struct render_configmap *cm, enum render_cm_kind kind, const
     return 0;
 }
 
-static int put_text(json_t *data, const char *key, char *text /* freed */)
+/* Renders one document with fn and stores it in data under the key
+ * "<namespace>-<name>-<suffix>". */
+static int add_doc(json_t *data, const struct spec_stack *s, int (*fn)(char **, const struct spec_stack *),
+                   const char *suffix)
 {
-    int rc = json_object_set_new(data, key, json_string(text)) == 0 ? 0 : op_err_set(OP_ENOMEM, "out of memory");
+    char *text = NULL, *key = NULL;
+    int rc;
+
+    if ((rc = fn(&text, s)) < 0)
+        goto out;
+    if (!(key = op_asprintf("%s-%s-%s", s->meta.namespace, s->meta.name, suffix))) {
+        rc = op_err_set(OP_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = json_object_set_new(data, key, json_string(text)) == 0 ? 0 : op_err_set(OP_ENOMEM, "out of memory");
+out:
     free(text);
+    free(key);
     return rc;
 }
 
@@ -70,7 +84,7 @@ int render_stack(struct render_output **out, const struct spec_stack *s)
 {
     struct render_output *o = calloc(1, sizeof(*o));
     json_t *ds_data = json_object(), *db_data = json_object();
-    char *text = NULL, *key = NULL, *all = NULL;
+    char *all = NULL;
     char hex[65];
     int rc = OP_ENOMEM;
 
@@ -81,38 +95,12 @@ int render_stack(struct render_output **out, const struct spec_stack *s)
         goto out;
     }
 
-    if ((rc = render_datasources_yaml(&text, s)) < 0)
+    if ((rc = add_doc(ds_data, s, render_datasources_yaml, "datasources.yaml")) < 0)
         goto out;
-    if (!(key = op_asprintf("%s-%s-datasources.yaml", s->meta.namespace, s->meta.name)))
-        goto oom;
-    rc = put_text(ds_data, key, text);
-    text = NULL;
-    free(key);
-    key = NULL;
-    if (rc < 0)
+    if (s->dashboards.service_overview &&
+        (rc = add_doc(db_data, s, render_dashboard_json, "service-overview.json")) < 0)
         goto out;
-
-    if (s->dashboards.service_overview) {
-        if ((rc = render_dashboard_json(&text, s)) < 0)
-            goto out;
-        if (!(key = op_asprintf("%s-%s-service-overview.json", s->meta.namespace, s->meta.name)))
-            goto oom;
-        rc = put_text(db_data, key, text);
-        text = NULL;
-        free(key);
-        key = NULL;
-        if (rc < 0)
-            goto out;
-    }
-    if ((rc = render_dashboard_provider_yaml(&text, s)) < 0)
-        goto out;
-    if (!(key = op_asprintf("%s-%s-dashboard-provider.yaml", s->meta.namespace, s->meta.name)))
-        goto oom;
-    rc = put_text(db_data, key, text);
-    text = NULL;
-    free(key);
-    key = NULL;
-    if (rc < 0)
+    if ((rc = add_doc(db_data, s, render_dashboard_provider_yaml, "dashboard-provider.yaml")) < 0)
         goto out;
 
     rc = build_cm(&o->cms[RENDER_CM_DATASOURCES], RENDER_CM_DATASOURCES, s, "grafana-datasources",
@@ -139,8 +127,6 @@ int render_stack(struct render_output **out, const struct spec_stack *s)
 oom:
     rc = op_err_set(OP_ENOMEM, "out of memory");
 out:
-    free(text);
-    free(key);
     free(all);
     json_decref(ds_data);
     json_decref(db_data);

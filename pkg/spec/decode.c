@@ -96,6 +96,19 @@ static json_t *get_object(struct dec *d, const json_t *obj, const char *path, co
     return v;
 }
 
+/* Opens a nested object: get_object, then its path (path.key, written to p)
+ * and the unknown-field check. Absent or not an object -> NULL. */
+static json_t *open_object(struct dec *d, const json_t *obj, const char *path, const char *key,
+                           const char *const *allowed, char p[PATH_MAX_LEN])
+{
+    json_t *o = get_object(d, obj, path, key);
+    if (o) {
+        join(p, path, key);
+        check_fields(d, o, p, allowed);
+    }
+    return o;
+}
+
 static json_t *get_array(struct dec *d, const json_t *obj, const char *path, const char *key, size_t max)
 {
     json_t *v = json_object_get(obj, key);
@@ -356,11 +369,9 @@ static void decode_key_ref(struct dec *d, const json_t *parent, const char *path
 {
     static const char *const allowed[] = {"name", "key", NULL};
     char p[PATH_MAX_LEN];
-    json_t *o = get_object(d, parent, path, key);
+    json_t *o = open_object(d, parent, path, key, allowed, p);
     if (!o)
         return;
-    join(p, path, key);
-    check_fields(d, o, p, allowed);
     if (get_string(d, o, p, "name", F_REQ, 253, &out->name) && !is_dns_subdomain(out->name))
         fail(d, "%s.name: must be a valid %s name (lowercase DNS subdomain)", p, what);
     if (get_string(d, o, p, "key", F_REQ, 253, &out->key) && !is_config_key(out->key))
@@ -445,11 +456,9 @@ static void decode_time_shift(struct dec *d, const json_t *parent, const char *p
 {
     static const char *const allowed[] = {"before", "after", NULL};
     char p[PATH_MAX_LEN];
-    json_t *o = get_object(d, parent, path, key);
+    json_t *o = open_object(d, parent, path, key, allowed, p);
     if (!o)
         return;
-    join(p, path, key);
-    check_fields(d, o, p, allowed);
     get_duration(d, o, p, "before", &ts->before, &ts->before_ms);
     get_duration(d, o, p, "after", &ts->after, &ts->after_ms);
 }
@@ -541,14 +550,10 @@ static void decode_auth(struct dec *d, const json_t *parent, const char *path, s
     static const char *const allowed[] = {"basic", "bearerTokenSecretRef", NULL};
     static const char *const basic_allowed[] = {"username", "passwordSecretRef", NULL};
     char p[PATH_MAX_LEN], bp[PATH_MAX_LEN];
-    json_t *o = get_object(d, parent, path, "auth"), *basic;
+    json_t *o = open_object(d, parent, path, "auth", allowed, p), *basic;
     if (!o)
         return;
-    join(p, path, "auth");
-    check_fields(d, o, p, allowed);
-    if ((basic = get_object(d, o, p, "basic"))) {
-        join(bp, p, "basic");
-        check_fields(d, basic, bp, basic_allowed);
+    if ((basic = open_object(d, o, p, "basic", basic_allowed, bp))) {
         get_string(d, basic, bp, "username", F_REQ, 256, &a->basic_username);
         decode_key_ref(d, basic, bp, "passwordSecretRef", "Secret", &a->basic_password);
         if (!json_object_get(basic, "passwordSecretRef"))
@@ -568,11 +573,9 @@ static void decode_tls(struct dec *d, const json_t *parent, const char *path, st
     static const char *const allowed[] = {"caSecretRef", "caConfigMapRef", "serverName", "insecureSkipVerify",
                                           NULL};
     char p[PATH_MAX_LEN];
-    json_t *o = get_object(d, parent, path, "tls");
+    json_t *o = open_object(d, parent, path, "tls", allowed, p);
     if (!o)
         return;
-    join(p, path, "tls");
-    check_fields(d, o, p, allowed);
     decode_key_ref(d, o, p, "caSecretRef", "Secret", &t->ca_secret);
     decode_key_ref(d, o, p, "caConfigMapRef", "ConfigMap", &t->ca_configmap);
     if (json_object_get(o, "caSecretRef") && json_object_get(o, "caConfigMapRef"))

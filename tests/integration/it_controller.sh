@@ -40,6 +40,10 @@ check "status.configMaps lists both" \
 check "status.renderedDigest set" test -n "$(jp ostack prod '{.status.renderedDigest}')"
 check "status.signals has one entry per signal" \
 	test "$(jp ostack prod '{.status.signals[*].signal}')" == "metrics traces"
+backend_down() { metrics "$PORT_a" | grep -q "^crosslink_backend_up{namespace=\"$NS\",stack=\"prod\",signal=\"metrics\"} 0"; }
+check "crosslink_backend_up reports the refused metrics backend as 0" poll 10 backend_down
+check "crosslink_backend_up has one series per configured signal" \
+	test "$(metrics "$PORT_a" | grep -c "^crosslink_backend_up{namespace=\"$NS\",stack=\"prod\"")" == 2
 
 # ---- 2. edit the spec ------------------------------------------------------
 old_digest=$(jp cm prod-grafana-datasources '{.metadata.annotations.crosslink\.dev/digest}')
