@@ -51,48 +51,13 @@ int ctl_ref_lookup_env(void *ud, int is_configmap, const char *ns, const char *n
     return *out ? 0 : OP_ENOMEM;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard base64 (padding optional). Returns a malloc'd NUL-terminated
- * string or NULL (invalid input / OOM). */
+/* A Secret/ConfigMap value: base64 (op_base64_decode) to a malloc'd
+ * NUL-terminated string, or NULL (invalid input / OOM). */
 static char *b64_decode(const char *in)
 {
-    size_t len = strlen(in), o = 0, i;
-    unsigned acc = 0;
-    int bits = 0;
-    char *out = malloc(len / 4 * 3 + 4);
-    if (!out)
+    char *out = NULL;
+    if (op_base64_decode(in, strlen(in), &out, NULL) < 0)
         return NULL;
-    for (i = 0; i < len; i++) {
-        int v;
-        if (in[i] == '=' || in[i] == '\n' || in[i] == '\r')
-            continue;
-        v = b64val((unsigned char)in[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    out[o] = '\0';
     return out;
 }
 

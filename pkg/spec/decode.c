@@ -109,6 +109,21 @@ static json_t *open_object(struct dec *d, const json_t *obj, const char *path, c
     return o;
 }
 
+/* Opens element i of the array path.key: its path (path.key[i], written to
+ * p of psz bytes), the object check and the unknown-field check. Returns 0
+ * (reported) when it is not an object. */
+static int open_item(struct dec *d, const json_t *it, const char *path, const char *key, size_t i,
+                     const char *const *allowed, char *p, size_t psz)
+{
+    snprintf(p, psz, "%s.%s[%zu]", path, key, i);
+    if (!json_is_object(it)) {
+        fail(d, "%s: must be an object", p);
+        return 0;
+    }
+    check_fields(d, it, p, allowed);
+    return 1;
+}
+
 static json_t *get_array(struct dec *d, const json_t *obj, const char *path, const char *key, size_t max)
 {
     json_t *v = json_object_get(obj, key);
@@ -426,12 +441,8 @@ static int decode_tags(struct dec *d, const json_t *parent, const char *path, co
     json_array_foreach(a, i, it) {
         char p[PATH_MAX_LEN];
         char *attr = NULL, *label = NULL;
-        snprintf(p, sizeof(p), "%s.%s[%zu]", path, key, i);
-        if (!json_is_object(it)) {
-            fail(d, "%s: must be an object", p);
+        if (!open_item(d, it, path, key, i, allowed, p, sizeof(p)))
             continue;
-        }
-        check_fields(d, it, p, allowed);
         get_string(d, it, p, "attribute", F_REQ, 256, &attr);
         if (get_string(d, it, p, "label", F_REQ, 128, &label) && !is_label_name(label))
             fail(d, "%s.label: must be a label name ([a-zA-Z_][a-zA-Z0-9_]*)", p);
@@ -612,12 +623,8 @@ static void decode_trace_id_fields(struct dec *d, const json_t *o, const char *p
             char p[PATH_MAX_LEN];
             char *name = NULL, *mt = NULL, *re = NULL, *label = NULL;
             enum spec_matcher m = SPEC_MATCHER_REGEX;
-            snprintf(p, sizeof(p), "%s.traceIdFields[%zu]", path, i);
-            if (!json_is_object(it)) {
-                fail(d, "%s: must be an object", p);
+            if (!open_item(d, it, path, "traceIdFields", i, allowed, p, sizeof(p)))
                 continue;
-            }
-            check_fields(d, it, p, allowed);
             get_string(d, it, p, "name", F_REQ, 64, &name);
             if (get_string(d, it, p, "matcherType", 0, 16, &mt)) {
                 if (strcmp(mt, "label") == 0)
@@ -870,12 +877,8 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
             json_array_foreach(a, i, it) {
                 char qp[PATH_MAX_LEN * 2];
                 char *name = NULL, *q = NULL;
-                snprintf(qp, sizeof(qp), "%s.queries[%zu]", p, i);
-                if (!json_is_object(it)) {
-                    fail(d, "%s: must be an object", qp);
+                if (!open_item(d, it, p, "queries", i, query_allowed, qp, sizeof(qp)))
                     continue;
-                }
-                check_fields(d, it, qp, query_allowed);
                 get_string(d, it, qp, "name", F_REQ, 128, &name);
                 get_string(d, it, qp, "query", F_REQ, 4096, &q);
                 if (name && q && c->traces_to_metrics.queries) {

@@ -1,4 +1,4 @@
-/* test_core.c — unit tests for pkg/core: buffers, durations, sha256, time. */
+/* test_core.c — unit tests for pkg/core: buffers, durations, sha256, time, base64. */
 #include "core.h"
 #include "test.h"
 
@@ -70,6 +70,40 @@ TEST(rfc3339_roundtrip)
     op_rfc3339(t, out);
     ASSERT_STR_EQ(out, "2026-11-25T07:00:16Z");
     ASSERT_EQ(op_rfc3339_parse("yesterday", &t), OP_EINVALID);
+}
+
+TEST(base64_decode)
+{
+    char *out = NULL;
+    size_t n = 99;
+    ASSERT_OK(op_base64_decode("aGVsbG8=", 8, &out, &n));
+    ASSERT_STR_EQ(out, "hello");
+    ASSERT_EQ(n, 5);
+    free(out);
+    /* padding optional, whitespace ignored, URL-safe alphabet */
+    ASSERT_OK(op_base64_decode("aGVs\nbG8", 8, &out, NULL));
+    ASSERT_STR_EQ(out, "hello");
+    free(out);
+    ASSERT_OK(op_base64_decode("-_8=", 4, &out, &n));
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ((unsigned char)out[0], 0xfb);
+    ASSERT_EQ((unsigned char)out[1], 0xff);
+    free(out);
+    ASSERT_OK(op_base64_decode("", 0, &out, &n));
+    ASSERT_STR_EQ(out, "");
+    ASSERT_EQ(n, 0);
+    free(out);
+    /* only len bytes are read */
+    ASSERT_OK(op_base64_decode("aGk=garbage!", 4, &out, NULL));
+    ASSERT_STR_EQ(out, "hi");
+    free(out);
+    out = NULL;
+    ASSERT_EQ(op_base64_decode("aGk!", 4, &out, NULL), OP_EINVALID);
+    ASSERT_CONTAINS(op_err_last(), "base64");
+    ASSERT_EQ(op_base64_decode("aG=k", 4, &out, NULL), OP_EINVALID);
+    ASSERT_EQ(op_base64_decode("aGVsb", 5, &out, NULL), OP_EINVALID);
+    ASSERT_EQ(op_base64_decode("aG===", 5, &out, NULL), OP_EINVALID);
+    ASSERT_TRUE(out == NULL);
 }
 
 TEST_MAIN()
