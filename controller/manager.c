@@ -19,6 +19,10 @@
 #include <unistd.h>
 
 #define MANAGED_SELECTOR RENDER_LABEL_MANAGED_BY "=" RENDER_MANAGER
+/* LIST page size for owned ConfigMaps: each may hold up to 1 MiB of data and
+ * a relist holds one untransformed page at a time, so 100 bounds that to
+ * ~100 MiB in the worst case (~10 MiB for 100 KiB dashboards). */
+#define CTL_CM_PAGE_SIZE 100
 #define EVQ_MAX 1024
 #define WORKER_STACK (512 * 1024)
 
@@ -792,6 +796,7 @@ static int start_watches(struct ctl_manager *m)
         co.resource = &KUBE_RES_CONFIGMAP;
         co.ns = ns;
         co.label_selector = MANAGED_SELECTOR;
+        co.page_size = CTL_CM_PAGE_SIZE;
         co.on_event = on_cm_event;
         co.transform = ctl_cm_transform;
         co.on_error = on_watch_error;

@@ -13,7 +13,6 @@
 #include "render.h"
 #include "spec.h"
 
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,30 +260,6 @@ static void strip_latency(char *msg)
     }
 }
 
-static char *b64_decode(const char *in, size_t *len_out)
-{
-    size_t n = strlen(in), pad = 0;
-    unsigned char *out;
-    int r;
-    if (n % 4)
-        return NULL;
-    out = malloc(n / 4 * 3 + 1);
-    if (!out)
-        return NULL;
-    r = n ? EVP_DecodeBlock(out, (const unsigned char *)in, (int)n) : 0;
-    if (r < 0) {
-        free(out);
-        return NULL;
-    }
-    if (n >= 1 && in[n - 1] == '=')
-        pad++;
-    if (n >= 2 && in[n - 2] == '=')
-        pad++;
-    out[r - (int)pad] = '\0';
-    *len_out = (size_t)r - pad;
-    return (char *)out;
-}
-
 /* Reads a key of a Secret (is_cm 0) or ConfigMap (1) in ns. Returns 0 with
  * a malloc'd value, or fills why (SecretNotFound-worthy) and returns <0. */
 static int read_ref(struct ctl_manager *m, const char *ns, const struct spec_key_ref *ref, int is_cm,
@@ -315,12 +290,18 @@ static int read_ref(struct ctl_manager *m, const char *ns, const struct spec_key
     if (is_cm) {
         *out = op_strdup(v);
     } else {
-        size_t len;
-        *out = b64_decode(v, &len);
-        if (!*out) {
+        *out = NULL;
+        err = op_base64_decode(v, strlen(v), out, NULL);
+        if (err == OP_EINVALID) {
             snprintf(why, n, "key \"%s\" of Secret %s/%s is not valid base64", ref->key, ns, ref->name);
             json_decref(obj);
             return OP_EINVALID;
+        }
+        if (err < 0) {
+            snprintf(why, n, "cannot decode key \"%s\" of Secret %s/%s: out of memory", ref->key, ns,
+                     ref->name);
+            json_decref(obj);
+            return err;
         }
     }
     json_decref(obj);
@@ -348,8 +329,15 @@ struct sig_out {
     char version[64];
 };
 
-static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, struct sig_out *outs,
-                          size_t n)
+/* --verify-interval is the default for stacks without spec.verify.interval. */
+static int64_t effective_interval_ms(const struct ctl_manager *m, const struct spec_stack *s, const json_t *view)
+{
+    const json_t *vi = json_object_get(json_object_get(json_object_get(view, "spec"), "verify"), "interval");
+    return (s && vi) ? s->verify.interval_ms : m->default_verify_ms;
+}
+
+static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int64_t interval_ms,
+                          struct sig_out *outs, size_t n)
 {
     struct probe_target t[SPEC_SIGNAL_COUNT];
     struct probe_result r[SPEC_SIGNAL_COUNT];
@@ -373,6 +361,10 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, str
         t[nt].url = b->url;
         t[nt].tenant = b->tenant;
         t[nt].timeout_ms = s->verify.timeout_ms;
+        /* a result as old as the stack's own verify interval is as fresh as
+         * periodic re-verification promises; sharing it for that long makes
+         * probes per interval equal distinct backends, not stacks */
+        t[nt].max_age_ms = interval_ms;
         t[nt].server_name = b->tls.server_name;
         t[nt].insecure_skip_verify = b->tls.insecure_skip_verify;
         if (b->auth.basic_username) {
@@ -753,7 +745,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
                 snprintf(apply_msg, sizeof(apply_msg), "ConfigMaps %s, %s carry digest %s",
                          ro->cms[0].name, ro->cms[1].name, render_stack_digest(ro));
         }
-        probe_signals(m, s, sigs, nsig);
+        probe_signals(m, s, effective_interval_ms(m, s, view), sigs, nsig);
     }
 
     /* conditions, starting from the status we last wrote if the cache lags */
@@ -855,9 +847,7 @@ done_status:
         goto out;
     }
     if (!stall_reason) {
-        /* --verify-interval is the default for stacks without spec.verify.interval */
-        const json_t *vi = json_object_get(json_object_get(json_object_get(view, "spec"), "verify"), "interval");
-        int64_t iv = (s && vi) ? s->verify.interval_ms : m->default_verify_ms;
+        int64_t iv = effective_interval_ms(m, s, view);
         if (iv > 0)
             *requeue_after_ms = iv;
     }

@@ -753,67 +753,112 @@ static void fill_type_meta(const struct kube_resource *r, json_t *items)
     }
 }
 
-int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
-              const struct kube_list_opts *o, json_t **out, struct kube_status *st)
+int kube_list_each(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                   const struct kube_list_opts *o, kube_list_page_fn fn, void *payload,
+                   char **rv_out, struct kube_status *st)
 {
     struct kube_query q;
-    json_t *items = NULL, *page = NULL, *result = NULL;
-    char *cont = NULL;
-    int err = OP_OK, restarted = 0;
-    char kind[160];
+    json_t *page = NULL, *empty = NULL;
+    char *cont = NULL, *rv = NULL;
+    int err = OP_OK, restarted = 0, restart_page = 0;
 
 restart:
     memset(&q, 0, sizeof(q));
-    json_decref(items);
-    items = json_array();
     free(cont);
     cont = NULL;
-    if (!items)
-        return op_err_set(OP_ENOMEM, "out of memory");
     q.label_selector = o ? o->label_selector : NULL;
     q.field_selector = o ? o->field_selector : NULL;
     q.limit = o && o->limit > 0 ? o->limit : 500;
     q.resource_version = o ? o->resource_version : NULL;
     for (;;) {
         json_t *pitems, *meta;
-        const char *next;
+        const char *next, *prv;
         q.continue_token = cont;
-        json_decref(page);
-        page = NULL;
         err = kube_list_page(c, r, ns, &q, &page, st);
         if (err == OP_EGONE && cont && !restarted) {
             restarted = 1; /* continue token expired: start over, consistent read */
+            restart_page = 1;
             goto restart;
         }
         if (err < 0)
             goto out;
-        pitems = json_object_get(page, "items");
-        if (json_is_array(pitems) && json_array_extend(items, pitems) < 0) {
+        meta = json_object_get(page, "metadata");
+        prv = json_string_value(json_object_get(meta, "resourceVersion"));
+        free(rv);
+        if (!(rv = op_strdup(prv ? prv : ""))) {
             err = op_err_set(OP_ENOMEM, "out of memory");
             goto out;
         }
-        meta = json_object_get(page, "metadata");
         next = json_string_value(json_object_get(meta, "continue"));
         free(cont);
         cont = NULL;
-        if (!next || !*next)
-            break;
-        if (!(cont = op_strdup(next))) {
+        if (next && *next && !(cont = op_strdup(next))) {
             err = op_err_set(OP_ENOMEM, "out of memory");
             goto out;
         }
+        pitems = json_object_get(page, "items");
+        if (!json_is_array(pitems)) {
+            /* "items": null → an empty page, still delivered (it may carry the restart) */
+            if (!(empty = json_array())) {
+                err = op_err_set(OP_ENOMEM, "out of memory");
+                goto out;
+            }
+            pitems = empty;
+        }
+        fill_type_meta(r, pitems);
+        if ((err = fn(pitems, restart_page, payload)) < 0)
+            goto out;
+        restart_page = 0;
+        json_decref(empty);
+        empty = NULL;
+        /* this page is done with before the next one is requested */
+        json_decref(page);
+        page = NULL;
+        if (!cont)
+            break;
         q.resource_version = NULL; /* continue carries the snapshot */
     }
-    fill_type_meta(r, items);
-    snprintf(kind, sizeof(kind), "%sList", r->kind);
-    {
-        char apiv[128];
-        const char *rv = json_string_value(json_object_get(json_object_get(page, "metadata"),
-                                                           "resourceVersion"));
-        result = json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", kube_resource_api_version(r, apiv),
-                           "kind", kind, "metadata", "resourceVersion", rv ? rv : "", "items",
-                           items);
+    if (rv_out) {
+        *rv_out = rv;
+        rv = NULL;
     }
+    err = OP_OK;
+out:
+    json_decref(empty);
+    json_decref(page);
+    free(cont);
+    free(rv);
+    return err;
+}
+
+/* kube_list's page callback: appends every item to the list being built. */
+static int collect_page(json_t *items, int restart, void *payload)
+{
+    json_t *all = payload;
+    if (restart)
+        json_array_clear(all);
+    if (json_array_extend(all, items) < 0)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    return OP_OK;
+}
+
+int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
+              const struct kube_list_opts *o, json_t **out, struct kube_status *st)
+{
+    json_t *items = json_array(), *result = NULL;
+    char *rv = NULL;
+    int err;
+    char kind[160], apiv[128];
+
+    if (!items)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    err = kube_list_each(c, r, ns, o, collect_page, items, &rv, st);
+    if (err < 0)
+        goto out;
+    snprintf(kind, sizeof(kind), "%sList", r->kind);
+    /* result holds its own reference to items (O) */
+    result = json_pack("{s:s,s:s,s:{s:s},s:O}", "apiVersion", kube_resource_api_version(r, apiv),
+                       "kind", kind, "metadata", "resourceVersion", rv, "items", items);
     if (!result) {
         err = op_err_set(OP_ENOMEM, "out of memory");
         goto out;
@@ -821,8 +866,7 @@ restart:
     *out = result;
 out:
     json_decref(items);
-    json_decref(page);
-    free(cont);
+    free(rv);
     return err;
 }
 

@@ -247,6 +247,25 @@ struct kube_list_opts {
 int kube_list(struct kube_client *c, const struct kube_resource *r, const char *ns,
               const struct kube_list_opts *o, json_t **out, struct kube_status *st);
 
+/* Called by kube_list_each once per page, in order. items is the page's
+ * array (borrowed, freed after the call; every item already has apiVersion
+ * and kind); the callback may keep items (json_incref) or take them out
+ * (json_incref, then json_array_set_new(items, i, json_null())) so they are
+ * not copied. restart is nonzero on the first page of a list that started
+ * over because the continue token expired (410): everything delivered
+ * before belongs to an abandoned snapshot and must be discarded. A negative
+ * return (an op_err) stops the list and is returned by kube_list_each. */
+typedef int (*kube_list_page_fn)(json_t *items, int restart, void *payload);
+
+/* LIST page by page with the same paging, 410 restart and apiVersion/kind
+ * filling as kube_list, but each page is handed to fn and freed before the
+ * next one is requested: memory is bounded by one page plus what fn keeps.
+ * *rv_out (may be NULL): on success, the list's resourceVersion as a
+ * malloc'd string ("" when the server sent none). */
+int kube_list_each(struct kube_client *c, const struct kube_resource *r, const char *ns,
+                   const struct kube_list_opts *o, kube_list_page_fn fn, void *payload,
+                   char **rv_out, struct kube_status *st);
+
 /* LIST one page with explicit query (limit/continue...). *out: the raw list
  * object, new reference. */
 int kube_list_page(struct kube_client *c, const struct kube_resource *r, const char *ns,

@@ -155,47 +155,77 @@ static void fill_type(const struct kube_resource *r, json_t *obj)
         json_object_set_new(obj, "kind", json_string(r->kind));
 }
 
-/* Lists everything and swaps the store, emitting the differences. */
+/* relist's page callback: transforms each item of one page into fresh (the
+ * next store) so the untransformed page can be freed before the next is
+ * fetched. */
+struct relist_ctx {
+    struct kube_watch *w;
+    json_t *fresh; /* key → transformed object; owned by relist */
+};
+
+static int relist_page(json_t *items, int restart, void *payload)
+{
+    struct relist_ctx *x = payload;
+    json_t *item, *t;
+    size_t i;
+    char kbuf[512];
+
+    if (restart)
+        json_object_clear(x->fresh); /* continue token expired: a new snapshot */
+    for (i = 0; i < json_array_size(items); i++) {
+        if (atomic_load(&x->w->stop))
+            return op_err_set(OP_ETIMEOUT, "stopped");
+        /* take the item out of the page: transform gets the only reference
+         * and can free what it strips right away */
+        item = json_incref(json_array_get(items, i));
+        json_array_set_new(items, i, json_null());
+        t = transform(x->w, item); /* steals item */
+        if (!t)
+            continue;
+        if (kube_obj_key(t, kbuf, sizeof(kbuf)) < 0) {
+            json_decref(t);
+            continue;
+        }
+        json_object_set_new(x->fresh, kbuf, t); /* steals t, even on failure */
+    }
+    return OP_OK;
+}
+
+/* Lists everything page by page into a fresh store (each page transformed,
+ * then dropped before the next is fetched), swaps it in and emits the
+ * differences. On failure the old store stays. */
 static int relist(struct kube_watch *w)
 {
     struct kube_list_opts lo = {w->label, w->field, w->o.page_size > 0 ? w->o.page_size : 500, NULL};
     struct kube_status st;
-    json_t *list = NULL, *items, *item, *fresh = NULL, *old = NULL, *v;
+    struct relist_ctx x = {w, NULL};
+    json_t *old = NULL, *v;
     const char *key;
-    const char *rv;
-    size_t i;
+    char *rv = NULL;
     int err;
-    char kbuf[512];
 
-    err = kube_list(w->c, w->o.resource, w->ns, &lo, &list, &st);
+    memset(&st, 0, sizeof(st));
+    x.fresh = json_object();
+    if (!x.fresh) {
+        err = op_err_set(OP_ENOMEM, "out of memory");
+        goto out;
+    }
+    err = kube_list_each(w->c, w->o.resource, w->ns, &lo, relist_page, &x, &rv, &st);
     if (err < 0) {
-        if (w->o.on_error)
+        if (w->o.on_error && !atomic_load(&w->stop))
             w->o.on_error(err, &st, op_err_last(), w->o.payload);
         goto out;
     }
-    fresh = json_object();
-    if (!fresh) {
-        err = OP_ENOMEM;
-        goto out;
-    }
-    items = json_object_get(list, "items");
-    json_array_foreach(items, i, item) {
-        json_t *t = transform(w, json_incref(item));
-        if (!t)
-            continue;
-        if (kube_obj_key(t, kbuf, sizeof(kbuf)) < 0 || json_object_set_new(fresh, kbuf, t) < 0)
-            continue;
-    }
-    rv = json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
     pthread_mutex_lock(&w->lock);
     old = w->store;
-    w->store = json_incref(fresh);
+    w->store = json_incref(x.fresh);
     free(w->rv);
-    w->rv = op_strdup(rv ? rv : "");
+    w->rv = rv; /* kube_list_each's copy, "" when the server sent none */
+    rv = NULL;
     w->stats.lists++;
     pthread_mutex_unlock(&w->lock);
 
-    json_object_foreach(fresh, key, v) {
+    json_object_foreach(x.fresh, key, v) {
         json_t *prev = json_object_get(old, key);
         if (!prev) {
             emit(w, KUBE_EVENT_ADDED, v);
@@ -206,7 +236,7 @@ static int relist(struct kube_watch *w)
         }
     }
     json_object_foreach(old, key, v) {
-        if (!json_object_get(fresh, key))
+        if (!json_object_get(x.fresh, key))
             emit(w, KUBE_EVENT_DELETED, v);
     }
     pthread_mutex_lock(&w->lock);
@@ -218,8 +248,8 @@ static int relist(struct kube_watch *w)
     err = OP_OK;
 out:
     json_decref(old);
-    json_decref(fresh);
-    json_decref(list);
+    json_decref(x.fresh);
+    free(rv);
     return err;
 }
 

@@ -4,7 +4,9 @@
  * 401, request headers (User-Agent, content types, SSA query), and the watch
  * state machine — events split across chunks, bookmarks, an ERROR 410 and an
  * HTTP 410 leading to a relist that reports vanished objects as DELETED and
- * changed ones as MODIFIED, and a prompt stop of a silent watch. */
+ * changed ones as MODIFIED, a paged relist that transforms each page before
+ * fetching the next (and starts over on an expired continue token), and a
+ * prompt stop of a silent watch. */
 #include "kube.h"
 #include "test.h"
 
@@ -525,6 +527,160 @@ TEST(watch_error_410_relists_with_synthetic_deletes)
 TEST(watch_http_410_relists_with_synthetic_deletes)
 {
     run_watch_410(test_failed_, 1);
+}
+
+/* ---- paged relist: one page at a time ------------------------------------ */
+
+#define PG_ITEM(n, rv)                                                                             \
+    "{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\",\"resourceVersion\":\"" rv "\"},"     \
+    "\"data\":{\"big\":\"" n n n n n n n n "\"}}"
+static const char PAGE1[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"30\",\"continue\":\"t1\"},"
+    "\"items\":[" PG_ITEM("a", "21") "," PG_ITEM("b", "22") "]}";
+/* the same first page from a later snapshot: b is gone, x is new */
+static const char PAGE1_LATER[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"31\",\"continue\":\"t1\"},"
+    "\"items\":[" PG_ITEM("a", "21") "," PG_ITEM("x", "31") "]}";
+static const char PAGE2[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"30\",\"continue\":\"t2\"},"
+    "\"items\":[" PG_ITEM("c", "23") "," PG_ITEM("d", "24") "]}";
+static const char PAGE3[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"30\"},"
+    "\"items\":[" PG_ITEM("e", "25") "]}";
+
+static int g_expire; /* variant: the first request for page 3 gets 410 (continue token expired) */
+
+static void h_pages(struct fake *f, int fd, const char *method, const char *target,
+                    const char *headers, const char *body)
+{
+    (void)method;
+    (void)headers;
+    (void)body;
+    if (strstr(target, "watch=1")) {
+        stream_start(fd); /* a quiet, healthy watch */
+        hold_open(f, fd);
+    } else if (strstr(target, "continue=t2")) {
+        if (g_expire && f->counter++ == 0)
+            respond(fd, 410, NULL,
+                    "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"The provided continue "
+                    "parameter is too old\",\"reason\":\"Expired\",\"code\":410}");
+        else
+            respond(fd, 200, NULL, PAGE3);
+    } else if (strstr(target, "continue=t1")) {
+        respond(fd, 200, NULL, PAGE2);
+    } else {
+        respond(fd, 200, NULL, g_expire && f->counter > 0 ? PAGE1_LATER : PAGE1);
+    }
+}
+
+struct pagectx {
+    struct evlog l; /* first: log_event's payload */
+    struct fake *f;
+    char tr[16][32]; /* "name@N": transformed while N list requests had been made */
+    int ntr;
+};
+
+/* Strips data (like the controller's transform) and records how many list
+ * requests the server had seen at that moment. */
+static json_t *strip_transform(json_t *obj, void *payload)
+{
+    struct pagectx *x = payload;
+    if (x->ntr < 16)
+        snprintf(x->tr[x->ntr++], 32, "%s@%d", kube_obj_name(obj),
+                 fake_count(x->f, "GET /api/v1/namespaces/ns/configmaps?limit="));
+    json_object_del(obj, "data");
+    return obj;
+}
+
+static void run_paged_relist(int *test_failed_, int expire)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    struct kube_list_opts lo = {0};
+    struct pagectx x = {.l = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    char *rv = NULL;
+    json_t *got, *list = NULL;
+    int i;
+
+    g_expire = expire;
+    ASSERT_OK(fake_start(&f, h_pages));
+    x.f = &f;
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = "ns";
+    o.page_size = 2;
+    o.on_event = log_event;
+    o.transform = strip_transform;
+    o.payload = &x;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 30000));
+    kube_watch_get_stats(w, &s);
+    ASSERT_EQ(s.lists, 1);
+    ASSERT_EQ(s.errors, 0);
+    /* each page was transformed before the next one was requested */
+    i = 0;
+    ASSERT_EQ(x.ntr, expire ? 9 : 5);
+    ASSERT_STR_EQ(x.tr[i++], "a@1");
+    ASSERT_STR_EQ(x.tr[i++], "b@1");
+    ASSERT_STR_EQ(x.tr[i++], "c@2");
+    ASSERT_STR_EQ(x.tr[i++], "d@2");
+    if (expire) { /* page 3 → 410 → the list starts over without continue */
+        ASSERT_STR_EQ(x.tr[i++], "a@4");
+        ASSERT_STR_EQ(x.tr[i++], "x@4");
+        ASSERT_STR_EQ(x.tr[i++], "c@5");
+        ASSERT_STR_EQ(x.tr[i++], "d@5");
+        ASSERT_STR_EQ(x.tr[i++], "e@6");
+    } else {
+        ASSERT_STR_EQ(x.tr[i++], "e@3");
+    }
+    ASSERT_STR_EQ(f.log[0], "GET /api/v1/namespaces/ns/configmaps?limit=2");
+    ASSERT_STR_EQ(f.log[1], "GET /api/v1/namespaces/ns/configmaps?limit=2&continue=t1");
+    ASSERT_STR_EQ(f.log[2], "GET /api/v1/namespaces/ns/configmaps?limit=2&continue=t2");
+    if (expire)
+        ASSERT_STR_EQ(f.log[3], "GET /api/v1/namespaces/ns/configmaps?limit=2");
+    /* the store is the last snapshot, transformed; events name each key once */
+    rv = kube_watch_resource_version(w);
+    ASSERT_STR_EQ(rv, "30");
+    free(rv);
+    ASSERT_EQ(kube_watch_count(w), 5);
+    ASSERT_EQ(x.l.n, 5);
+    ASSERT_STR_EQ(x.l.ev[0], "ADDED a 21");
+    ASSERT_STR_EQ(x.l.ev[1], expire ? "ADDED x 31" : "ADDED b 22");
+    ASSERT_STR_EQ(x.l.ev[4], "ADDED e 25");
+    got = kube_watch_get(w, expire ? "ns/b" : "ns/x");
+    ASSERT_TRUE(got == NULL);
+    got = kube_watch_get(w, "ns/e");
+    ASSERT_TRUE(got != NULL);
+    ASSERT_TRUE(json_object_get(got, "data") == NULL);
+    ASSERT_STR_EQ(json_string_value(json_object_get(got, "kind")), "ConfigMap");
+    json_decref(got);
+    kube_watch_free(w);
+
+    /* kube_list (built on kube_list_each) gives the same five items */
+    f.counter = 0;
+    lo.limit = 2;
+    ASSERT_OK(kube_list(c, &KUBE_RES_CONFIGMAP, "ns", &lo, &list, NULL));
+    ASSERT_EQ(json_array_size(json_object_get(list, "items")), 5);
+    ASSERT_STR_EQ(kube_obj_name(json_array_get(json_object_get(list, "items"), 1)), expire ? "x" : "b");
+    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")),
+                  "30");
+    ASSERT_STR_EQ(json_string_value(json_object_get(list, "kind")), "ConfigMapList");
+    json_decref(list);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+TEST(relist_transforms_each_page_before_fetching_the_next)
+{
+    run_paged_relist(test_failed_, 0);
+}
+
+TEST(relist_restarts_without_continue_on_410)
+{
+    run_paged_relist(test_failed_, 1);
 }
 
 /* A curl_global_init for the whole binary. */
