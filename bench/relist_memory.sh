@@ -59,7 +59,7 @@ for f in range((n - start + per - 1) // per):
         json.dump({"apiVersion": "v1", "kind": "List", "items": items}, fh)
 PY
 	t0=$(date +%s)
-	ls "$TMP"/part-*.json | xargs -P 8 -n 1 kubectl create -f >/dev/null 2>"$TMP/create.err" ||
+	printf "%s\0" "$TMP"/part-*.json | xargs -0 -P 8 -n 1 kubectl create -f >/dev/null 2>"$TMP/create.err" ||
 		{ grep -v AlreadyExists "$TMP/create.err" | head -5 >&2; }
 	rm -f "$TMP"/part-*.json
 	have=$(kubectl -n "$NS" get configmaps -l "$LABEL" -o name | wc -l)

@@ -383,7 +383,9 @@ typedef void (*kube_watch_event_fn)(enum kube_event_type type, const json_t *obj
 typedef void (*kube_watch_synced_fn)(void *payload);
 /* STEALS obj and returns a new reference to the object to store (may be obj
  * itself after editing, e.g. with data stripped). Returning NULL drops the
- * event. Called from the watch thread. */
+ * event. Called from the watch thread; during a (re)list it runs on each
+ * page as it arrives, and the untransformed page is freed before the next
+ * one is fetched, so a list costs one page plus the transformed store. */
 typedef json_t *(*kube_watch_transform_fn)(json_t *obj, void *payload);
 /* Informational: called when the watch loop hits an error and will back off
  * (err is an op_err; st may be NULL), e.g. to log it. */
@@ -397,7 +399,7 @@ struct kube_watch_opts {
     const char *field_selector;           /* copied */
     long timeout_seconds;   /* server-side watch timeout; 0 → random 300..600 */
     long idle_timeout_ms;   /* no bytes for this long → reconnect; 0 → 180000 */
-    long page_size;         /* list page size; 0 → 500 */
+    long page_size;         /* list page size; 0 → 500 (peak list memory ≈ one page) */
     /* If set, the first cycle skips the initial LIST and watches from this
      * resourceVersion with an empty store (resume after restart; also how
      * tests provoke 410 → relist). */
