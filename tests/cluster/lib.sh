@@ -20,7 +20,13 @@ kube_ldflags() {
 }
 
 helm_ldflags() {
+	# Like helm's own Makefile: stamp the Kubernetes version helm's client
+	# libraries come from, or `helm template`/`lint` assume v1.20 and charts
+	# with a kubeVersion constraint refuse to render.
+	local kmaj=1 kmin=36
 	printf '%s' "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.metadata= -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+	printf ' %s' "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$kmaj" "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kmin" \
+		"-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$kmaj" "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$kmin"
 }
 
 # Build environment: local toolchain only, committed go.sum, static binaries.

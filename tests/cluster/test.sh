@@ -107,9 +107,12 @@ hv=$("$HELM" version --short 2>&1 || true)
 check "helm version reports v3 (got '$hv')" grep -q '^v3\.' <<<"$hv"
 chart=$WORK/chart
 mkdir -p "$chart/templates"
-printf 'apiVersion: v2\nname: smoke\nversion: 0.1.0\n' >"$chart/Chart.yaml"
+printf 'apiVersion: v2\nname: smoke\nversion: 0.1.0\nkubeVersion: ">=1.36.0-0"\n' >"$chart/Chart.yaml"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: helm-smoke\ndata:\n  k: v\n' >"$chart/templates/cm.yaml"
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
+# helm is stamped with the Kubernetes version of its client libraries, so an
+# offline `helm template` satisfies a current kubeVersion constraint
+check "offline helm template honours kubeVersion >= 1.36" "$HELM" template smoke "$chart"
 check "helm install against the test cluster" "$HELM" install smoke "$chart" --namespace default --wait=false
 check "helm-installed ConfigMap exists" k get configmap helm-smoke
 check "helm uninstall" "$HELM" uninstall smoke --namespace default
