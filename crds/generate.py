@@ -216,10 +216,13 @@ def crd():
                    maxLength=256),
     })
     verify = obj("How often and how long the controller probes the backends.", {
-        "interval": duration("Time between probes (at least 1s).", default="60s"),
+        "interval": duration("Time between periodic probes: 0 turns periodic re-verification off "
+                             "(backends are then checked only when the stack changes), otherwise at least 1s.",
+                             default="60s"),
         "timeout": duration("Per-probe timeout (at most interval).", default="5s"),
     }, **{"x-kubernetes-validations": [{
-        "rule": "!has(self.interval) || !has(self.timeout) || duration(self.timeout) <= duration(self.interval)",
+        "rule": "!has(self.interval) || !has(self.timeout) || duration(self.interval) == duration('0s') || "
+                "duration(self.timeout) <= duration(self.interval)",
         "message": "timeout must not exceed interval"}]})
 
     spec = obj("Desired state: the backends of one observability stack and how they are linked in Grafana.", {

@@ -1039,14 +1039,17 @@ static void decode_verify(struct dec *d, const json_t *spec, struct spec_stack *
     if (!o)
         return;
     check_fields(d, o, path, allowed);
-    if (get_duration(d, o, path, "interval", &tmp, &s->verify.interval_ms) && s->verify.interval_ms < 1000)
-        fail(d, "%s.interval: must be at least 1s", path);
+    /* interval 0 turns periodic re-verification off (probes then run only
+     * when the stack or its ConfigMaps change); otherwise at least 1s */
+    if (get_duration(d, o, path, "interval", &tmp, &s->verify.interval_ms) && s->verify.interval_ms != 0 &&
+        s->verify.interval_ms < 1000)
+        fail(d, "%s.interval: must be 0 (no periodic checks) or at least 1s", path);
     free(tmp);
     tmp = NULL;
     if (get_duration(d, o, path, "timeout", &tmp, &s->verify.timeout_ms)) {
         if (s->verify.timeout_ms <= 0)
             fail(d, "%s.timeout: must be positive", path);
-        else if (s->verify.timeout_ms > s->verify.interval_ms)
+        else if (s->verify.interval_ms != 0 && s->verify.timeout_ms > s->verify.interval_ms)
             fail(d, "%s.timeout: must not exceed interval", path);
     }
     free(tmp);

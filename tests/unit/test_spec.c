@@ -185,6 +185,8 @@ TEST(validation_errors_name_their_path)
           "spec.metrics.auth.basic.passwordSecretRef.key: must consist of"}},
         {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m'}\n  verify: {interval: 10s, timeout: 20s}\n",
          {"spec.verify.timeout: must not exceed interval"}},
+        {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m'}\n  verify: {interval: 500ms}\n",
+         {"spec.verify.interval: must be 0 (no periodic checks) or at least 1s"}},
         {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m'}\n  grafana: {datasourceLabels: {'bad key!': x, ok: 'bad value!'}}\n",
          {"spec.grafana.datasourceLabels.bad key!: invalid label key", "spec.grafana.datasourceLabels.ok: must be a valid label value"}},
         {HDR "metadata: {name: a}\nspec:\n  metrics: 5\n", {"spec.metrics: must be an object"}},
@@ -238,6 +240,17 @@ TEST(default_namespace_argument)
     ASSERT_OK(spec_stack_from_json(&s, d, "obs", NULL));
     ASSERT_STR_EQ(s->meta.namespace, "obs");
     ASSERT_STR_EQ(s->backends[SPEC_SIGNAL_TRACES].name, "Tempo (obs/a)");
+    spec_stack_free(s);
+    json_decref(d);
+}
+
+TEST(verify_interval_zero_disables_periodic_checks)
+{
+    struct spec_stack *s = NULL;
+    json_t *d = doc(HDR "metadata: {name: a}\nspec:\n  traces: {url: 'http://t'}\n  verify: {interval: 0s, timeout: 5s}\n");
+    ASSERT_OK(spec_stack_from_json(&s, d, "obs", NULL));
+    ASSERT_EQ(s->verify.interval_ms, 0);
+    ASSERT_EQ(s->verify.timeout_ms, 5000);
     spec_stack_free(s);
     json_decref(d);
 }
