@@ -61,18 +61,20 @@ static int kl_get(void *p, struct ctl_lease_rec *out)
     return OP_OK;
 }
 
-static int kl_create(void *p, const struct ctl_lease_rec *rec)
+typedef int (*lease_write_fn)(struct kube_client *c, const char *ns, const json_t *lease, json_t **out,
+                              struct kube_status *st);
+
+/* Fills obj (stolen) with rec and writes it with fn; on success the
+ * server's answer becomes the last-seen Lease. */
+static int kl_write(struct ctl_kube_lease *l, json_t *obj, const struct ctl_lease_rec *rec, lease_write_fn fn)
 {
-    struct ctl_kube_lease *l = p;
-    json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "coordination.k8s.io/v1",
-                            "kind", "Lease", "metadata", "name", l->name, "namespace", l->ns);
     json_t *res = NULL;
     int err;
     if (!obj || fill_spec(obj, rec) < 0) {
         json_decref(obj);
         return OP_ENOMEM;
     }
-    err = kube_lease_create(l->c, l->ns, obj, &res, NULL);
+    err = fn(l->c, l->ns, obj, &res, NULL);
     json_decref(obj);
     if (err < 0)
         return err;
@@ -81,25 +83,21 @@ static int kl_create(void *p, const struct ctl_lease_rec *rec)
     return OP_OK;
 }
 
+static int kl_create(void *p, const struct ctl_lease_rec *rec)
+{
+    struct ctl_kube_lease *l = p;
+    json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "coordination.k8s.io/v1",
+                            "kind", "Lease", "metadata", "name", l->name, "namespace", l->ns);
+    return kl_write(l, obj, rec, kube_lease_create);
+}
+
 static int kl_update(void *p, const struct ctl_lease_rec *rec)
 {
     struct ctl_kube_lease *l = p;
-    json_t *obj, *res = NULL;
-    int err;
     if (!l->last)
         return op_err_set(OP_ERR, "lease update without a prior read");
-    obj = json_deep_copy(l->last);
-    if (!obj || fill_spec(obj, rec) < 0) {
-        json_decref(obj);
-        return OP_ENOMEM;
-    }
-    err = kube_lease_update(l->c, l->ns, obj, &res, NULL);
-    json_decref(obj);
-    if (err < 0)
-        return err;
-    json_decref(l->last);
-    l->last = res;
-    return OP_OK;
+    /* the PUT carries the last-seen resourceVersion: a concurrent writer → 409 */
+    return kl_write(l, json_deep_copy(l->last), rec, kube_lease_update);
 }
 
 struct ctl_kube_lease *ctl_kube_lease_new(struct kube_client *c, const char *ns, const char *name,

@@ -119,11 +119,39 @@ static int all_synced(struct ctl_manager *m)
 
 /* ---- transforms (run on watch threads) ------------------------------------ */
 
+/* Builds the compact cache form shared by both transforms: the listed
+ * metadata keys plus two string fields (k1/v1, k2/v2 are stolen strings).
+ * On OOM returns obj untouched (a full object is better than a lost
+ * event); otherwise obj is released. */
+static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep, const char *k1, char *v1,
+                              const char *k2, char *v2)
+{
+    json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
+    if (!nmd || !out || !v1 || !v2) {
+        json_decref(nmd);
+        json_decref(out);
+        free(v1);
+        free(v2);
+        return obj;
+    }
+    for (size_t i = 0; i < nkeep; i++) {
+        json_t *v = json_object_get(md, keep[i]);
+        if (v)
+            json_object_set(nmd, keep[i], v);
+    }
+    json_object_set_new(out, "metadata", nmd);
+    json_object_set_new(out, k1, json_string(v1));
+    json_object_set_new(out, k2, json_string(v2));
+    free(v1);
+    free(v2);
+    json_decref(obj);
+    return out;
+}
+
 json_t *ctl_stack_transform(json_t *obj, void *payload)
 {
     static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "generation",
                                  "creationTimestamp", "deletionTimestamp"};
-    json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
     json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
     char *spec = json_dumps(json_object_get(obj, "spec") ? json_object_get(obj, "spec") : json_null(),
                             JSON_COMPACT | JSON_ENCODE_ANY);
@@ -131,25 +159,7 @@ json_t *ctl_stack_transform(json_t *obj, void *payload)
     (void)payload;
 
     json_decref(sum);
-    if (!nmd || !out || !spec || !sums) {
-        json_decref(nmd);
-        json_decref(out);
-        free(spec);
-        free(sums);
-        return obj; /* keep the full object rather than lose the event */
-    }
-    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-        json_t *v = json_object_get(md, keep[i]);
-        if (v)
-            json_object_set(nmd, keep[i], v);
-    }
-    json_object_set_new(out, "metadata", nmd);
-    json_object_set_new(out, CTL_SPEC_KEY, json_string(spec));
-    json_object_set_new(out, CTL_STATUS_KEY, json_string(sums));
-    free(spec);
-    free(sums);
-    json_decref(obj);
-    return out;
+    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_SPEC_KEY, spec, CTL_STATUS_KEY, sums);
 }
 
 json_t *ctl_stack_view(const json_t *cached)
@@ -193,7 +203,7 @@ json_t *ctl_cm_meta(const json_t *cached)
 json_t *ctl_cm_transform(json_t *obj, void *payload)
 {
     static const char *keep[] = {"name", "namespace", "resourceVersion"};
-    json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
+    json_t *md = json_object_get(obj, "metadata");
     json_t *data = json_object_get(obj, "data"), *meta = NULL, *ann = NULL;
     char *dg = NULL, *metas = NULL;
     (void)payload;
@@ -213,25 +223,8 @@ json_t *ctl_cm_transform(json_t *obj, void *payload)
         dg = empty ? render_data_digest(empty) : NULL;
         json_decref(empty);
     }
-    if (!nmd || !out || !metas || !dg) {
-        json_decref(nmd);
-        json_decref(out);
-        free(metas);
-        free(dg);
-        return obj; /* keep the full object rather than lose the event */
-    }
-    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
-        json_t *v = json_object_get(md, keep[i]);
-        if (v)
-            json_object_set(nmd, keep[i], v);
-    }
-    json_object_set_new(out, "metadata", nmd);
-    json_object_set_new(out, CTL_CM_META_KEY, json_string(metas));
-    json_object_set_new(out, CTL_DATA_DIGEST_KEY, json_string(dg));
-    free(metas);
-    free(dg);
-    json_decref(obj);
-    return out;
+    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_CM_META_KEY, metas,
+                          CTL_DATA_DIGEST_KEY, dg);
 }
 
 /* ---- informer handlers ---------------------------------------------------- */
