@@ -35,6 +35,9 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 step() { echo ">>> $*" >&2; }
 
+step "checking the Debian packages (tests/install-deps installs what is missing)"
+bash "$ROOT/tests/install-deps"
+
 step "building crosslink"
 cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
 cmake --build "$ROOT/build" -j2 >/dev/null
