@@ -10,6 +10,7 @@
 #include "conditions.h"
 #include "kube.h"
 #include "probe.h"
+#include "probe_targets.h"
 #include "render.h"
 #include "spec.h"
 
@@ -260,64 +261,6 @@ static void strip_latency(char *msg)
     }
 }
 
-/* Reads a key of a Secret (is_cm 0) or ConfigMap (1) in ns. Returns 0 with
- * a malloc'd value, or fills why (SecretNotFound-worthy) and returns <0. */
-static int read_ref(struct ctl_manager *m, const char *ns, const struct spec_key_ref *ref, int is_cm,
-                    char **out, char *why, size_t n)
-{
-    json_t *obj = NULL;
-    const char *v;
-    int err;
-    struct kube_status st;
-
-    err = kube_get(m->client, is_cm ? &KUBE_RES_CONFIGMAP : &KUBE_RES_SECRET, ns, ref->name, &obj, &st);
-    if (err == OP_ENOTFOUND) {
-        snprintf(why, n, "%s %s/%s not found", is_cm ? "ConfigMap" : "Secret", ns, ref->name);
-        return err;
-    }
-    if (err < 0) {
-        snprintf(why, n, "cannot read %s %s/%s: %s", is_cm ? "ConfigMap" : "Secret", ns, ref->name,
-                 st.message);
-        return err;
-    }
-    v = json_string_value(json_object_get(json_object_get(obj, "data"), ref->key));
-    if (!v) {
-        snprintf(why, n, "key \"%s\" not found in %s %s/%s", ref->key, is_cm ? "ConfigMap" : "Secret",
-                 ns, ref->name);
-        json_decref(obj);
-        return OP_ENOTFOUND;
-    }
-    if (is_cm) {
-        *out = op_strdup(v);
-    } else {
-        *out = NULL;
-        err = op_base64_decode(v, strlen(v), out, NULL);
-        if (err == OP_EINVALID) {
-            snprintf(why, n, "key \"%s\" of Secret %s/%s is not valid base64", ref->key, ns, ref->name);
-            json_decref(obj);
-            return OP_EINVALID;
-        }
-        if (err < 0) {
-            snprintf(why, n, "cannot decode key \"%s\" of Secret %s/%s: out of memory", ref->key, ns,
-                     ref->name);
-            json_decref(obj);
-            return err;
-        }
-    }
-    json_decref(obj);
-    return *out ? OP_OK : OP_ENOMEM;
-}
-
-static void secret_free(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = 0;
-        free(s);
-    }
-}
-
 /* ---- probes --------------------------------------------------------------- */
 
 struct sig_out {
@@ -339,102 +282,62 @@ static int64_t effective_interval_ms(const struct ctl_manager *m, const struct s
 static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int64_t interval_ms,
                           struct sig_out *outs, size_t n)
 {
-    struct probe_target t[SPEC_SIGNAL_COUNT];
+    struct ctl_probe_set ps;
     struct probe_result r[SPEC_SIGNAL_COUNT];
-    char *secrets[SPEC_SIGNAL_COUNT][3];
-    size_t idx[SPEC_SIGNAL_COUNT], nt = 0;
+    char run_err[256] = "";
+    double secs = 0;
+    int rc = OP_OK;
 
-    memset(secrets, 0, sizeof(secrets));
-    for (size_t i = 0; i < n; i++) {
-        const struct spec_backend *b = spec_stack_backend(s, outs[i].sig);
-        char why[300] = "";
-        int bad = 0;
-
+    memset(&ps, 0, sizeof(ps));
+    for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
-        if (!m->probes) {
-            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
-            snprintf(outs[i].message, sizeof(outs[i].message), "backend checks are not available");
-            continue;
-        }
-        memset(&t[nt], 0, sizeof(t[nt]));
-        t[nt].signal = (int)outs[i].sig;
-        t[nt].url = b->url;
-        t[nt].tenant = b->tenant;
-        t[nt].timeout_ms = s->verify.timeout_ms;
-        /* a result as old as the stack's own verify interval is as fresh as
-         * periodic re-verification promises; sharing it for that long makes
-         * probes per interval equal distinct backends, not stacks */
-        t[nt].max_age_ms = interval_ms;
-        t[nt].server_name = b->tls.server_name;
-        t[nt].insecure_skip_verify = b->tls.insecure_skip_verify;
-        if (b->auth.basic_username) {
-            t[nt].basic_user = b->auth.basic_username;
-            if (b->auth.basic_password.name &&
-                read_ref(m, s->meta.namespace, &b->auth.basic_password, 0, &secrets[i][0], why,
-                         sizeof(why)) < 0)
-                bad = 1;
-            t[nt].basic_password = secrets[i][0];
-        }
-        if (!bad && b->auth.bearer_token.name) {
-            if (read_ref(m, s->meta.namespace, &b->auth.bearer_token, 0, &secrets[i][1], why, sizeof(why)) < 0)
-                bad = 1;
-            t[nt].bearer_token = secrets[i][1];
-        }
-        if (!bad && b->tls.ca_secret.name) {
-            if (read_ref(m, s->meta.namespace, &b->tls.ca_secret, 0, &secrets[i][2], why, sizeof(why)) < 0)
-                bad = 1;
-            t[nt].ca_pem = secrets[i][2];
-        } else if (!bad && b->tls.ca_configmap.name) {
-            if (read_ref(m, s->meta.namespace, &b->tls.ca_configmap, 1, &secrets[i][2], why, sizeof(why)) < 0)
-                bad = 1;
-            t[nt].ca_pem = secrets[i][2];
-        }
-        if (bad) {
-            outs[i].reachable = 0;
-            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", PROBE_REASON_SECRET);
-            snprintf(outs[i].message, sizeof(outs[i].message), "%s", why);
-            continue;
-        }
-        idx[nt++] = i;
-    }
-    if (nt > 0) {
+    if (!m->probes) {
+        rc = OP_ERR;
+        snprintf(run_err, sizeof(run_err), "backend checks are not available");
+    } else if ((rc = ctl_probe_set_build(&ps, s, ctl_ref_lookup_kube, m->client)) < 0) {
+        snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
+    } else {
         int64_t t0 = op_mono_ms();
-        if (probe_run(m->probes, t, nt, r) < 0) {
-            for (size_t k = 0; k < nt; k++) {
-                size_t i = idx[k];
-                snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
-                snprintf(outs[i].message, sizeof(outs[i].message), "probe failed to run: %s",
-                         op_err_last());
-            }
+        for (size_t k = 0; k < ps.n; k++) {
+            /* a result as old as the stack's own verify interval is as fresh
+             * as periodic re-verification promises; sharing it for that long
+             * makes probes per interval equal distinct backends, not stacks */
+            ps.targets[k].max_age_ms = interval_ms;
+            /* the reconciler does not gate on the flavor named in buildinfo */
+            ps.targets[k].flavor = NULL;
+        }
+        if ((rc = ctl_probe_set_run(&ps, m->probes, r)) < 0)
+            snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
+        secs = (double)(op_mono_ms() - t0) / 1000.0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < ps.n && ps.targets[k].signal != (int)outs[i].sig)
+            k++;
+        if (k < ps.n && ps.prefailed[k]) {
+            /* a credential or CA that cannot be read: SecretNotFound */
+            outs[i].reachable = 0;
+            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", r[k].reason);
+            snprintf(outs[i].message, sizeof(outs[i].message), "%s", r[k].message);
+        } else if (rc < 0 || k == ps.n) {
+            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
+            snprintf(outs[i].message, sizeof(outs[i].message), "%s", run_err);
         } else {
-            double secs = (double)(op_mono_ms() - t0) / 1000.0;
-            for (size_t k = 0; k < nt; k++) {
-                size_t i = idx[k];
-                outs[i].reachable = r[k].ok ? 1 : 0;
-                snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", r[k].reason);
-                snprintf(outs[i].message, sizeof(outs[i].message), "%s", r[k].message);
-                strip_latency(outs[i].message);
-                snprintf(outs[i].version, sizeof(outs[i].version), "%s", r[k].version);
-                if (!r[k].cached)
-                    ctl_metric_observe(m->m_probe_time,
-                                       (const char *[]){spec_signal_name(outs[i].sig)}, secs);
-            }
+            outs[i].reachable = r[k].ok ? 1 : 0;
+            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", r[k].reason);
+            snprintf(outs[i].message, sizeof(outs[i].message), "%s", r[k].message);
+            strip_latency(outs[i].message);
+            snprintf(outs[i].version, sizeof(outs[i].version), "%s", r[k].version);
+            if (!r[k].cached)
+                ctl_metric_observe(m->m_probe_time, (const char *[]){spec_signal_name(outs[i].sig)}, secs);
         }
-    }
-    /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
-    for (size_t i = 0; i < n; i++) {
-        for (int j = 0; j < 2; j++) {
-            if (secrets[i][j] && strchr(secrets[i][j], '$')) {
-                size_t l = strlen(outs[i].message);
-                snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
-                         "; warning: the credential contains '$', which Grafana's $__file{} "
-                         "expansion truncates");
-            }
+        /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
+        if (k < ps.n && ps.dollar_in_secret[k]) {
+            size_t l = strlen(outs[i].message);
+            snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
+                     "; warning: the credential contains '$', which Grafana's $__file{} "
+                     "expansion truncates");
         }
-        for (int j = 0; j < 3; j++)
-            secret_free(secrets[i][j]);
-    }
-    for (size_t i = 0; i < n; i++) {
         truncate_msg(outs[i].message);
         outs[i].cond.type = probe_condition_type((int)outs[i].sig);
         outs[i].cond.status = outs[i].reachable < 0   ? CTL_COND_UNKNOWN
@@ -443,6 +346,7 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
         outs[i].cond.reason = outs[i].reason;
         outs[i].cond.message = outs[i].message;
     }
+    ctl_probe_set_cleanup(&ps); /* wipes the credentials */
 }
 
 /* ---- ConfigMaps ----------------------------------------------------------- */
