@@ -29,6 +29,9 @@ const char *ctl_cond_status_str(enum ctl_cond_status s);
 #define CTL_REASON_UNREACHABLE "SignalsUnreachable"
 #define CTL_REASON_AS_EXPECTED "AsExpected"
 #define CTL_REASON_COMPLETE "ReconcileComplete"
+/* Warning Event reasons (not condition reasons) */
+#define CTL_REASON_INSECURE_SKIP_VERIFY "InsecureSkipVerify"
+#define CTL_REASON_CREDENTIAL_DOLLAR "CredentialContainsDollar"
 
 /* One configured signal's probe outcome. Strings borrowed. */
 struct ctl_signal_cond {

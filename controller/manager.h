@@ -101,6 +101,11 @@ struct ctl_evt; /* queued Event */
 #define CTL_READY_MASK 3u
 #define CTL_READY_CONFIGURED_SHIFT 4
 #define CTL_READY_UP_SHIFT 8
+/* bit (WARN_INSECURE_SHIFT + signal): its tls.insecureSkipVerify Warning was
+ * emitted for the current generation; WARN_DOLLAR_SHIFT: the same for a
+ * credential containing '$' */
+#define CTL_READY_WARN_INSECURE_SHIFT 12
+#define CTL_READY_WARN_DOLLAR_SHIFT 16
 
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */

@@ -270,6 +270,8 @@ struct sig_out {
     char message[MSG_MAX + 64];
     int reachable; /* -1 unknown */
     char version[64];
+    int insecure;  /* tls.insecureSkipVerify is used */
+    int dollar;    /* a credential contains '$' */
 };
 
 /* --verify-interval is the default for stacks without spec.verify.interval. */
@@ -303,8 +305,6 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
              * as periodic re-verification promises; sharing it for that long
              * makes probes per interval equal distinct backends, not stacks */
             ps.targets[k].max_age_ms = interval_ms;
-            /* the reconciler does not gate on the flavor named in buildinfo */
-            ps.targets[k].flavor = NULL;
         }
         if ((rc = ctl_probe_set_run(&ps, m->probes, r)) < 0)
             snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
@@ -334,9 +334,17 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
         /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
         if (k < ps.n && ps.dollar_in_secret[k]) {
             size_t l = strlen(outs[i].message);
+            outs[i].dollar = 1;
             snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
                      "; warning: the credential contains '$', which Grafana's $__file{} "
                      "expansion truncates");
+        }
+        if (k < ps.n && ps.insecure[k]) {
+            size_t l = strlen(outs[i].message);
+            outs[i].insecure = 1;
+            snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
+                     "; warning: tls.insecureSkipVerify is set, so the backend's certificate "
+                     "is not verified");
         }
         truncate_msg(outs[i].message);
         outs[i].cond.type = probe_condition_type((int)outs[i].sig);
@@ -545,7 +553,42 @@ json_t *ctl_status_summary(const json_t *status)
         hex[0] = '\0';
     }
     sum = json_pack("{s:s, s:o}", "digest", hex, "conditions", conds);
+    /* the generation the last status write described: Warning Events are
+     * sent once per generation, and a restart must not send them again */
+    if (sum && json_is_integer(json_object_get(status, "observedGeneration")))
+        json_object_set(sum, "observedGeneration", json_object_get(status, "observedGeneration"));
     return sum;
+}
+
+/* ---- Warning Events -------------------------------------------------------- */
+
+/* Sends the Warning Events of the checks just reported in a status write:
+ * insecureSkipVerify in use and a credential containing '$' (design.md §3).
+ * A warning already sent for this generation (its bit set in prev) is not
+ * sent again, so a stack that keeps the setting costs no Event writes; a new
+ * generation (prev == 0) sends them once more. Notes name fields, never
+ * values. */
+static void emit_warnings(struct ctl_manager *m, const json_t *obj, const struct spec_stack *s,
+                          const struct sig_out *sigs, size_t nsig, uintptr_t prev)
+{
+    for (size_t i = 0; s && i < nsig; i++) {
+        const char *sn = spec_signal_name(sigs[i].sig);
+        char note[512];
+        if (sigs[i].insecure && !(prev & ((uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + sigs[i].sig)))) {
+            snprintf(note, sizeof(note),
+                     "spec.%s.tls.insecureSkipVerify is true: neither the controller's probes nor "
+                     "Grafana verify the %s backend's TLS certificate",
+                     sn, sn);
+            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_INSECURE_SKIP_VERIFY, note);
+        }
+        if (sigs[i].dollar && !(prev & ((uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig)))) {
+            snprintf(note, sizeof(note),
+                     "a credential referenced by spec.%s.auth contains '$'; Grafana re-expands what "
+                     "$__file{} reads, so the %s data source would receive it truncated",
+                     sn, sn);
+            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_CREDENTIAL_DOLLAR, note);
+        }
+    }
 }
 
 /* ---- the reconcile -------------------------------------------------------- */
@@ -565,7 +608,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     const char *stall_reason = NULL;
     char apply_msg[MSG_MAX + 64] = "";
     char genbuf[24];
-    int err = OP_OK, apply_err = OP_OK, writes = 0;
+    int err = OP_OK, apply_err = OP_OK, writes = 0, wrote_status = 0, new_gen = 0;
     const char *ns, *name, *uid, *rv;
     int64_t gen;
     char mk[600];
@@ -724,22 +767,31 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             snprintf(note, sizeof(note), "%s=%s: %s", tr[i].type, tr[i].status, tr[i].message);
             ctl_mgr_emit_event(m, obj, tr[i].event_type, tr[i].reason, note);
         }
+        new_gen = json_integer_value(json_object_get(stored, "observedGeneration")) != gen;
+        wrote_status = 1;
     }
 done_status:
     {
         const json_t *rc = ctl_condition_find(conds, CTL_COND_READY);
         const char *rs = json_string_value(json_object_get(rc, "status"));
-        uintptr_t rv3 = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3;
+        uintptr_t rv3 = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3, prev;
         /* bits 4..7: configured signals, bits 8..11: reachable ones (for
          * crosslink_backend_up); see CTL_READY_* in manager.h */
         for (size_t i = 0; i < nsig; i++) {
             rv3 |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + sigs[i].sig);
             if (sigs[i].reachable > 0)
                 rv3 |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + sigs[i].sig);
+            if (sigs[i].insecure)
+                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + sigs[i].sig);
+            if (sigs[i].dollar)
+                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig);
         }
         pthread_mutex_lock(&m->mu);
+        prev = (uintptr_t)ctl_map_get(m->ready, key);
         (void)ctl_map_put(m->ready, key, (void *)rv3);
         pthread_mutex_unlock(&m->mu);
+        if (wrote_status)
+            emit_warnings(m, obj, s, sigs, nsig, new_gen ? 0 : prev);
     }
     if (writes) {
         char wb[16];
