@@ -21,6 +21,13 @@ struct ctl_leader {
     int64_t observed_at; /* local monotonic time the record last changed */
     int64_t last_renew;  /* local time of our last successful write */
 
+    /* failed Lease reads/writes: logged on the first failure, when the
+     * error changes and at most once a minute while it repeats */
+    unsigned long failures;  /* consecutive */
+    unsigned long warnings;  /* log lines written about them */
+    int64_t warned_at;
+    char last_err[256];
+
     pthread_t th;
     int running;
     pthread_mutex_t mu;
@@ -108,6 +115,42 @@ static void set_str(char *dst, size_t cap, const char *s)
     snprintf(dst, cap, "%s", s);
 }
 
+#define LEASE_WARN_EVERY_MS 60000
+
+static void lease_failed(struct ctl_leader *e, const char *what, int code, int64_t now)
+{
+    char err[256];
+    const char *msg = op_err_last();
+    snprintf(err, sizeof(err), "%s: %s%s%s", what, op_err_name(code), msg && *msg ? ": " : "", msg ? msg : "");
+    e->failures++;
+    if (e->failures == 1 || strcmp(err, e->last_err) != 0 || now - e->warned_at >= LEASE_WARN_EVERY_MS) {
+        char n[24];
+        snprintf(n, sizeof(n), "%lu", e->failures);
+        op_log(OP_LOG_WARN, "leader election: lease access failed", "identity", e->identity, "error", err,
+               "consecutive_failures", n, NULL);
+        e->warnings++;
+        e->warned_at = now;
+        snprintf(e->last_err, sizeof(e->last_err), "%s", err);
+    }
+}
+
+static void lease_ok(struct ctl_leader *e)
+{
+    if (e->failures) {
+        char n[24];
+        snprintf(n, sizeof(n), "%lu", e->failures);
+        op_log(OP_LOG_INFO, "leader election: lease access recovered", "identity", e->identity,
+               "failed_attempts", n, NULL);
+    }
+    e->failures = 0;
+    e->last_err[0] = '\0';
+}
+
+unsigned long ctl_leader_failure_warnings(const struct ctl_leader *e)
+{
+    return e->warnings;
+}
+
 /* Returns 1 when we hold the lease after this attempt. */
 static int try_acquire_or_renew(struct ctl_leader *e)
 {
@@ -118,6 +161,7 @@ static int try_acquire_or_renew(struct ctl_leader *e)
 
     memset(&cur, 0, sizeof(cur));
     now_micro(e, ts);
+    op_err_clear(); /* failures below log op_err_last(): no stale text */
     err = e->cfg.ops.get(e->cfg.ops.payload, &cur);
     if (err == OP_ENOTFOUND) {
         memset(&next, 0, sizeof(next));
@@ -126,16 +170,23 @@ static int try_acquire_or_renew(struct ctl_leader *e)
         set_str(next.acquire_time, sizeof(next.acquire_time), ts);
         set_str(next.renew_time, sizeof(next.renew_time), ts);
         next.transitions = 0;
-        if (e->cfg.ops.create(e->cfg.ops.payload, &next) < 0)
+        if ((err = e->cfg.ops.create(e->cfg.ops.payload, &next)) < 0) {
+            if (err != OP_ECONFLICT) /* lost a race to create (409 AlreadyExists): normal */
+                lease_failed(e, "create", err, now);
             return 0;
+        }
+        lease_ok(e);
         e->observed = next;
         e->have_observed = 1;
         e->observed_at = now;
         e->last_renew = now;
         return 1;
     }
-    if (err < 0)
+    if (err < 0) {
+        lease_failed(e, "get", err, now);
         return 0;
+    }
+    lease_ok(e);
 
     if (!e->have_observed || !rec_equal(&cur, &e->observed)) {
         e->observed = cur;
@@ -154,8 +205,11 @@ static int try_acquire_or_renew(struct ctl_leader *e)
         set_str(next.acquire_time, sizeof(next.acquire_time), ts);
         next.transitions = cur.transitions + 1;
     }
-    if (e->cfg.ops.update(e->cfg.ops.payload, &next) < 0)
+    if ((err = e->cfg.ops.update(e->cfg.ops.payload, &next)) < 0) {
+        if (err != OP_ECONFLICT) /* another candidate wrote first: normal */
+            lease_failed(e, "update", err, now);
         return 0;
+    }
     e->observed = next;
     e->observed_at = now;
     e->last_renew = now;

@@ -85,4 +85,8 @@ struct ctl_kube_lease *ctl_kube_lease_new(struct kube_client *c, const char *ns,
                                           struct ctl_lease_ops *ops);
 void ctl_kube_lease_free(struct ctl_kube_lease *l);
 
+/* How many warnings about failed Lease reads/writes were logged (the first
+ * failure, a changed error, then at most one a minute while it repeats). */
+unsigned long ctl_leader_failure_warnings(const struct ctl_leader *e);
+
 #endif

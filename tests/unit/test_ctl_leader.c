@@ -232,4 +232,37 @@ TEST(leader_create_race_one_winner)
     ctl_leader_free(b.e);
 }
 
+TEST(leader_failures_logged_rate_limited)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 0;
+    mk(&a, &s, "pod-a");
+    mk(&b, &s, "pod-b");
+    s.fail = 1; /* e.g. the lease namespace does not exist */
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 1u); /* the first failure is logged */
+    for (int i = 1; i < 29; i++) {
+        now_ms = i * 2000;
+        ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    }
+    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 1u); /* 56 s of the same error: quiet */
+    now_ms = 60000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 2u); /* a reminder a minute later */
+    s.fail = 0;
+    now_ms = 62000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    s.fail = 1;
+    now_ms = 64000;
+    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 3u); /* a new episode is logged at once */
+    /* losing a create or update race to another candidate is not a failure */
+    s.fail = 0;
+    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    ASSERT_EQ(ctl_leader_failure_warnings(b.e), 0u);
+    ctl_leader_free(a.e);
+    ctl_leader_free(b.e);
+}
+
 TEST_MAIN()
