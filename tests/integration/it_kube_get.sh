@@ -88,4 +88,21 @@ set +e
 "$CROSSLINK" get stacks -n x -A >/dev/null 2>&1; rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "-n with -A should be a usage error"
+# tls-server-name: the certificate is verified against it, not the URL's host
+# (the apiserver's certificate names kubernetes.default but not wrong.invalid);
+# kubectl agrees on both
+cl=$(kubectl --kubeconfig "$tmp/kc" config view --minify -o jsonpath='{.contexts[0].context.cluster}')
+cp "$tmp/kc" "$tmp/kc-sni"
+kubectl --kubeconfig "$tmp/kc-sni" config set "clusters.$cl.tls-server-name" kubernetes.default >/dev/null
+out=$("$CROSSLINK" get stacks --kubeconfig "$tmp/kc-sni" -n "$ns") || fail "tls-server-name kubernetes.default refused"
+grep -q '^alpha ' <<<"$out" || fail "tls-server-name: no alpha row"
+kubectl --kubeconfig "$tmp/kc-sni" get --raw /readyz >/dev/null || fail "kubectl refused tls-server-name kubernetes.default"
+kubectl --kubeconfig "$tmp/kc-sni" config set "clusters.$cl.tls-server-name" wrong.invalid >/dev/null
+set +e
+err=$("$CROSSLINK" get stacks --kubeconfig "$tmp/kc-sni" -n "$ns" 2>&1); rc=$?
+kubectl --kubeconfig "$tmp/kc-sni" get --raw /readyz --request-timeout=10s >/dev/null 2>&1; krc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "tls-server-name wrong.invalid accepted (rc=$rc): $err"
+grep -qiE 'certificate|tls|ssl' <<<"$err" || fail "tls-server-name mismatch not reported as a TLS error: $err"
+[[ $krc -ne 0 ]] || fail "kubectl accepted tls-server-name wrong.invalid (the test premise is wrong)"
 echo "it_kube_get: ok"
