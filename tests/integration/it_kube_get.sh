@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # it_kube_get.sh — `crosslink get stacks` against the real control plane:
 # table columns and Ready condition, -n / -A, the context's namespace,
-# --context and --kubeconfig handling. Needs KUBECONFIG (tests/cluster/up) and
+# --context and --kubeconfig handling, tls-server-name (verified against the
+# apiserver certificate, kubectl as referee). Needs KUBECONFIG (tests/cluster/up) and
 # CROSSLINK (the built binary); fails, never skips, without them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
