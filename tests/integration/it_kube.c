@@ -3,7 +3,8 @@
  * CRD install and stack CRUD + schema errors, paging, watch ordering, 410 →
  * relist, bookmarks, server-side apply, /status patches, token / client-cert
  * / CA-file kubeconfigs, wrong CA, RBAC 403, events, leases, concurrency, and
- * a watch that survives an apiserver restart. Everything lives in one
+ * a watch that survives an apiserver restart, and the idle watchdog
+ * reconnecting a silent watch. Everything lives in one
  * namespace per run, deleted at exit. */
 #include "kube.h"
 #include "test.h"
@@ -1126,6 +1127,59 @@ TEST(watch_survives_apiserver_restart)
                 (unsigned long long)s.lists, (unsigned long long)s.watches, (unsigned long long)s.gone,
                 (unsigned long long)s.errors, (unsigned long long)s.events);
     }
+    kube_watch_free(w);
+}
+
+static int g_idle_errors;
+static void count_idle(int err, const struct kube_status *st, const char *msg, void *payload)
+{
+    (void)payload;
+    print_err(err, st, msg, NULL);
+    if (err == OP_ETIMEOUT && msg && strstr(msg, "no data for"))
+        __atomic_add_fetch(&g_idle_errors, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A watch that receives nothing for idle_timeout_ms is torn down and
+ * re-established (the guard against a half-open connection or a hung
+ * apiserver); nothing is lost or re-announced across the reconnects. */
+TEST(watch_idle_timeout_reconnects)
+{
+    SETUP(c);
+    struct recorder r = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats st;
+    char key[128];
+    json_t *got = NULL;
+
+    ASSERT_OK(create_cm(c, "idle-a", "idle"));
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = g_ns;
+    o.label_selector = "xl-test=idle";
+    o.idle_timeout_ms = 1500;
+    o.on_event = rec_event;
+    o.on_error = count_idle;
+    o.payload = &r;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 20000));
+    /* the selector matches nothing that changes: the stream stays silent */
+    for (int i = 0; i < 150 && __atomic_load_n(&g_idle_errors, __ATOMIC_SEQ_CST) < 2; i++)
+        sleep_ms(100);
+    ASSERT_TRUE(__atomic_load_n(&g_idle_errors, __ATOMIC_SEQ_CST) >= 2);
+    kube_watch_get_stats(w, &st);
+    ASSERT_TRUE(st.watches >= 2); /* reconnected, not given up */
+    ASSERT_OK(create_cm(c, "idle-b", "idle"));
+    snprintf(key, sizeof(key), "%s/idle-b", g_ns);
+    for (int i = 0; i < 300 && !got; i++) {
+        got = kube_watch_get(w, key);
+        if (!got)
+            sleep_ms(100);
+    }
+    ASSERT_TRUE(got != NULL);
+    json_decref(got);
+    ASSERT_EQ(rec_count(&r, "ADDED idle-a"), 1); /* not re-announced by the reconnects */
+    ASSERT_EQ(rec_count(&r, "ADDED idle-b"), 1);
+    ASSERT_EQ(kube_watch_count(w), 2);
     kube_watch_free(w);
 }
 
