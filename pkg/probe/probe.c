@@ -1122,3 +1122,28 @@ int probe_run(struct probe_engine *e, const struct probe_target *targets, size_t
     free(jobs);
     return rc;
 }
+
+int probe_cached(struct probe_engine *e, const struct probe_target *t, struct probe_result *out)
+{
+    char key[65];
+    struct probe_entry *x;
+    int64_t max_age, now = op_mono_ms();
+    int hit = 0;
+
+    if (!e || !t || !out)
+        return 0;
+    probe_target_key(t, key);
+    pthread_mutex_lock(&e->mu);
+    max_age = t->max_age_ms == 0 ? e->ttl_ms : t->max_age_ms;
+    for (x = e->buckets[bucket_of(key)]; x; x = x->next)
+        if (strcmp(x->key, key) == 0)
+            break;
+    if (x && x->state == ENTRY_DONE && max_age > 0 && now - x->done_at <= max_age) {
+        *out = x->res;
+        out->cached = 1;
+        e->hits++;
+        hit = 1;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return hit;
+}

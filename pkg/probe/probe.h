@@ -147,6 +147,13 @@ void probe_engine_stats(struct probe_engine *e, uint64_t *probes_started, uint64
 int probe_run(struct probe_engine *e, const struct probe_target *targets, size_t n,
               struct probe_result *results);
 
+/* Non-blocking: when a finished result for a target identical to t is
+ * younger than t->max_age_ms (0 → the engine TTL; < 0 → never), copies it
+ * into *out (cached = 1), counts a cache hit and returns 1; otherwise
+ * returns 0 and sends nothing. For callers that must not wait on a backend
+ * (the controller probes misses on its own threads, see controller/prober.h). */
+int probe_cached(struct probe_engine *e, const struct probe_target *t, struct probe_result *out);
+
 /* Fills a result by hand (e.g. SecretNotFound from the caller). fmt makes
  * the message; " (checked from the controller's network position)" is NOT
  * appended. version/http_status/latency are cleared. */
