@@ -1,4 +1,5 @@
-/* health.h — the controller's HTTP endpoints on libmicrohttpd: /metrics
+/* health.h — the controller's HTTP endpoints, served by a small in-tree
+ * HTTP/1.1 server (POSIX sockets, one thread per listener): /metrics
  * (Prometheus text), /healthz (process alive) and /readyz (caches synced and
  * leader-or-standby). One listener may serve any subset of them. */
 #ifndef CROSSLINK_CTL_HEALTH_H
