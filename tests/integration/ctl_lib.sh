@@ -115,6 +115,20 @@ $extra
 EOF
 }
 
+# start_standin NAME ARGS...: a tests/standins/standin.py backend stand-in on
+# a free loopback port (ARGS e.g. --kind tempo); sets PORT_<NAME>. Stopped by
+# cleanup; log in $CTL_TMP/standin-NAME.log
+STANDIN_PIDS=()
+start_standin() {
+	local n=$1; shift
+	python3 "$(dirname -- "${BASH_SOURCE[0]}")/../standins/standin.py" --port-file "$CTL_TMP/$n.port" "$@" \
+		>"$CTL_TMP/standin-$n.log" 2>&1 &
+	STANDIN_PIDS+=($!)
+	for _ in $(seq 100); do [[ -s $CTL_TMP/$n.port ]] && break; sleep 0.1; done
+	[[ -s $CTL_TMP/$n.port ]] || die_setup "stand-in $n did not start"
+	printf -v "PORT_$n" '%s' "$(cat "$CTL_TMP/$n.port")"
+}
+
 jp() { # jp KIND NAME JSONPATH
 	kubectl -n "$NS" get "$1" "$2" -o "jsonpath=$3" 2>/dev/null
 }
@@ -133,6 +147,10 @@ stack_converged() { # generation observed and provisioning applied
 
 cleanup() {
 	local p
+	for p in "${STANDIN_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	for p in "${CTL_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done

@@ -11,23 +11,11 @@
 #    with TracesReachable=False, reason Timeout.
 # Needs KUBECONFIG and CROSSLINK; FAILS when the cluster is unreachable.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
-ROOT=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
-STANDIN_PIDS=()
-stop_standins() { for p in "${STANDIN_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_standins; cleanup' EXIT
+trap cleanup EXIT
 
 require_cluster
 new_namespace xl-it-share
 
-start_standin() { # start_standin NAME ARGS...: sets PORT_<NAME>
-	local n=$1; shift
-	python3 "$ROOT/tests/standins/standin.py" --port-file "$CTL_TMP/$n.port" "$@" \
-		>"$CTL_TMP/standin-$n.log" 2>&1 &
-	STANDIN_PIDS+=($!)
-	for _ in $(seq 100); do [[ -s $CTL_TMP/$n.port ]] && break; sleep 0.1; done
-	[[ -s $CTL_TMP/$n.port ]] || die_setup "stand-in $n did not start"
-	printf -v "PORT_$n" '%s' "$(cat "$CTL_TMP/$n.port")"
-}
 counts() { curl -sf --noproxy '*' "http://127.0.0.1:$1/__count"; }
 reset() { curl -sf --noproxy '*' -X POST "http://127.0.0.1:$1/__reset" >/dev/null; }
 # queries PORT: tenant-checked queries per signal, "m t l p"

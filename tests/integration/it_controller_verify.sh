@@ -5,27 +5,16 @@
 # disables periodic probing), counted in the Tempo stand-ins it points at.
 # Needs KUBECONFIG and CROSSLINK; FAILS when the cluster is unreachable.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
-ROOT=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
-STANDIN_PIDS=()
-stop_standins() { for p in "${STANDIN_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_standins; cleanup' EXIT
+trap cleanup EXIT
 
 require_cluster
 new_namespace xl-it-verify
 
-start_standin() { # start_standin NAME: sets PORT_<NAME>
-	python3 "$ROOT/tests/standins/standin.py" --kind tempo --port-file "$CTL_TMP/$1.port" \
-		>"$CTL_TMP/standin-$1.log" 2>&1 &
-	STANDIN_PIDS+=($!)
-	for _ in $(seq 100); do [[ -s $CTL_TMP/$1.port ]] && break; sleep 0.1; done
-	[[ -s $CTL_TMP/$1.port ]] || die_setup "stand-in $1 did not start"
-	printf -v "PORT_$1" '%s' "$(cat "$CTL_TMP/$1.port")"
-}
 count() { curl -sf --noproxy '*' "http://127.0.0.1:$1/__count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 reset() { curl -sf --noproxy '*' -X POST "http://127.0.0.1:$1/__reset" >/dev/null; }
 
-start_standin zero
-start_standin periodic
+start_standin zero --kind tempo
+start_standin periodic --kind tempo
 start_ctl a --namespaces "$NS" --verify-interval 2s
 wait_ready "$PORT_a" 30 || die_setup "controller not ready (log: $(tail -5 "$CTL_TMP/a.log"))"
 

@@ -14,10 +14,7 @@
 #    `crosslink probe`; flavor: Cortex on the same backend → True.
 # Needs KUBECONFIG and CROSSLINK; FAILS when the cluster is unreachable.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
-ROOT=$(cd "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
-STANDIN_PIDS=()
-stop_standins() { for p in "${STANDIN_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
-trap 'stop_standins; cleanup' EXIT
+trap cleanup EXIT
 
 require_cluster
 new_namespace xl-it-warn
@@ -28,15 +25,6 @@ SECRET='Dollar$Secret$42'
 		-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' -keyout srv.key -out srv.crt) \
 	>/dev/null 2>&1 || die_setup "openssl"
 
-start_standin() { # start_standin NAME ARGS...: sets PORT_<NAME>
-	local n=$1; shift
-	python3 "$ROOT/tests/standins/standin.py" --port-file "$CTL_TMP/$n.port" "$@" \
-		>"$CTL_TMP/standin-$n.log" 2>&1 &
-	STANDIN_PIDS+=($!)
-	for _ in $(seq 100); do [[ -s $CTL_TMP/$n.port ]] && break; sleep 0.1; done
-	[[ -s $CTL_TMP/$n.port ]] || die_setup "stand-in $n did not start"
-	printf -v "PORT_$n" '%s' "$(cat "$CTL_TMP/$n.port")"
-}
 start_standin tls --kind tempo --tls-cert "$CTL_TMP/srv.crt" --tls-key "$CTL_TMP/srv.key"
 start_standin dollar --kind mimir --require-basic "grafana:$SECRET"
 start_standin cortex --kind mimir --application "Grafana Cortex"
