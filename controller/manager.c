@@ -6,6 +6,8 @@
  * taking work, finish in-flight reconciles, release the Lease, exit 0. */
 #include "manager.h"
 
+#include "prober.h"
+
 #include "kube.h"
 #include "probe.h"
 #include "render.h"
@@ -56,6 +58,20 @@ static void owned_free(void *p)
         free(o->names[i]);
     free(o->names);
     free(o);
+}
+
+/* An informer event for an object whose write is in flight (mutex held). */
+static void memo_note(struct ctl_memo *mo, enum kube_event_type t, const char *rv)
+{
+    mo->seen++;
+    snprintf(mo->seen_rv, sizeof(mo->seen_rv), "%s", t == KUBE_EVENT_DELETED || !rv ? "" : rv);
+}
+
+/* A probe the reconcile stopped waiting for has finished: look again. */
+static void prober_notify(const char *stack_key, void *payload)
+{
+    struct ctl_manager *m = payload;
+    (void)ctl_wq_add(m->queue, stack_key);
 }
 
 static void memo_free(void *p)
@@ -120,18 +136,19 @@ static int all_synced(struct ctl_manager *m)
 /* ---- transforms (run on watch threads) ------------------------------------ */
 
 /* Builds the compact cache form shared by both transforms: the listed
- * metadata keys plus two string fields (k1/v1, k2/v2 are stolen strings).
- * On OOM returns obj untouched (a full object is better than a lost
- * event); otherwise obj is released. */
-static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep, const char *k1, char *v1,
-                              const char *k2, char *v2)
+ * metadata keys plus two fields (k1/v1, k2/v2; the values are stolen). The
+ * informer store keeps it as compact JSON text, so nested values cost
+ * their text only. On OOM returns obj untouched (a full object is better
+ * than a lost event); otherwise obj is released. */
+static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep, const char *k1, json_t *v1,
+                              const char *k2, json_t *v2)
 {
     json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
     if (!nmd || !out || !v1 || !v2) {
         json_decref(nmd);
         json_decref(out);
-        free(v1);
-        free(v2);
+        json_decref(v1);
+        json_decref(v2);
         return obj;
     }
     for (size_t i = 0; i < nkeep; i++) {
@@ -140,12 +157,72 @@ static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep
             json_object_set(nmd, keep[i], v);
     }
     json_object_set_new(out, "metadata", nmd);
-    json_object_set_new(out, k1, json_string(v1));
-    json_object_set_new(out, k2, json_string(v2));
-    free(v1);
-    free(v2);
+    json_object_set_new(out, k1, v1);
+    json_object_set_new(out, k2, v2);
     json_decref(obj);
     return out;
+}
+
+/* An array of objects that all have the same keys (the summary's
+ * conditions) as {"cols": [keys], "rows": [[values], ...]}: the keys are
+ * stored once instead of once per element. New reference, or NULL when arr
+ * has another shape (it is then stored as it is). */
+static json_t *table_pack(const json_t *arr)
+{
+    const json_t *first = json_array_get(arr, 0), *el, *v;
+    json_t *cols = json_array(), *rows = json_array();
+    const char *k;
+    size_t i, nk = json_object_size(first);
+
+    if (!cols || !rows || !json_is_object(first) || !nk)
+        goto fail;
+    json_object_foreach((json_t *)first, k, v) {
+        if (json_array_append_new(cols, json_string(k)) < 0)
+            goto fail;
+    }
+    json_array_foreach(arr, i, el) {
+        json_t *row = json_array();
+        if (!row || !json_is_object(el) || json_object_size(el) != nk ||
+            json_array_append_new(rows, row) < 0) {
+            json_decref(row);
+            goto fail;
+        }
+        for (size_t c = 0; c < nk; c++) {
+            json_t *cv = json_object_get(el, json_string_value(json_array_get(cols, c)));
+            if (!cv || json_array_append(row, cv) < 0)
+                goto fail;
+        }
+    }
+    return json_pack("{s:o, s:o}", "cols", cols, "rows", rows);
+fail:
+    json_decref(cols);
+    json_decref(rows);
+    return NULL;
+}
+
+/* table_pack's inverse: a new array of objects, or NULL when t is no table. */
+static json_t *table_unpack(const json_t *t)
+{
+    const json_t *cols = json_object_get(t, "cols"), *rows = json_object_get(t, "rows"), *row;
+    json_t *arr;
+    size_t i;
+
+    if (json_object_size(t) != 2 || !json_is_array(cols) || !json_is_array(rows) || !(arr = json_array()))
+        return NULL;
+    json_array_foreach(rows, i, row) {
+        json_t *el = json_object();
+        if (!el || json_array_append_new(arr, el) < 0 || json_array_size(row) != json_array_size(cols))
+            goto fail;
+        for (size_t c = 0; c < json_array_size(cols); c++) {
+            const char *k = json_string_value(json_array_get(cols, c));
+            if (!k || json_object_set(el, k, json_array_get(row, c)) < 0)
+                goto fail;
+        }
+    }
+    return arr;
+fail:
+    json_decref(arr);
+    return NULL;
 }
 
 json_t *ctl_stack_transform(json_t *obj, void *payload)
@@ -153,49 +230,159 @@ json_t *ctl_stack_transform(json_t *obj, void *payload)
     static const char *keep[] = {"name", "namespace", "uid", "resourceVersion", "generation",
                                  "creationTimestamp", "deletionTimestamp"};
     json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
-    char *spec = json_dumps(json_object_get(obj, "spec") ? json_object_get(obj, "spec") : json_null(),
-                            JSON_COMPACT | JSON_ENCODE_ANY);
-    char *sums = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
+    json_t *spec = json_object_get(obj, "spec") ? json_incref(json_object_get(obj, "spec")) : json_null();
+    json_t *conds = table_pack(json_object_get(sum, "conditions"));
     (void)payload;
 
-    json_decref(sum);
-    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_SPEC_KEY, spec, CTL_STATUS_KEY, sums);
+    if (conds)
+        json_object_set_new(sum, "conditions", conds);
+    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), "spec", spec, CTL_STATUS_KEY, sum);
 }
 
 json_t *ctl_stack_view(const json_t *cached)
 {
-    const char *spec = json_string_value(json_object_get(cached, CTL_SPEC_KEY));
-    json_t *sp = spec ? json_loads(spec, JSON_DECODE_ANY, NULL) : json_incref(json_object_get(cached, "spec"));
+    json_t *sp = json_object_get(cached, "spec");
     json_t *v = json_pack("{s:s, s:s, s:O?}", "apiVersion", SPEC_API_VERSION, "kind", SPEC_KIND, "metadata",
                           json_object_get(cached, "metadata"));
     if (v && sp && !json_is_null(sp))
         json_object_set(v, "spec", sp);
-    json_decref(sp);
     return v;
 }
 
 json_t *ctl_cached_status_summary(const json_t *cached)
 {
-    const json_t *s = json_object_get(cached, CTL_STATUS_KEY);
-    if (json_is_string(s)) {
-        json_t *r = json_loads(json_string_value(s), 0, NULL);
-        if (r)
-            return r;
-    } else if (json_is_object(s)) {
-        return json_incref((json_t *)s);
+    json_t *s = json_object_get(cached, CTL_STATUS_KEY), *r, *conds;
+    if (!json_is_object(s))
+        return ctl_status_summary(json_object_get(cached, "status"));
+    conds = table_unpack(json_object_get(s, "conditions"));
+    if (!conds)
+        return json_incref(s);
+    r = json_copy(s);
+    if (!r || json_object_set_new(r, "conditions", conds) < 0) {
+        json_decref(r);
+        return NULL;
     }
-    return ctl_status_summary(json_object_get(cached, "status"));
+    return r;
 }
 
-json_t *ctl_cm_meta(const json_t *cached)
+/* ---- ConfigMap cache form -------------------------------------------------- */
+
+#define CM_KV_HASH_LEN 16 /* hex digits kept of sha256("l"|"a", key, NUL, value) */
+#define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
+
+/* Appends the hash of one label ('l') or annotation ('a') to b. */
+static int cm_kv_hash(struct op_buf *b, char kind, const char *k, const char *v)
 {
-    const char *s = json_string_value(json_object_get(cached, CTL_CM_META_KEY));
-    const json_t *md = json_object_get(cached, "metadata");
-    json_t *r = s ? json_loads(s, 0, NULL) : NULL;
-    if (r)
-        return r;
-    return json_pack("{s:O?, s:O?, s:O?}", "labels", json_object_get(md, "labels"), "annotations",
-                     json_object_get(md, "annotations"), "ownerReferences", json_object_get(md, "ownerReferences"));
+    size_t kl = strlen(k), vl = strlen(v);
+    char *t = malloc(kl + vl + 2), hex[65];
+    if (!t)
+        return OP_ENOMEM;
+    t[0] = kind;
+    memcpy(t + 1, k, kl + 1); /* with its NUL: "a=b"+"c" differs from "a"+"b=c" */
+    memcpy(t + kl + 2, v, vl);
+    op_sha256_hex(t, kl + vl + 2, hex);
+    free(t);
+    return op_buf_append(b, hex, CM_KV_HASH_LEN);
+}
+
+static int cm_kv_hash_obj(struct op_buf *b, char kind, const json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        if (kind == 'a' && !strcmp(k, LAST_APPLIED))
+            continue;
+        if (json_is_string(v) && cm_kv_hash(b, kind, k, json_string_value(v)) < 0)
+            return OP_ENOMEM;
+    }
+    return OP_OK;
+}
+
+/* The cached form of a ConfigMap's metadata: {"kv": the concatenated
+ * hashes of its labels and annotations (last-applied-configuration left
+ * out), "owner": {"name", "uid", "block"} of its controller reference when
+ * that is an ObservabilityStack}. Answers everything reconcile and the
+ * event handler ask (is this label/annotation there with this value? who
+ * owns it?) in ~200 bytes instead of ~550 for the verbatim metadata. New
+ * reference or NULL on OOM. */
+static json_t *cm_meta_build(const json_t *md)
+{
+    const json_t *r;
+    json_t *meta, *owner = NULL;
+    struct op_buf b;
+    size_t i;
+
+    op_buf_init(&b, 1 << 20);
+    if (cm_kv_hash_obj(&b, 'l', json_object_get(md, "labels")) < 0 ||
+        cm_kv_hash_obj(&b, 'a', json_object_get(md, "annotations")) < 0) {
+        op_buf_cleanup(&b);
+        return NULL;
+    }
+    json_array_foreach(json_object_get(md, "ownerReferences"), i, r)
+    {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        const char *api = json_string_value(json_object_get(r, "apiVersion"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        const char *uid = json_string_value(json_object_get(r, "uid"));
+        if (json_is_true(json_object_get(r, "controller")) && kind && !strcmp(kind, SPEC_KIND) && api &&
+            op_str_has_prefix(api, SPEC_GROUP "/") && name) {
+            owner = json_pack("{s:s, s:s, s:b}", "name", name, "uid", uid ? uid : "", "block",
+                              json_is_true(json_object_get(r, "blockOwnerDeletion")));
+            if (!owner) {
+                op_buf_cleanup(&b);
+                return NULL;
+            }
+            break;
+        }
+    }
+    meta = json_pack("{s:s%, s:o?}", "kv", b.data ? b.data : "", b.len, "owner", owner);
+    op_buf_cleanup(&b);
+    return meta;
+}
+
+/* The cached ConfigMap's meta (new reference): the transform's, or built
+ * from an untransformed object's metadata. */
+static json_t *cm_meta(const json_t *cm)
+{
+    json_t *meta = json_object_get(cm, CTL_CM_META_KEY);
+    if (json_is_object(meta))
+        return json_incref(meta);
+    return cm_meta_build(json_object_get(cm, "metadata"));
+}
+
+static int cm_kv_has(const char *kv, char kind, const char *k, const json_t *v)
+{
+    struct op_buf b;
+    size_t n = strlen(kv);
+    int found = 0;
+    if (!json_is_string(v))
+        return 0;
+    op_buf_init(&b, 64);
+    if (cm_kv_hash(&b, kind, k, json_string_value(v)) == 0)
+        for (size_t i = 0; !found && i + CM_KV_HASH_LEN <= n; i += CM_KV_HASH_LEN)
+            found = !memcmp(kv + i, b.data, CM_KV_HASH_LEN);
+    op_buf_cleanup(&b);
+    return found;
+}
+
+int ctl_cm_meta_matches(const json_t *cached, const json_t *want_md, const char *owner_uid)
+{
+    json_t *meta = cm_meta(cached), *v;
+    const json_t *owner = json_object_get(meta, "owner");
+    const char *kv = json_string_value(json_object_get(meta, "kv")), *k;
+    const char *uid = json_string_value(json_object_get(owner, "uid"));
+    int ok = kv && uid && owner_uid && !strcmp(uid, owner_uid) && json_is_true(json_object_get(owner, "block"));
+
+    json_object_foreach((json_t *)json_object_get(want_md, "labels"), k, v) {
+        if (ok && !cm_kv_has(kv, 'l', k, v))
+            ok = 0;
+    }
+    json_object_foreach((json_t *)json_object_get(want_md, "annotations"), k, v) {
+        if (ok && !cm_kv_has(kv, 'a', k, v))
+            ok = 0;
+    }
+    json_decref(meta);
+    return ok;
 }
 
 /* Keeps only what reconcile compares; data becomes its digest, so memory
@@ -203,19 +390,10 @@ json_t *ctl_cm_meta(const json_t *cached)
 json_t *ctl_cm_transform(json_t *obj, void *payload)
 {
     static const char *keep[] = {"name", "namespace", "resourceVersion"};
-    json_t *md = json_object_get(obj, "metadata");
-    json_t *data = json_object_get(obj, "data"), *meta = NULL, *ann = NULL;
-    char *dg = NULL, *metas = NULL;
+    json_t *data = json_object_get(obj, "data"), *dgj;
+    char *dg = NULL;
     (void)payload;
 
-    if (json_object_get(md, "annotations")) {
-        ann = json_copy(json_object_get(md, "annotations"));
-        json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
-    }
-    meta = json_pack("{s:O?, s:o?, s:O?}", "labels", json_object_get(md, "labels"), "annotations", ann,
-                     "ownerReferences", json_object_get(md, "ownerReferences"));
-    metas = meta ? json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(meta);
     if (data) {
         dg = render_data_digest(data);
     } else {
@@ -223,8 +401,10 @@ json_t *ctl_cm_transform(json_t *obj, void *payload)
         dg = empty ? render_data_digest(empty) : NULL;
         json_decref(empty);
     }
-    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_CM_META_KEY, metas,
-                          CTL_DATA_DIGEST_KEY, dg);
+    dgj = dg ? json_string(dg) : NULL;
+    free(dg);
+    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_CM_META_KEY,
+                          cm_meta_build(json_object_get(obj, "metadata")), CTL_DATA_DIGEST_KEY, dgj);
 }
 
 /* ---- informer handlers ---------------------------------------------------- */
@@ -293,7 +473,9 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
         const char *rv = kube_obj_resource_version(obj);
         snprintf(mk, sizeof(mk), "st/%s", key);
         mo = ctl_map_get(m->memo, mk);
-        if (mo && (t == KUBE_EVENT_DELETED || (rv && !strcmp(rv, mo->new_rv))))
+        if (mo && mo->pending)
+            memo_note(mo, t, rv); /* the status patch in flight decides */
+        else if (mo && (t == KUBE_EVENT_DELETED || (rv && !strcmp(rv, mo->new_rv))))
             ctl_map_del(m->memo, mk);
     }
     if (t == KUBE_EVENT_DELETED) {
@@ -329,24 +511,12 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
 /* The stack key of a ConfigMap's controller owner (ObservabilityStack). */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 {
-    json_t *meta = ctl_cm_meta(cm);
-    const json_t *refs = json_object_get(meta, "ownerReferences"), *r;
-    size_t i;
-    int found = 0;
-    json_array_foreach(refs, i, r)
-    {
-        const char *kind = json_string_value(json_object_get(r, "kind"));
-        const char *api = json_string_value(json_object_get(r, "apiVersion"));
-        const char *name = json_string_value(json_object_get(r, "name"));
-        if (json_is_true(json_object_get(r, "controller")) && kind && !strcmp(kind, SPEC_KIND) && api &&
-            op_str_has_prefix(api, SPEC_GROUP "/") && name) {
-            snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", name);
-            found = 1;
-            break;
-        }
-    }
+    json_t *meta = cm_meta(cm);
+    const char *name = json_string_value(json_object_get(json_object_get(meta, "owner"), "name"));
+    if (name)
+        snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", name);
     json_decref(meta);
-    return found;
+    return name != NULL;
 }
 
 static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)
@@ -397,13 +567,20 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
         const char *rv = kube_obj_resource_version(obj);
         snprintf(mk, sizeof(mk), "cm/%s/%s", kube_obj_namespace(obj) ? kube_obj_namespace(obj) : "", name);
         mo = ctl_map_get(m->memo, mk);
-        ours = mo && t != KUBE_EVENT_DELETED && rv && !strcmp(rv, mo->new_rv);
-        if (mo && (t == KUBE_EVENT_DELETED || ours))
-            ctl_map_del(m->memo, mk);
+        if (mo && mo->pending) {
+            /* our apply of it is in flight and this may be its echo, ahead
+             * of the response: the applying reconcile decides (memo_end) */
+            memo_note(mo, t, rv);
+            ours = 2;
+        } else {
+            ours = mo && t != KUBE_EVENT_DELETED && rv && !strcmp(rv, mo->new_rv);
+            if (mo && (t == KUBE_EVENT_DELETED || ours))
+                ctl_map_del(m->memo, mk);
+        }
     }
     pthread_mutex_unlock(&m->mu);
     op_log(OP_LOG_DEBUG, "configmap event", "stack", okey, "configmap", name, "type",
-           kube_event_type_name(t), "ours", ours ? "true" : "false", NULL);
+           kube_event_type_name(t), "ours", ours == 2 ? "pending" : ours ? "true" : "false", NULL);
     /* the echo of our own apply needs no reconcile: that reconcile made it */
     if (!ours)
         (void)ctl_wq_add(m->queue, okey);
@@ -501,8 +678,10 @@ static void *event_thread(void *p)
 
 /* ---- workers -------------------------------------------------------------- */
 
-/* After a burst (queue empty), hand freed heap back to the kernel so RSS
- * reflects what is live; at most every 5 s. */
+/* After a burst (queue empty), close the API connections the burst left
+ * idle in the client's pool (~100 KiB of TLS state each; two stay) and hand
+ * freed heap back to the kernel so RSS reflects what is live; at most every
+ * 5 s. */
 static void maybe_trim(struct ctl_manager *m)
 {
     static _Atomic int64_t last;
@@ -511,8 +690,10 @@ static void maybe_trim(struct ctl_manager *m)
     if (now - prev < 5000)
         return;
     ctl_wq_get_stats(m->queue, &st);
-    if (st.depth == 0 && st.processing == 0 && atomic_compare_exchange_strong(&last, &prev, now))
+    if (st.depth == 0 && st.processing == 0 && atomic_compare_exchange_strong(&last, &prev, now)) {
+        kube_client_release_idle(m->client, 15000, 2);
         malloc_trim(0);
+    }
 }
 
 static void *worker_main(void *p)
@@ -647,8 +828,10 @@ static int set_backend_up(const char *key, void *val, void *payload)
     for (int i = 0; i < SPEC_SIGNAL_COUNT; i++) {
         if (!(v & ((uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + i))))
             continue;
-        ctl_metric_set(m->m_backend_up, (const char *[]){ns, slash + 1, spec_signal_name((enum spec_signal)i)},
-                       (v & ((uintptr_t)1 << (CTL_READY_UP_SHIFT + i))) ? 1 : 0);
+        /* the family was cleared and keys are unique: no lookup needed */
+        ctl_metric_set_new(m->m_backend_up,
+                           (const char *[]){ns, slash + 1, spec_signal_name((enum spec_signal)i)},
+                           (v & ((uintptr_t)1 << (CTL_READY_UP_SHIFT + i))) ? 1 : 0);
     }
     return 0;
 }
@@ -862,6 +1045,9 @@ int ctl_manager_main(struct ctl_options *opts)
         if (probe_engine_new(&m->probes, 64, ttl) < 0) {
             op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
             m->probes = NULL;
+        } else if (ctl_prober_new(&m->prober, m->probes, 64, prober_notify, m) < 0) {
+            op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
+            m->prober = NULL;
         }
     }
     if (kube_events_new(&m->events, m->client, "crosslink.dev/controller", opts->identity) < 0) {
@@ -940,6 +1126,7 @@ out:
     kube_events_free(m->events);
     ctl_http_free(m->http_metrics);
     ctl_http_free(m->http_health);
+    ctl_prober_free(m->prober); /* waits for probes in flight (each within its timeout) */
     probe_engine_free(m->probes);
     ctl_wq_free(m->queue);
     ctl_map_free(m->seen_gen);

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 struct kube_client;
 struct kube_watch;
@@ -34,11 +35,11 @@ struct probe_engine;
 /* New reference to the summary of status (NULL/absent status → digest ""). */
 json_t *ctl_status_summary(const json_t *status);
 
-/* The informers store compact objects (jansson costs ~100 bytes per node):
- * a stack keeps metadata plus its spec and status summary as JSON strings;
- * a ConfigMap keeps name/namespace/resourceVersion, a JSON string of its
- * labels/annotations/ownerReferences and the digest of its data. */
-#define CTL_SPEC_KEY "x-crosslink-spec"
+/* The informers keep compact objects (pkg/kube stores each as one block of
+ * JSON text): a stack keeps some metadata, its spec and its status summary
+ * (conditions as a table); a ConfigMap keeps name/namespace/resourceVersion,
+ * under CTL_CM_META_KEY hashes of its labels/annotations and its controller
+ * owner, and the digest of its data. */
 #define CTL_CM_META_KEY "x-crosslink-meta"
 
 /* The informer transforms (STEAL obj, return a new reference). */
@@ -49,15 +50,27 @@ json_t *ctl_stack_view(const json_t *cached);
 /* The status summary of a cached stack: new reference, never NULL unless
  * OOM (digest "" when the stack has no status). */
 json_t *ctl_cached_status_summary(const json_t *cached);
-/* {labels, annotations, ownerReferences} of a cached ConfigMap: new ref. */
-json_t *ctl_cm_meta(const json_t *cached);
+/* 1 when every label and annotation of want_md (a desired metadata object)
+ * is on the cached ConfigMap with the same value and its controller owner
+ * reference is the ObservabilityStack owner_uid with blockOwnerDeletion.
+ * The cache keeps hashes of labels and annotations, not their text. */
+int ctl_cm_meta_matches(const json_t *cached, const json_t *want_md, const char *owner_uid);
 
 /* What the last write of ours left behind, to tell informer lag from drift:
- * if the cache still shows prev_rv, our write is not in it yet. */
+ * if the cache still shows prev_rv, our write is not in it yet.
+ *
+ * While the write is in flight (pending), its watch event may arrive before
+ * the response that names its resourceVersion: the event handlers then only
+ * note the event here (seen, seen_rv) and leave it to the writer to decide,
+ * once it knows new_rv, whether the event was its own echo (no reconcile) or
+ * someone else's change (reconcile again). */
 struct ctl_memo {
     char prev_rv[32]; /* "" = the object did not exist in the cache */
     char new_rv[32];
     json_t *status;   /* stacks: summary of the status we wrote (owned); NULL for ConfigMaps */
+    int pending;      /* the write has been sent, its response not read yet */
+    int seen;         /* watch events delivered while pending */
+    char seen_rv[32]; /* resourceVersion of the last of them ("" = DELETED) */
 };
 
 /* A stack's claims on its Grafana (uids, names, default, dashboard uid),
@@ -71,6 +84,12 @@ struct ctl_claim {
     char *names[4];
     int is_default;
     char *dash_uid; /* NULL when no dashboard */
+    /* 32-bit hashes of what can collide (sig + uid, sig + name, sig +
+     * default, dashboard sig + uid), sorted: claims that share none cannot
+     * conflict, which ctl_claim_conflict checks first (each reconcile and
+     * each spec change compares a stack with every other one) */
+    uint32_t toks[10];
+    unsigned ntoks;
 };
 
 /* Builds a stack's claims from the (cached) object; NULL when its spec does
@@ -85,15 +104,17 @@ int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char 
                        const struct ctl_claim *b, char *why, size_t n);
 
 /* The ConfigMap informer's transform: STEALS obj, returns a new reference
- * holding only metadata (name, namespace, uid, resourceVersion, labels,
- * annotations minus last-applied, ownerReferences) and CTL_DATA_DIGEST_KEY
- * = sha256 of data. Never keeps data. */
+ * holding only name, namespace and resourceVersion, CTL_CM_META_KEY (hashes
+ * of the labels and annotations minus last-applied, the controller owner;
+ * see ctl_cm_meta_matches) and CTL_DATA_DIGEST_KEY = sha256 of data. Never
+ * keeps data. */
 json_t *ctl_cm_transform(json_t *obj, void *payload);
 /* Writes "ns/name" of a ConfigMap's controller owner of kind
  * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
 
 struct ctl_evt; /* queued Event */
+struct ctl_prober;
 
 /* Layout of the values of ctl_manager.ready (besides the Ready state in
  * bits 0-1): bit (CONFIGURED_SHIFT + signal) set for each configured signal,
@@ -113,6 +134,7 @@ struct ctl_manager {
     struct ctl_metrics *metrics;
     struct ctl_wq *queue;
     struct probe_engine *probes;
+    struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
     struct kube_events *events;
 
     struct kube_watch **stack_watches; /* one per namespace, or one for all */

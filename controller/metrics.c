@@ -56,9 +56,7 @@ struct ctl_metrics *ctl_metrics_new(void)
 
 static void series_free(struct series *s, size_t nlabels)
 {
-    for (size_t i = 0; i < nlabels; i++)
-        free(s->lv[i]);
-    free(s->lv);
+    (void)nlabels; /* the label values live in the series' own block */
     free(s->buckets);
     free(s);
 }
@@ -152,6 +150,8 @@ oom:
     return NULL;
 }
 
+static struct series *new_series(struct ctl_metric *x, const char *const *lv);
+
 /* Finds or creates a series; mutex held. NULL on OOM. */
 static struct series *get_series(struct ctl_metric *x, const char *const *lv, int create)
 {
@@ -164,17 +164,30 @@ static struct series *get_series(struct ctl_metric *x, const char *const *lv, in
         if (i == x->nlabels)
             return s;
     }
-    if (!create)
-        return NULL;
-    s = calloc(1, sizeof(*s));
+    return create ? new_series(x, lv) : NULL;
+}
+
+/* Appends a series without looking for an existing one; mutex held. The
+ * series, its label-value array and the values are one allocation
+ * (thousands of per-stack gauge series). */
+static struct series *new_series(struct ctl_metric *x, const char *const *lv)
+{
+    size_t sz = sizeof(struct series) + (x->nlabels + 1) * sizeof(char *);
+    struct series *s;
+    char *p;
+    for (size_t i = 0; i < x->nlabels; i++)
+        sz += strlen(lv && lv[i] ? lv[i] : "") + 1;
+    s = calloc(1, sz);
     if (!s)
         return NULL;
-    s->lv = calloc(x->nlabels + 1, sizeof(*s->lv));
-    if (!s->lv)
-        goto oom;
-    for (size_t i = 0; i < x->nlabels; i++)
-        if (!(s->lv[i] = op_strdup(lv && lv[i] ? lv[i] : "")))
-            goto oom;
+    s->lv = (char **)(s + 1);
+    p = (char *)(s->lv + x->nlabels + 1);
+    for (size_t i = 0; i < x->nlabels; i++) {
+        size_t l = strlen(lv && lv[i] ? lv[i] : "") + 1;
+        memcpy(p, lv && lv[i] ? lv[i] : "", l);
+        s->lv[i] = p;
+        p += l;
+    }
     if (x->type == CTL_METRIC_HISTOGRAM && !(s->buckets = calloc(x->nbounds + 1, sizeof(*s->buckets))))
         goto oom;
     *x->tail = s;
@@ -203,6 +216,17 @@ void ctl_metric_set(struct ctl_metric *x, const char *const *lv, double v)
         return;
     pthread_mutex_lock(&x->reg->mu);
     if ((s = get_series(x, lv, 1)))
+        s->value = v;
+    pthread_mutex_unlock(&x->reg->mu);
+}
+
+void ctl_metric_set_new(struct ctl_metric *x, const char *const *lv, double v)
+{
+    struct series *s;
+    if (!x)
+        return;
+    pthread_mutex_lock(&x->reg->mu);
+    if ((s = new_series(x, lv)))
         s->value = v;
     pthread_mutex_unlock(&x->reg->mu);
 }

@@ -36,6 +36,10 @@ struct ctl_metric *ctl_metrics_register(struct ctl_metrics *m, enum ctl_metric_t
 void ctl_metric_add(struct ctl_metric *x, const char *const *lv, double v); /* counter, gauge */
 void ctl_metric_set(struct ctl_metric *x, const char *const *lv, double v); /* gauge */
 void ctl_metric_observe(struct ctl_metric *x, const char *const *lv, double v); /* histogram */
+/* ctl_metric_set for a series the caller knows is absent (the family was just
+ * cleared and every lv is distinct): appends it without the linear lookup,
+ * so a collector rebuilding one series per stack stays O(stacks). */
+void ctl_metric_set_new(struct ctl_metric *x, const char *const *lv, double v);
 /* Current value (counter/gauge) or observation count (histogram); 0 when the
  * series does not exist. For tests and the bench. */
 double ctl_metric_value(struct ctl_metric *x, const char *const *lv);

@@ -11,6 +11,7 @@
 #include "kube.h"
 #include "probe.h"
 #include "probe_targets.h"
+#include "prober.h"
 #include "render.h"
 #include "spec.h"
 
@@ -62,6 +63,61 @@ static char *kv_sig(const struct spec_kvs *kv)
     return op_buf_take(&b);
 }
 
+/* FNV-1a of kind, sig and value, for ctl_claim.toks. */
+static uint32_t claim_tok(char kind, const char *sig, const char *val)
+{
+    uint32_t h = 2166136261u;
+    const char *parts[] = {sig, val};
+    h = (h ^ (unsigned char)kind) * 16777619u;
+    for (int p = 0; p < 2; p++) {
+        for (const char *c = parts[p] ? parts[p] : ""; *c; c++)
+            h = (h ^ (unsigned char)*c) * 16777619u;
+        h = (h ^ 0xffu) * 16777619u; /* separator: no byte of a C string */
+    }
+    return h;
+}
+
+static int tok_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Fills c->toks from the claim's strings: one token per way it can collide
+ * with another claim in ctl_claim_conflict. */
+static void claim_tokens(struct ctl_claim *c)
+{
+    c->ntoks = 0;
+    if (c->ds_sig) {
+        for (int i = 0; i < 4; i++) {
+            if (c->uids[i])
+                c->toks[c->ntoks++] = claim_tok('u', c->ds_sig, c->uids[i]);
+            if (c->names[i])
+                c->toks[c->ntoks++] = claim_tok('n', c->ds_sig, c->names[i]);
+        }
+        if (c->is_default)
+            c->toks[c->ntoks++] = claim_tok('d', c->ds_sig, NULL);
+    }
+    if (c->db_sig && c->dash_uid)
+        c->toks[c->ntoks++] = claim_tok('b', c->db_sig, c->dash_uid);
+    qsort(c->toks, c->ntoks, sizeof(c->toks[0]), tok_cmp);
+}
+
+/* 0 when a and b share no token, so cannot conflict. */
+static int claims_may_conflict(const struct ctl_claim *a, const struct ctl_claim *b)
+{
+    unsigned i = 0, j = 0;
+    while (i < a->ntoks && j < b->ntoks) {
+        if (a->toks[i] == b->toks[j])
+            return 1;
+        if (a->toks[i] < b->toks[j])
+            i++;
+        else
+            j++;
+    }
+    return 0;
+}
+
 /* NULL when the stack does not decode (an invalid stack claims nothing). */
 struct ctl_claim *ctl_claim_build(const json_t *obj)
 {
@@ -90,6 +146,7 @@ struct ctl_claim *ctl_claim_build(const json_t *obj)
     }
     if (s->dashboards.service_overview)
         c->dash_uid = op_strdup(s->dashboards.uid);
+    claim_tokens(c);
 out:
     spec_stack_free(s);
     return c;
@@ -100,6 +157,8 @@ int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char 
                        const struct ctl_claim *b, char *why, size_t n)
 {
     (void)key_a;
+    if (!claims_may_conflict(a, b))
+        return 0;
     if (a->ds_sig && b->ds_sig && !strcmp(a->ds_sig, b->ds_sig)) {
         for (int i = 0; i < 4; i++) {
             for (int j = 0; j < 4; j++) {
@@ -206,6 +265,60 @@ static void memo_put(struct ctl_manager *m, const char *mkey, const char *prev_r
     pthread_mutex_unlock(&m->mu);
 }
 
+/* Announces a write to the object behind mkey: until memo_end, informer
+ * events for it are noted in the memo instead of deciding on their own, so
+ * the echo of the write that overtakes its response causes no reconcile. */
+static void memo_begin(struct ctl_manager *m, const char *mkey)
+{
+    struct ctl_memo *mo = calloc(1, sizeof(*mo));
+    if (!mo)
+        return; /* then an early echo costs one no-write reconcile */
+    mo->pending = 1;
+    pthread_mutex_lock(&m->mu);
+    if (ctl_map_put(m->memo, mkey, mo) < 0)
+        free(mo);
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* Ends the write memo_begin announced: new_rv is the resourceVersion of the
+ * response (NULL when the write failed; the memo is dropped), prev_rv what
+ * the cache showed before it. If the informer delivered our write already,
+ * nothing is left to wait for; if it delivered something else meanwhile,
+ * returns 1: that change was not ours, reconcile again. Otherwise the memo
+ * now waits for the echo, like memo_put. */
+static int memo_end(struct ctl_manager *m, const char *mkey, const char *prev_rv, const char *new_rv,
+                    json_t *status /* steals */)
+{
+    struct ctl_memo *mo;
+    int again = 0;
+    pthread_mutex_lock(&m->mu);
+    mo = ctl_map_get(m->memo, mkey);
+    if (!mo || !mo->pending) {
+        pthread_mutex_unlock(&m->mu);
+        if (new_rv)
+            memo_put(m, mkey, prev_rv, new_rv, status); /* memo_begin ran out of memory */
+        else
+            json_decref(status);
+        return 0;
+    }
+    if (mo->seen) {
+        again = !new_rv || strcmp(mo->seen_rv, new_rv) != 0;
+        ctl_map_del(m->memo, mkey);
+    } else if (!new_rv || !strcmp(new_rv, prev_rv ? prev_rv : "")) {
+        /* failed, or not applied (same resourceVersion): no echo to wait for */
+        ctl_map_del(m->memo, mkey);
+    } else {
+        snprintf(mo->prev_rv, sizeof(mo->prev_rv), "%s", prev_rv ? prev_rv : "");
+        snprintf(mo->new_rv, sizeof(mo->new_rv), "%s", new_rv);
+        mo->status = status;
+        mo->pending = 0;
+        status = NULL;
+    }
+    pthread_mutex_unlock(&m->mu);
+    json_decref(status);
+    return again && new_rv;
+}
+
 /* Returns 1 when the cache still shows the state before our last write
  * (cur_rv == prev_rv); *status_out then gets the status we wrote (new ref). */
 static int memo_lagging(struct ctl_manager *m, const char *mkey, const char *cur_rv, json_t **status_out)
@@ -214,7 +327,7 @@ static int memo_lagging(struct ctl_manager *m, const char *mkey, const char *cur
     int lag = 0;
     pthread_mutex_lock(&m->mu);
     mo = ctl_map_get(m->memo, mkey);
-    if (mo) {
+    if (mo && !mo->pending) {
         if (!strcmp(mo->prev_rv, cur_rv ? cur_rv : "")) {
             lag = 1;
             if (status_out)
@@ -281,40 +394,79 @@ static int64_t effective_interval_ms(const struct ctl_manager *m, const struct s
     return (s && vi) ? s->verify.interval_ms : m->default_verify_ms;
 }
 
-static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int64_t interval_ms,
-                          struct sig_out *outs, size_t n)
+/* How long a reconcile waits for probes it had to start: a healthy backend
+ * answers well within it (then the status is written in this reconcile);
+ * a slower one is finished by the prober, which re-enqueues the stack. */
+#define PROBE_WAIT_MS 300
+
+/* Fills outs[] from the probe results. Returns how many signals are still
+ * being probed (their outs[] say ProbePending); the prober re-enqueues key
+ * when they finish. */
+static int probe_signals(struct ctl_manager *m, const char *key, const struct spec_stack *s,
+                         int64_t interval_ms, struct sig_out *outs, size_t n)
 {
     struct ctl_probe_set ps;
     struct probe_result r[SPEC_SIGNAL_COUNT];
+    int waiting[SPEC_SIGNAL_COUNT] = {0};
     char run_err[256] = "";
-    double secs = 0;
-    int rc = OP_OK;
+    int rc = OP_OK, pending = 0;
 
     memset(&ps, 0, sizeof(ps));
     for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
-    if (!m->probes) {
+    if (!m->probes || !m->prober) {
         rc = OP_ERR;
         snprintf(run_err, sizeof(run_err), "backend checks are not available");
     } else if ((rc = ctl_probe_set_build(&ps, s, ctl_ref_lookup_kube, m->client)) < 0) {
         snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
     } else {
-        int64_t t0 = op_mono_ms();
+        struct probe_target run[SPEC_SIGNAL_COUNT];
+        struct probe_result got[SPEC_SIGNAL_COUNT];
+        int done[SPEC_SIGNAL_COUNT];
+        size_t idx[SPEC_SIGNAL_COUNT], nrun = 0;
+        int64_t wait = PROBE_WAIT_MS;
         for (size_t k = 0; k < ps.n; k++) {
             /* a result as old as the stack's own verify interval is as fresh
              * as periodic re-verification promises; sharing it for that long
              * makes probes per interval equal distinct backends, not stacks */
             ps.targets[k].max_age_ms = interval_ms;
+            if (ps.prefailed[k]) {
+                r[k] = ps.pre[k];
+                continue;
+            }
+            if (ps.targets[k].timeout_ms > 0 && ps.targets[k].timeout_ms < wait)
+                wait = ps.targets[k].timeout_ms;
+            idx[nrun] = k;
+            run[nrun++] = ps.targets[k];
         }
-        if ((rc = ctl_probe_set_run(&ps, m->probes, r)) < 0)
+        rc = ctl_prober_check(m->prober, key, run, nrun, got, done, wait);
+        if (rc < 0) {
             snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
-        secs = (double)(op_mono_ms() - t0) / 1000.0;
+        } else {
+            for (size_t j = 0; j < nrun; j++) {
+                if (done[j]) {
+                    r[idx[j]] = got[j];
+                    if (!got[j].cached)
+                        ctl_metric_observe(m->m_probe_time,
+                                           (const char *[]){spec_signal_name((enum spec_signal)ps.targets[idx[j]].signal)},
+                                           (double)got[j].latency_ms / 1000.0);
+                } else {
+                    waiting[idx[j]] = 1;
+                    pending++;
+                }
+            }
+        }
     }
     for (size_t i = 0; i < n; i++) {
         size_t k = 0;
         while (k < ps.n && ps.targets[k].signal != (int)outs[i].sig)
             k++;
-        if (k < ps.n && ps.prefailed[k]) {
+        if (k < ps.n && waiting[k]) {
+            char red[192];
+            probe_url_redact(ps.targets[k].url, red, sizeof(red));
+            snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
+            snprintf(outs[i].message, sizeof(outs[i].message), "%s: check in progress", red);
+        } else if (k < ps.n && ps.prefailed[k]) {
             /* a credential or CA that cannot be read: SecretNotFound */
             outs[i].reachable = 0;
             snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", r[k].reason);
@@ -328,8 +480,6 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
             snprintf(outs[i].message, sizeof(outs[i].message), "%s", r[k].message);
             strip_latency(outs[i].message);
             snprintf(outs[i].version, sizeof(outs[i].version), "%s", r[k].version);
-            if (!r[k].cached)
-                ctl_metric_observe(m->m_probe_time, (const char *[]){spec_signal_name(outs[i].sig)}, secs);
         }
         /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
         if (k < ps.n && ps.dollar_in_secret[k]) {
@@ -355,6 +505,7 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
         outs[i].cond.message = outs[i].message;
     }
     ctl_probe_set_cleanup(&ps); /* wipes the credentials */
+    return pending;
 }
 
 /* ---- ConfigMaps ----------------------------------------------------------- */
@@ -362,110 +513,152 @@ static void probe_signals(struct ctl_manager *m, const struct spec_stack *s, int
 /* Does the cached (stripped) ConfigMap match the desired one? */
 static int cm_matches(const json_t *cached, const json_t *desired, const char *digest, const char *owner_uid)
 {
-    const json_t *dmd = json_object_get(desired, "metadata");
-    json_t *cmd;
-    const char *k;
-    json_t *v;
-    const json_t *refs;
-    size_t i;
-    int owner_ok = 0;
-
-    if (!cached)
-        return 0;
-    {
-        const char *have = json_string_value(json_object_get(cached, CTL_DATA_DIGEST_KEY));
-        if (!have || strcmp(have, digest) != 0)
-            return 0; /* data drifted (or never written by us) */
-    }
-    if (!(cmd = ctl_cm_meta(cached)))
-        return 0;
-    json_object_foreach((json_t *)json_object_get(dmd, "labels"), k, v)
-    {
-        if (!json_equal(json_object_get(json_object_get(cmd, "labels"), k), v))
-            goto out;
-    }
-    json_object_foreach((json_t *)json_object_get(dmd, "annotations"), k, v)
-    {
-        if (!json_equal(json_object_get(json_object_get(cmd, "annotations"), k), v))
-            goto out;
-    }
-    refs = json_object_get(cmd, "ownerReferences");
-    json_array_foreach(refs, i, v)
-    {
-        const char *uid = json_string_value(json_object_get(v, "uid"));
-        if (json_is_true(json_object_get(v, "controller")) && uid && !strcmp(uid, owner_uid) &&
-            json_is_true(json_object_get(v, "blockOwnerDeletion")))
-            owner_ok = 1;
-    }
-out:
-    json_decref(cmd);
-    return owner_ok;
+    const char *have = json_string_value(json_object_get(cached, CTL_DATA_DIGEST_KEY));
+    if (!cached || !have || strcmp(have, digest) != 0)
+        return 0; /* data drifted (or never written by us) */
+    return ctl_cm_meta_matches(cached, json_object_get(desired, "metadata"), owner_uid);
 }
 
-/* Applies the rendered ConfigMaps that differ. Returns 0 or op_err with msg. */
+/* One server-side apply of apply_cms; several run at once. */
+struct cm_apply {
+    struct ctl_manager *m;
+    const char *key, *ns;
+    const struct render_configmap *cm;
+    json_t *body; /* owned until run */
+    char ck[600], mk[620], cur_rv[64];
+    int existed;
+    int err;   /* result */
+    int again; /* an event that was not our echo arrived meanwhile */
+    char msg[768];
+};
+
+#define APPLY_STACK (256 * 1024)
+
+static void cm_apply_run(struct cm_apply *a)
+{
+    json_t *res = NULL;
+    struct kube_status st;
+
+    memo_begin(a->m, a->mk);
+    a->err = kube_apply(a->m->client, &KUBE_RES_CONFIGMAP, a->ns, a->body, &res, &st);
+    json_decref(a->body);
+    a->body = NULL;
+    if (a->err < 0) {
+        (void)memo_end(a->m, a->mk, a->cur_rv, NULL, NULL); /* the error path requeues with backoff */
+        snprintf(a->msg, sizeof(a->msg), "apply ConfigMap %s: %s", a->ck, op_err_last());
+        op_log(OP_LOG_WARN, "apply failed", "stack", a->key, "configmap", a->cm->name, "error", op_err_last(),
+               NULL);
+        return;
+    }
+    op_log(OP_LOG_INFO, a->existed ? "configmap updated" : "configmap created", "stack", a->key, "configmap",
+           a->cm->name, "digest", a->cm->digest, NULL);
+    a->again = memo_end(a->m, a->mk, a->cur_rv, kube_obj_resource_version(res), NULL);
+    json_decref(res);
+}
+
+static void *cm_apply_thread(void *p)
+{
+    cm_apply_run(p);
+    return NULL;
+}
+
+/* Is cm (desired) missing from the cache and not merely lagging behind our
+ * last write of it? Fills a's keys and resourceVersion either way. */
+static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid,
+                          const struct render_configmap *cm, struct cm_apply *a)
+{
+    json_t *cached, *fresh;
+    const char *cur_rv, *frv;
+    int need = 1;
+
+    snprintf(a->ck, sizeof(a->ck), "%s/%s", ns, cm->name);
+    snprintf(a->mk, sizeof(a->mk), "cm/%s/%s", ns, cm->name);
+    cached = ctl_mgr_get_cm(m, a->ck);
+    cur_rv = cached ? kube_obj_resource_version(cached) : NULL;
+    {
+        size_t l = cur_rv ? strlen(cur_rv) : 0;
+        if (l >= sizeof(a->cur_rv))
+            l = sizeof(a->cur_rv) - 1;
+        memcpy(a->cur_rv, cur_rv ? cur_rv : "", l);
+        a->cur_rv[l] = '\0';
+    }
+    a->existed = cached != NULL;
+    if (cm_matches(cached, cm->object, cm->digest, uid)) {
+        pthread_mutex_lock(&m->mu);
+        ctl_map_del(m->memo, a->mk); /* the cache shows our write */
+        pthread_mutex_unlock(&m->mu);
+        need = 0;
+    } else if (memo_lagging(m, a->mk, a->cur_rv, NULL)) {
+        need = 0; /* our apply is not in the cache yet; its watch event re-enqueues us */
+    } else {
+        /* the informer may have delivered our last write (and dropped its
+         * memo) since we read the cache: look again */
+        fresh = ctl_mgr_get_cm(m, a->ck);
+        frv = fresh ? kube_obj_resource_version(fresh) : "";
+        if (strcmp(frv ? frv : "", a->cur_rv) != 0 && cm_matches(fresh, cm->object, cm->digest, uid))
+            need = 0;
+        json_decref(fresh);
+    }
+    json_decref(cached);
+    return need;
+}
+
+/* Applies the rendered ConfigMaps that differ, all at once (each apply is a
+ * round trip; a new stack needs two). Returns 0 or op_err with msg (the
+ * first failure in render order). */
 static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, const char *name,
                      const char *uid, const struct render_output *ro, int *writes, char *msg, size_t n)
 {
-    for (size_t i = 0; i < ro->n; i++) {
-        const struct render_configmap *cm = &ro->cms[i];
-        char ck[600], mk[620];
-        json_t *cached, *body = NULL, *res = NULL;
-        const char *cur_rv;
-        struct kube_status st;
-        int err;
+    struct cm_apply a[RENDER_CM_COUNT];
+    pthread_t th[RENDER_CM_COUNT];
+    int started[RENDER_CM_COUNT] = {0};
+    size_t k = 0;
+    int err = OP_OK;
 
-        snprintf(ck, sizeof(ck), "%s/%s", ns, cm->name);
-        snprintf(mk, sizeof(mk), "cm/%s", ck);
-        cached = ctl_mgr_get_cm(m, ck);
-        cur_rv = cached ? kube_obj_resource_version(cached) : "";
-        if (cm_matches(cached, cm->object, cm->digest, uid)) {
-            pthread_mutex_lock(&m->mu);
-            ctl_map_del(m->memo, mk); /* the cache shows our write */
-            pthread_mutex_unlock(&m->mu);
-            json_decref(cached);
+    memset(a, 0, sizeof(a));
+    for (size_t i = 0; i < ro->n && i < RENDER_CM_COUNT; i++) {
+        if (!cm_needs_apply(m, ns, uid, &ro->cms[i], &a[k]))
             continue;
-        }
-        if (memo_lagging(m, mk, cur_rv, NULL)) {
-            /* our apply is not in the cache yet; its watch event re-enqueues us */
-            json_decref(cached);
-            continue;
-        }
-        {
-            /* the informer may have delivered our last write (and dropped
-             * its memo) since we read the cache: look again */
-            json_t *fresh = ctl_mgr_get_cm(m, ck);
-            const char *frv = fresh ? kube_obj_resource_version(fresh) : "";
-            int same = !strcmp(frv ? frv : "", cur_rv ? cur_rv : "");
-            if (!same && cm_matches(fresh, cm->object, cm->digest, uid)) {
-                json_decref(fresh);
-                json_decref(cached);
-                continue;
-            }
-            json_decref(fresh);
-        }
-        body = render_configmap_with_owner(cm, name, uid);
-        if (!body) {
-            json_decref(cached);
+        a[k].m = m;
+        a[k].key = key;
+        a[k].ns = ns;
+        a[k].cm = &ro->cms[i];
+        if (!(a[k].body = render_configmap_with_owner(&ro->cms[i], name, uid))) {
+            err = OP_ENOMEM;
             snprintf(msg, n, "out of memory");
-            return OP_ENOMEM;
+            break;
         }
-        err = kube_apply(m->client, &KUBE_RES_CONFIGMAP, ns, body, &res, &st);
-        json_decref(body);
-        if (err < 0) {
-            snprintf(msg, n, "apply ConfigMap %s: %s", ck, op_err_last());
-            op_log(OP_LOG_WARN, "apply failed", "stack", key, "configmap", cm->name, "error",
-                   op_err_last(), NULL);
-            json_decref(cached);
-            return err;
+        k++;
+    }
+    if (err == OP_OK && k > 1) {
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setstacksize(&at, APPLY_STACK);
+        for (size_t i = 1; i < k; i++)
+            started[i] = pthread_create(&th[i], &at, cm_apply_thread, &a[i]) == 0;
+        pthread_attr_destroy(&at);
+    }
+    for (size_t i = 0; err == OP_OK && i < k; i++) {
+        if (i == 0 || !started[i])
+            cm_apply_run(&a[i]); /* the first here; the rest if no thread started */
+    }
+    for (size_t i = 1; i < k; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+    for (size_t i = 0; i < k; i++) {
+        json_decref(a[i].body); /* left over only when an allocation failed */
+        if (err != OP_OK)
+            continue;
+        if (a[i].err < 0) {
+            err = a[i].err;
+            snprintf(msg, n, "%s", a[i].msg);
+            continue;
         }
         (*writes)++;
-        op_log(OP_LOG_INFO, cached ? "configmap updated" : "configmap created", "stack", key,
-               "configmap", cm->name, "digest", cm->digest, NULL);
-        memo_put(m, mk, cur_rv, kube_obj_resource_version(res), NULL);
-        json_decref(res);
-        json_decref(cached);
+        if (a[i].again) /* the key is being processed: this queues it for after */
+            (void)ctl_wq_add(m->queue, key);
     }
-    return OP_OK;
+    return err;
 }
 
 /* Deletes owned ConfigMaps of key not in keep (NULL = delete all). */
@@ -608,7 +801,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     const char *stall_reason = NULL;
     char apply_msg[MSG_MAX + 64] = "";
     char genbuf[24];
-    int err = OP_OK, apply_err = OP_OK, writes = 0, wrote_status = 0, new_gen = 0;
+    int err = OP_OK, apply_err = OP_OK, writes = 0, wrote_status = 0, new_gen = 0, probes_pending = 0;
     const char *ns, *name, *uid, *rv;
     int64_t gen;
     char mk[600];
@@ -692,7 +885,13 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
                 snprintf(apply_msg, sizeof(apply_msg), "ConfigMaps %s, %s carry digest %s",
                          ro->cms[0].name, ro->cms[1].name, render_stack_digest(ro));
         }
-        probe_signals(m, s, effective_interval_ms(m, s, view), sigs, nsig);
+        probes_pending = probe_signals(m, key, s, effective_interval_ms(m, s, view), sigs, nsig);
+    }
+    if (probes_pending > 0 && apply_err == OP_OK) {
+        /* the status waits for the probes: one write when they end (the
+         * prober re-enqueues this stack), not a ProbePending write first */
+        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", genbuf, NULL);
+        goto requeue;
     }
 
     /* conditions, starting from the status we last wrote if the cache lags */
@@ -749,7 +948,10 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             if (!json_object_get(desired, optional[i]))
                 json_object_set_new(pst, optional[i], json_null());
         patch = json_pack("{s:o}", "status", pst);
+        memo_begin(m, mk);
         err = kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, &res, NULL);
+        if (err < 0)
+            (void)memo_end(m, mk, rv, NULL, NULL);
         if (err == OP_ENOTFOUND) {
             err = OP_OK;
             goto out;
@@ -759,7 +961,9 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
             goto out;
         }
         writes++;
-        memo_put(m, mk, rv, kube_obj_resource_version(res), json_incref(dsum));
+        /* other stack events need no help here: spec changes enqueue on
+         * their own, status-only ones do not (GenerationChanged) */
+        (void)memo_end(m, mk, rv, kube_obj_resource_version(res), json_incref(dsum));
         op_log(OP_LOG_INFO, "status updated", "stack", key, "generation", genbuf, "rv",
                kube_obj_resource_version(res) ? kube_obj_resource_version(res) : "", NULL);
         for (size_t i = 0; i < ntr; i++) {
@@ -802,6 +1006,7 @@ done_status:
         err = apply_err;
         goto out;
     }
+requeue:
     if (!stall_reason) {
         int64_t iv = effective_interval_ms(m, s, view);
         if (iv > 0)

@@ -7,6 +7,7 @@
 #include "kube_int.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,7 @@
 struct kube_handle {
     CURL *easy;
     struct kube_handle *next;
+    int64_t idle_since; /* op_mono_ms() when it went back to the pool */
 };
 
 struct kube_client {
@@ -44,6 +46,7 @@ struct kube_client {
     void *on_request_payload;
     long timeout_ms;
     int max_retries;
+    int openssl; /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
 };
 
 /* ---- share locking -------------------------------------------------------- */
@@ -151,6 +154,10 @@ int kube_client_new(struct kube_client **out, struct kube_config *cfg)
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    {
+        const curl_version_info_data *vi = curl_version_info(CURLVERSION_NOW);
+        c->openssl = vi && vi->ssl_version && !strncmp(vi->ssl_version, "OpenSSL/", 8);
+    }
     free(scheme);
     free(host);
     free(port);
@@ -241,6 +248,7 @@ static void handle_put(struct kube_client *c, struct kube_handle *h, int reusabl
         return;
     pthread_mutex_lock(&c->pool_lock);
     if (reusable && c->pool_n < KUBE_POOL_MAX) {
+        h->idle_since = op_mono_ms();
         h->next = c->pool;
         c->pool = h;
         c->pool_n++;
@@ -253,7 +261,46 @@ static void handle_put(struct kube_client *c, struct kube_handle *h, int reusabl
     }
 }
 
+void kube_client_release_idle(struct kube_client *c, int64_t idle_ms, size_t keep)
+{
+    struct kube_handle **pp, *h, *gone = NULL;
+    int64_t now = op_mono_ms();
+    size_t i = 0;
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->pool_lock);
+    /* most recently used first: keep the first `keep`, then drop the stale */
+    for (pp = &c->pool; (h = *pp);) {
+        if (i++ >= keep && now - h->idle_since >= idle_ms) {
+            *pp = h->next;
+            c->pool_n--;
+            h->next = gone;
+            gone = h;
+        } else {
+            pp = &h->next;
+        }
+    }
+    pthread_mutex_unlock(&c->pool_lock);
+    while ((h = gone)) {
+        gone = h->next;
+        curl_easy_cleanup(h->easy);
+        free(h);
+    }
+}
+
 /* ---- one round trip ------------------------------------------------------- */
+
+/* OpenSSL keeps ~34 KiB of record buffers per connection for as long as it
+ * lives; with RELEASE_BUFFERS an idle connection (pooled handles, quiet
+ * watches) gives them back. */
+static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *payload)
+{
+    (void)easy;
+    (void)payload;
+    SSL_CTX_set_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    return CURLE_OK;
+}
 
 struct xfer {
     struct op_buf *body;        /* whole body (non-stream) or error body (stream) */
@@ -454,7 +501,12 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPINTVL, 15L);
-    curl_easy_setopt(h->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* HTTP/1.1: every pooled handle has its own connection, so HTTP/2 would
+     * multiplex nothing and costs an nghttp2 session plus curl's 32 KiB h2
+     * input buffer per connection */
+    curl_easy_setopt(h->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    if (c->openssl)
+        curl_easy_setopt(h->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
     curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "https,http");
     curl_easy_setopt(h->easy, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, write_cb);

@@ -6,6 +6,7 @@
  * the dedup table; HTTP calls run outside it). */
 #include "kube_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,14 @@
 #define KUBE_EVENT_DEDUP_MS (6 * 60 * 1000)
 #define KUBE_EVENT_TABLE_MAX 4096
 
+/* 56 bytes and no other allocation: the Event's namespace and name follow
+ * from the tuple (the regarding object's namespace, "<its name>.<ts_ns in
+ * hex>"), so even a full table stays under 256 KiB. */
 struct ev_entry {
-    char key[65];  /* sha256 of the dedup tuple */
-    char *ns;
-    char *name;    /* Event object name */
-    int count;
+    unsigned char key[32]; /* sha256 of the dedup tuple */
+    uint64_t ts_ns;        /* creation time in the Event's name */
     int64_t last_ms;
+    int count;
 };
 
 struct kube_events {
@@ -70,10 +73,6 @@ void kube_events_free(struct kube_events *rec)
 {
     if (!rec)
         return;
-    for (size_t i = 0; i < rec->n; i++) {
-        free(rec->e[i].ns);
-        free(rec->e[i].name);
-    }
     free(rec->e);
     free(rec->controller);
     free(rec->instance);
@@ -99,21 +98,31 @@ static void prune(struct kube_events *rec, int64_t now)
     size_t i = 0;
     while (i < rec->n) {
         if (now - rec->e[i].last_ms > KUBE_EVENT_DEDUP_MS) {
-            free(rec->e[i].ns);
-            free(rec->e[i].name);
             rec->e[i] = rec->e[--rec->n];
         } else {
             i++;
         }
     }
+    if (rec->cap > 64 && rec->n < rec->cap / 4) { /* give a burst's table back */
+        struct ev_entry *ne = realloc(rec->e, rec->cap / 2 * sizeof(*ne));
+        if (ne) {
+            rec->e = ne;
+            rec->cap /= 2;
+        }
+    }
 }
 
-static struct ev_entry *find(struct kube_events *rec, const char *key)
+static struct ev_entry *find(struct kube_events *rec, const unsigned char key[32])
 {
     for (size_t i = 0; i < rec->n; i++)
-        if (strcmp(rec->e[i].key, key) == 0)
+        if (memcmp(rec->e[i].key, key, 32) == 0)
             return &rec->e[i];
     return NULL;
+}
+
+static int hexval(char c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
 int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char *type,
@@ -121,7 +130,9 @@ int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char
 {
     const char *name = kube_obj_name(regarding), *ns = kube_obj_namespace(regarding);
     const char *uid = kube_obj_uid(regarding);
-    char key[65], now_s[40], *ev_name = NULL, *ev_ns = NULL;
+    char hex[65], now_s[40], *ev_name = NULL;
+    unsigned char key[32];
+    uint64_t ts_ns = 0;
     char *r_reason = NULL, *r_action = NULL, *r_note = NULL;
     struct op_buf tuple;
     struct ev_entry *ent;
@@ -146,7 +157,9 @@ int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char
         err = op_err_set(OP_ENOMEM, "out of memory");
         goto out;
     }
-    op_sha256_hex(tuple.data, tuple.len, key);
+    op_sha256_hex(tuple.data, tuple.len, hex);
+    for (int i = 0; i < 32; i++)
+        key[i] = (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
     op_rfc3339_micro(now_s);
 
     pthread_mutex_lock(&rec->lock);
@@ -156,61 +169,60 @@ int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char
         ent->count++;
         ent->last_ms = now;
         count = ent->count;
-        ev_name = op_strdup(ent->name);
-        ev_ns = op_strdup(ent->ns);
+        ts_ns = ent->ts_ns;
     }
     pthread_mutex_unlock(&rec->lock);
 
-    if (count > 1 && ev_name && ev_ns) {
-        json_t *patch = json_pack("{s:{s:i,s:s}}", "series", "count", count, "lastObservedTime", now_s);
+    if (count > 1) {
+        json_t *patch;
+        ev_name = op_asprintf("%s.%llx", name, (unsigned long long)ts_ns);
+        if (!ev_name) {
+            err = op_err_set(OP_ENOMEM, "out of memory");
+            goto out;
+        }
+        patch = json_pack("{s:{s:i,s:s}}", "series", "count", count, "lastObservedTime", now_s);
         if (!patch) {
             err = op_err_set(OP_ENOMEM, "out of memory");
             goto out;
         }
-        err = kube_merge_patch(rec->c, &KUBE_RES_EVENT, ev_ns, ev_name, patch, NULL, NULL);
+        err = kube_merge_patch(rec->c, &KUBE_RES_EVENT, ns, ev_name, patch, NULL, NULL);
         json_decref(patch);
         if (err != OP_ENOTFOUND)
             goto out;
         /* the Event expired or was deleted: start a new one */
         free(ev_name);
-        free(ev_ns);
-        ev_name = ev_ns = NULL;
+        ev_name = NULL;
     }
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    ev_name = op_asprintf("%s.%llx", name,
-                          (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
-    ev_ns = op_strdup(ns);
+    ts_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    ev_name = op_asprintf("%s.%llx", name, (unsigned long long)ts_ns);
     ref = json_pack("{s:s*,s:s*,s:s,s:s,s:s*,s:s*}", "apiVersion",
                     json_string_value(json_object_get(regarding, "apiVersion")), "kind",
                     json_string_value(json_object_get(regarding, "kind")), "name", name,
                     "namespace", ns, "uid", uid, "resourceVersion",
                     kube_obj_resource_version(regarding));
-    if (!ev_name || !ev_ns || !ref) {
+    if (!ev_name || !ref) {
         err = op_err_set(OP_ENOMEM, "out of memory");
         goto out;
     }
     body = json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O}", "apiVersion",
                      "events.k8s.io/v1", "kind", "Event", "metadata", "name", ev_name, "namespace",
-                     ev_ns, "eventTime", now_s, "reportingController", rec->controller,
+                     ns, "eventTime", now_s, "reportingController", rec->controller,
                      "reportingInstance", rec->instance, "action", r_action, "reason", r_reason,
                      "type", type, "note", r_note, "regarding", ref);
     if (!body) {
         err = op_err_set(OP_ENOMEM, "out of memory");
         goto out;
     }
-    err = kube_create(rec->c, &KUBE_RES_EVENT, ev_ns, body, NULL, NULL);
+    err = kube_create(rec->c, &KUBE_RES_EVENT, ns, body, NULL, NULL);
     if (err == OP_OK) {
         pthread_mutex_lock(&rec->lock);
         ent = find(rec, key);
         if (ent) {
             /* a concurrent emit raced us; point the entry at our Event */
-            free(ent->name);
-            free(ent->ns);
-            ent->name = ev_name;
-            ent->ns = ev_ns;
+            ent->ts_ns = ts_ns;
             ent->count = 1;
-            ev_name = ev_ns = NULL;
         } else if (rec->n < KUBE_EVENT_TABLE_MAX) {
             if (rec->n == rec->cap) {
                 size_t nc = rec->cap ? rec->cap * 2 : 16;
@@ -223,11 +235,9 @@ int kube_event_emit(struct kube_events *rec, const json_t *regarding, const char
             if (rec->n < rec->cap) {
                 ent = &rec->e[rec->n++];
                 memcpy(ent->key, key, sizeof(ent->key));
-                ent->name = ev_name;
-                ent->ns = ev_ns;
+                ent->ts_ns = ts_ns;
                 ent->count = 1;
                 ent->last_ms = now;
-                ev_name = ev_ns = NULL;
             }
         }
         pthread_mutex_unlock(&rec->lock);
@@ -236,7 +246,6 @@ out:
     json_decref(body);
     json_decref(ref);
     free(ev_name);
-    free(ev_ns);
     free(r_reason);
     free(r_action);
     free(r_note);

@@ -212,6 +212,11 @@ void kube_client_set_on_request(struct kube_client *c, kube_request_fn fn, void 
  * before sharing the client across threads. */
 void kube_client_set_timeout_ms(struct kube_client *c, long ms);
 void kube_client_set_max_retries(struct kube_client *c, int n);
+/* Closes the pooled connections (and their handles) that have been idle for
+ * at least idle_ms, keeping the `keep` most recently used ones: a burst of
+ * concurrent requests leaves one TLS connection (~100 KiB) per request in
+ * the pool otherwise. Thread-safe; requests in flight are not affected. */
+void kube_client_release_idle(struct kube_client *c, int64_t idle_ms, size_t keep);
 
 /* Raw request: method, path (from kube_path, starting with "/"), optional
  * content type and body (borrowed). On 2xx *out (if out != NULL) receives
@@ -432,10 +437,11 @@ int kube_watch_synced(struct kube_watch *w);
 /* Waits up to timeout_ms for the first sync; returns 0 or OP_ETIMEOUT. */
 int kube_watch_wait_synced(struct kube_watch *w, long timeout_ms);
 
-/* Stored object for "ns/name" ("name" for cluster-scoped): new reference,
- * or NULL. Treat as read-only. */
+/* Stored object for "ns/name" ("name" for cluster-scoped), or NULL: a new
+ * reference to a fresh copy (the store keeps objects as compact JSON text and
+ * decodes on each read, so keep transforms lean and reads few per reconcile). */
 json_t *kube_watch_get(struct kube_watch *w, const char *key);
-/* Calls fn for a snapshot of the store (taken under the lock, callbacks
+/* Calls fn for a snapshot of the store (decoded under the lock, callbacks
  * run without it). obj borrowed for the call. Nonzero from fn stops. */
 typedef int (*kube_watch_foreach_fn)(const char *key, const json_t *obj, void *payload);
 void kube_watch_foreach(struct kube_watch *w, kube_watch_foreach_fn fn, void *payload);

@@ -2,11 +2,13 @@
  * per watch. The stream is framed by a pure line splitter; the resourceVersion
  * advances with every event and bookmark; 410 (HTTP or ERROR event) → relist,
  * replace the store and report what vanished or changed; other failures →
- * jittered exponential backoff. The store lock is never held while calling
+ * jittered exponential backoff. The store keeps each object as one block of
+ * compact JSON, decoded on read. The store lock is never held while calling
  * user callbacks. */
 #include "kube_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -98,6 +100,168 @@ int kube_watch_event_parse(const char *line, size_t len, char type_buf[16], json
     return OP_OK;
 }
 
+/* ---- the store ------------------------------------------------------------ */
+
+/* One stored object is one allocation: its key, its resourceVersion and the
+ * object as compact JSON text. A jansson tree costs a malloc per node plus
+ * hash tables (~100 bytes a node); the text is several times smaller, and a
+ * read decodes it (microseconds for the compact objects informers keep). */
+struct store_ent {
+    struct store_ent *next;
+    uint32_t hash;
+    uint32_t rv_off;   /* data + rv_off: resourceVersion ("" when none) */
+    uint32_t json_off; /* data + json_off: the object, json_len bytes + NUL */
+    uint32_t json_len;
+    char data[];       /* key NUL rv NUL json NUL */
+};
+
+/* Chained hash map key → store_ent; doubles at load factor 1. Written by the
+ * watch thread only, under the watch's lock; read under the lock. */
+struct store {
+    struct store_ent **b;
+    size_t nb, len;
+};
+
+static uint32_t store_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static void store_clear(struct store *s)
+{
+    for (size_t i = 0; i < s->nb; i++) {
+        struct store_ent *e = s->b[i];
+        while (e) {
+            struct store_ent *n = e->next;
+            free(e);
+            e = n;
+        }
+        s->b[i] = NULL;
+    }
+    s->len = 0;
+}
+
+static void store_cleanup(struct store *s)
+{
+    store_clear(s);
+    free(s->b);
+    s->b = NULL;
+    s->nb = 0;
+}
+
+static struct store_ent **store_slot(const struct store *s, const char *key, uint32_t h)
+{
+    struct store_ent **pp;
+    if (!s->nb)
+        return NULL;
+    pp = &s->b[h & (s->nb - 1)];
+    while (*pp && ((*pp)->hash != h || strcmp((*pp)->data, key) != 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static struct store_ent *store_find(const struct store *s, const char *key)
+{
+    struct store_ent **pp = store_slot(s, key, store_hash(key));
+    return pp ? *pp : NULL;
+}
+
+/* Serialises obj (borrowed) under key into a new entry; NULL on OOM. */
+static struct store_ent *store_ent_new(const char *key, const json_t *obj)
+{
+    const char *rv = kube_obj_resource_version(obj);
+    size_t kl = strlen(key) + 1, rl = (rv ? strlen(rv) : 0) + 1;
+    size_t jl = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    struct store_ent *e;
+
+    if (!jl || jl > UINT32_MAX - kl - rl - 1)
+        return NULL;
+    e = malloc(sizeof(*e) + kl + rl + jl + 1);
+    if (!e)
+        return NULL;
+    memcpy(e->data, key, kl);
+    memcpy(e->data + kl, rv ? rv : "", rl);
+    if (json_dumpb(obj, e->data + kl + rl, jl, JSON_COMPACT) != jl) {
+        free(e);
+        return NULL;
+    }
+    e->data[kl + rl + jl] = '\0';
+    e->next = NULL;
+    e->hash = store_hash(key);
+    e->rv_off = (uint32_t)kl;
+    e->json_off = (uint32_t)(kl + rl);
+    e->json_len = (uint32_t)jl;
+    return e;
+}
+
+/* New reference to the object an entry holds (NULL on OOM). */
+static json_t *store_ent_decode(const struct store_ent *e)
+{
+    return json_loadb(e->data + e->json_off, e->json_len, JSON_ALLOW_NUL, NULL);
+}
+
+static void store_grow(struct store *s)
+{
+    size_t nnb = s->nb ? s->nb * 2 : 16;
+    struct store_ent **nb = calloc(nnb, sizeof(*nb));
+    if (!nb)
+        return; /* stay at the current size; chains just get longer */
+    for (size_t i = 0; i < s->nb; i++) {
+        struct store_ent *e = s->b[i];
+        while (e) {
+            struct store_ent *n = e->next;
+            e->next = nb[e->hash & (nnb - 1)];
+            nb[e->hash & (nnb - 1)] = e;
+            e = n;
+        }
+    }
+    free(s->b);
+    s->b = nb;
+    s->nb = nnb;
+}
+
+/* Inserts e (stolen), replacing an entry with the same key, which is
+ * returned for the caller to free (NULL when the key was new). On OOM of
+ * the first bucket array e is freed and *failed set. */
+static struct store_ent *store_put(struct store *s, struct store_ent *e, int *failed)
+{
+    struct store_ent **pp, *old;
+    if (s->len >= s->nb)
+        store_grow(s);
+    if (!s->nb) {
+        free(e);
+        *failed = 1;
+        return NULL;
+    }
+    pp = store_slot(s, e->data, e->hash);
+    old = *pp;
+    if (old) {
+        e->next = old->next;
+        *pp = e;
+        return old;
+    }
+    *pp = e;
+    s->len++;
+    return NULL;
+}
+
+/* Unlinks key's entry and returns it (NULL when absent). */
+static struct store_ent *store_take(struct store *s, const char *key)
+{
+    struct store_ent **pp = store_slot(s, key, store_hash(key)), *e;
+    if (!pp || !*pp)
+        return NULL;
+    e = *pp;
+    *pp = e->next;
+    s->len--;
+    return e;
+}
+
 /* ---- the informer --------------------------------------------------------- */
 
 struct kube_watch {
@@ -110,7 +274,7 @@ struct kube_watch {
     atomic_int stop;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    json_t *store; /* key → object */
+    struct store store; /* key → object */
     char *rv;
     int synced;
     struct kube_watch_stats stats;
@@ -157,10 +321,12 @@ static void fill_type(const struct kube_resource *r, json_t *obj)
 
 /* relist's page callback: transforms each item of one page into fresh (the
  * next store) so the untransformed page can be freed before the next is
- * fetched. */
+ * fetched. order remembers the list order for the events. */
 struct relist_ctx {
     struct kube_watch *w;
-    json_t *fresh; /* key → transformed object; owned by relist */
+    struct store fresh; /* key → transformed object; owned by relist */
+    struct store_ent **order;
+    size_t n, cap;
 };
 
 static int relist_page(json_t *items, int restart, void *payload)
@@ -170,9 +336,13 @@ static int relist_page(json_t *items, int restart, void *payload)
     size_t i;
     char kbuf[512];
 
-    if (restart)
-        json_object_clear(x->fresh); /* continue token expired: a new snapshot */
+    if (restart) {
+        store_clear(&x->fresh); /* continue token expired: a new snapshot */
+        x->n = 0;
+    }
     for (i = 0; i < json_array_size(items); i++) {
+        struct store_ent *e, *old;
+        int failed = 0;
         if (atomic_load(&x->w->stop))
             return op_err_set(OP_ETIMEOUT, "stopped");
         /* take the item out of the page: transform gets the only reference
@@ -186,9 +356,44 @@ static int relist_page(json_t *items, int restart, void *payload)
             json_decref(t);
             continue;
         }
-        json_object_set_new(x->fresh, kbuf, t); /* steals t, even on failure */
+        e = store_ent_new(kbuf, t);
+        json_decref(t);
+        if (x->n == x->cap) {
+            size_t nc = x->cap ? x->cap * 2 : 64;
+            struct store_ent **no = realloc(x->order, nc * sizeof(*no));
+            if (!no) {
+                free(e);
+                return op_err_set(OP_ENOMEM, "out of memory");
+            }
+            x->order = no;
+            x->cap = nc;
+        }
+        if (!e)
+            return op_err_set(OP_ENOMEM, "out of memory");
+        old = store_put(&x->fresh, e, &failed);
+        if (failed)
+            return op_err_set(OP_ENOMEM, "out of memory");
+        if (old) { /* the same key twice in one list: keep the last */
+            for (size_t k = 0; k < x->n; k++)
+                if (x->order[k] == old)
+                    x->order[k] = e;
+            free(old);
+        } else {
+            x->order[x->n++] = e;
+        }
     }
     return OP_OK;
+}
+
+static void emit_ent(struct kube_watch *w, enum kube_event_type t, const struct store_ent *e)
+{
+    json_t *obj;
+    if (!w->o.on_event)
+        return;
+    obj = store_ent_decode(e);
+    if (obj)
+        emit(w, t, obj);
+    json_decref(obj);
 }
 
 /* Lists everything page by page into a fresh store (each page transformed,
@@ -198,18 +403,15 @@ static int relist(struct kube_watch *w)
 {
     struct kube_list_opts lo = {w->label, w->field, w->o.page_size > 0 ? w->o.page_size : 500, NULL};
     struct kube_status st;
-    struct relist_ctx x = {w, NULL};
-    json_t *old = NULL, *v;
-    const char *key;
+    struct relist_ctx x;
+    struct store old;
     char *rv = NULL;
     int err;
 
     memset(&st, 0, sizeof(st));
-    x.fresh = json_object();
-    if (!x.fresh) {
-        err = op_err_set(OP_ENOMEM, "out of memory");
-        goto out;
-    }
+    memset(&x, 0, sizeof(x));
+    memset(&old, 0, sizeof(old));
+    x.w = w;
     err = kube_list_each(w->c, w->o.resource, w->ns, &lo, relist_page, &x, &rv, &st);
     if (err < 0) {
         if (w->o.on_error && !atomic_load(&w->stop))
@@ -218,27 +420,28 @@ static int relist(struct kube_watch *w)
     }
     pthread_mutex_lock(&w->lock);
     old = w->store;
-    w->store = json_incref(x.fresh);
+    w->store = x.fresh;
+    memset(&x.fresh, 0, sizeof(x.fresh));
     free(w->rv);
     w->rv = rv; /* kube_list_each's copy, "" when the server sent none */
     rv = NULL;
     w->stats.lists++;
     pthread_mutex_unlock(&w->lock);
 
-    json_object_foreach(x.fresh, key, v) {
-        json_t *prev = json_object_get(old, key);
-        if (!prev) {
-            emit(w, KUBE_EVENT_ADDED, v);
-        } else {
-            const char *a = kube_obj_resource_version(prev), *b = kube_obj_resource_version(v);
-            if (!a || !b || strcmp(a, b) != 0)
-                emit(w, KUBE_EVENT_MODIFIED, v);
-        }
+    /* only this thread writes the store: reading it unlocked is safe, and
+     * x.order points into it */
+    for (size_t i = 0; i < x.n; i++) {
+        const struct store_ent *e = x.order[i], *prev = store_find(&old, e->data);
+        if (!prev)
+            emit_ent(w, KUBE_EVENT_ADDED, e);
+        else if (!prev->data[prev->rv_off] || !e->data[e->rv_off] ||
+                 strcmp(prev->data + prev->rv_off, e->data + e->rv_off) != 0)
+            emit_ent(w, KUBE_EVENT_MODIFIED, e);
     }
-    json_object_foreach(old, key, v) {
-        if (!json_object_get(x.fresh, key))
-            emit(w, KUBE_EVENT_DELETED, v);
-    }
+    for (size_t i = 0; i < old.nb; i++)
+        for (const struct store_ent *e = old.b[i]; e; e = e->next)
+            if (!store_find(&w->store, e->data))
+                emit_ent(w, KUBE_EVENT_DELETED, e);
     pthread_mutex_lock(&w->lock);
     w->synced = 1;
     pthread_cond_broadcast(&w->cond);
@@ -247,8 +450,9 @@ static int relist(struct kube_watch *w)
         w->o.on_synced(w->o.payload);
     err = OP_OK;
 out:
-    json_decref(old);
-    json_decref(x.fresh);
+    store_cleanup(&old);
+    store_cleanup(&x.fresh);
+    free(x.order);
     free(rv);
     return err;
 }
@@ -257,7 +461,8 @@ static int on_line(const char *line, size_t len, void *payload)
 {
     struct kube_watch *w = payload;
     char type[16], kbuf[512];
-    json_t *obj = NULL, *stored = NULL, *prev = NULL;
+    json_t *obj = NULL, *stored = NULL;
+    struct store_ent *ent = NULL, *prev = NULL;
     int err = OP_OK;
 
     if ((err = kube_watch_event_parse(line, len, type, &obj)) < 0)
@@ -297,25 +502,41 @@ static int on_line(const char *line, size_t len, void *payload)
             set_rv(w, rv);
             goto out;
         }
+        if (!deleted && !(ent = store_ent_new(kbuf, stored))) {
+            /* abort the stream without advancing the resourceVersion:
+             * the next watch delivers this event again */
+            free(rvc);
+            err = op_err_set(OP_ENOMEM, "out of memory");
+            goto out;
+        }
         pthread_mutex_lock(&w->lock);
-        prev = json_incref(json_object_get(w->store, kbuf));
-        if (deleted)
-            json_object_del(w->store, kbuf);
-        else
-            json_object_set(w->store, kbuf, stored);
-        if (rvc) {
+        if (deleted) {
+            prev = store_take(&w->store, kbuf);
+        } else {
+            int failed = 0;
+            prev = store_put(&w->store, ent, &failed);
+            ent = NULL; /* stolen */
+            if (failed)
+                err = op_err_set(OP_ENOMEM, "out of memory");
+        }
+        if (rvc && err == OP_OK) {
             free(w->rv);
             w->rv = rvc;
+            rvc = NULL;
         }
         w->stats.events++;
         pthread_mutex_unlock(&w->lock);
+        free(rvc);
+        if (err < 0)
+            goto out;
         if (deleted)
             emit(w, KUBE_EVENT_DELETED, stored);
         else
             emit(w, prev ? KUBE_EVENT_MODIFIED : KUBE_EVENT_ADDED, stored);
     }
 out:
-    json_decref(prev);
+    free(prev);
+    free(ent);
     json_decref(stored);
     json_decref(obj);
     return err;
@@ -454,7 +675,7 @@ static void watch_destroy(struct kube_watch *w)
 {
     if (!w)
         return;
-    json_decref(w->store);
+    store_cleanup(&w->store);
     free(w->rv);
     free(w->ns);
     free(w->label);
@@ -484,7 +705,6 @@ int kube_watch_start(struct kube_watch **out, struct kube_client *c,
     pthread_cond_init(&w->cond, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&w->stop, 0);
-    w->store = json_object();
     w->ns = o->ns && *o->ns ? op_strdup(o->ns) : NULL;
     w->label = o->label_selector && *o->label_selector ? op_strdup(o->label_selector) : NULL;
     w->field = o->field_selector && *o->field_selector ? op_strdup(o->field_selector) : NULL;
@@ -495,7 +715,7 @@ int kube_watch_start(struct kube_watch **out, struct kube_client *c,
     w->o.label_selector = w->label;
     w->o.field_selector = w->field;
     w->o.resume_resource_version = w->resume_rv;
-    if (!w->store || (o->ns && *o->ns && !w->ns) || (o->label_selector && *o->label_selector && !w->label) ||
+    if ((o->ns && *o->ns && !w->ns) || (o->label_selector && *o->label_selector && !w->label) ||
         (o->field_selector && *o->field_selector && !w->field) ||
         (o->resume_resource_version && *o->resume_resource_version && !w->resume_rv)) {
         watch_destroy(w);
@@ -559,9 +779,12 @@ int kube_watch_wait_synced(struct kube_watch *w, long timeout_ms)
 
 json_t *kube_watch_get(struct kube_watch *w, const char *key)
 {
-    json_t *v;
+    const struct store_ent *e;
+    json_t *v = NULL;
     pthread_mutex_lock(&w->lock);
-    v = json_incref(json_object_get(w->store, key));
+    e = store_find(&w->store, key);
+    if (e)
+        v = store_ent_decode(e);
     pthread_mutex_unlock(&w->lock);
     return v;
 }
@@ -573,7 +796,16 @@ void kube_watch_foreach(struct kube_watch *w, kube_watch_foreach_fn fn, void *pa
     json_t *v;
 
     pthread_mutex_lock(&w->lock);
-    snap = json_copy(w->store); /* shallow: values shared by reference */
+    snap = json_object(); /* decoded copies */
+    for (size_t i = 0; snap && i < w->store.nb; i++) {
+        for (const struct store_ent *e = w->store.b[i]; e; e = e->next) {
+            if (json_object_set_new(snap, e->data, store_ent_decode(e)) < 0) {
+                json_decref(snap);
+                snap = NULL;
+                break;
+            }
+        }
+    }
     pthread_mutex_unlock(&w->lock);
     if (!snap)
         return;
@@ -588,7 +820,7 @@ size_t kube_watch_count(struct kube_watch *w)
 {
     size_t n;
     pthread_mutex_lock(&w->lock);
-    n = json_object_size(w->store);
+    n = w->store.len;
     pthread_mutex_unlock(&w->lock);
     return n;
 }

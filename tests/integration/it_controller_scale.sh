@@ -36,6 +36,13 @@ check "$N stacks converge within 120 s" poll 120 all_converged
 echo "     ($N stacks converged after $((($(date +%s%N) - t0) / 1000000)) ms)"
 cms=$(kubectl -n "$NS" get cm -l app.kubernetes.io/managed-by=crosslink -o name | wc -l)
 check "$((2 * N)) ConfigMaps exist ($cms)" test "$cms" == $((2 * N))
+# the watch events of our own applies and status patches (often ahead of
+# their responses) must not reconcile a new stack a second time
+queue_idle() { (($(metric_value "$PORT_a" '^workqueue_depth\{') == 0)); }
+poll 30 queue_idle
+sleep 1
+rec=$(metric_value "$PORT_a" '^controller_runtime_reconcile_total\{')
+check "about one reconcile per new stack ($rec for $N)" test "$rec" -le $((N + N / 10))
 
 # ---- API server restart --------------------------------------------------------
 STATE=$(dirname -- "$KUBECONFIG")

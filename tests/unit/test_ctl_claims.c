@@ -72,6 +72,33 @@ TEST(claims_different_grafana_no_conflict)
     ctl_claim_free(b);
 }
 
+TEST(claims_cross_signal_uid_and_many_distinct_stacks)
+{
+    char why[512];
+    struct ctl_claim *c[40];
+    /* a metrics uid equal to another stack's traces uid collides too */
+    struct ctl_claim *a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"x\"}}");
+    struct ctl_claim *b = claim("t1", "b", "{\"traces\":{\"url\":\"http://t\",\"uid\":\"x\"}}");
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict("t1/a", a, "t1/b", b, why, sizeof(why)));
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+    /* stacks of one Grafana with their own (name-derived) uids never clash */
+    for (int i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        c[i] = claim("t1", name, "{\"metrics\":{\"url\":\"http://m\"},\"traces\":{\"url\":\"http://t\"}}");
+        ASSERT_TRUE(c[i] != NULL);
+    }
+    for (int i = 0; i < 40; i++)
+        for (int j = 0; j < 40; j++)
+            if (i != j)
+                ASSERT_TRUE(!ctl_claim_conflict("t1/x", c[i], "t1/y", c[j], why, sizeof(why)));
+    for (int i = 0; i < 40; i++)
+        ctl_claim_free(c[i]);
+}
+
 TEST(claims_name_and_default_and_dashboard)
 {
     char why[512];
@@ -142,6 +169,40 @@ TEST(stack_transform_round_trip)
     json_decref(t);
 }
 
+TEST(stack_transform_stores_conditions_as_a_table)
+{
+    json_t *o = stack("t1", "a", "{\"metrics\":{\"url\":\"http://m\"}}");
+    json_t *st = json_pack("{s:i, s:[{s:s, s:s, s:s, s:s}, {s:s, s:s, s:s, s:s}]}", "observedGeneration", 3,
+                           "conditions", "type", "Ready", "status", "False", "lastTransitionTime",
+                           "2026-01-01T00:00:00Z", "message", "m1", "type", "Stalled", "status", "True",
+                           "lastTransitionTime", "2026-01-02T00:00:00Z", "reason", "InvalidSpec");
+    json_t *want = ctl_status_summary(st), *t, *stored, *sum, *again;
+    char *text;
+    json_object_set_new(o, "status", st);
+    t = ctl_stack_transform(o, NULL); /* steals o */
+    stored = json_object_get(json_object_get(t, CTL_STATUS_KEY), "conditions");
+    ASSERT_EQ(json_array_size(json_object_get(stored, "cols")), 3);
+    ASSERT_EQ(json_array_size(json_object_get(stored, "rows")), 2);
+    /* what the informer store keeps is text: decode it the way a read does */
+    text = json_dumps(t, JSON_COMPACT);
+    again = json_loads(text, 0, NULL);
+    sum = ctl_cached_status_summary(again);
+    ASSERT_TRUE(json_equal(sum, want));
+    ASSERT_EQ(json_integer_value(json_object_get(sum, "observedGeneration")), 3);
+    json_decref(sum);
+    /* a stack without status keeps the plain (empty) summary */
+    json_decref(t);
+    t = ctl_stack_transform(stack("t1", "b", "{\"metrics\":{\"url\":\"http://m\"}}"), NULL);
+    sum = ctl_cached_status_summary(t);
+    ASSERT_EQ(json_array_size(json_object_get(sum, "conditions")), 0);
+    ASSERT_STR_EQ(json_string_value(json_object_get(sum, "digest")), "");
+    json_decref(sum);
+    json_decref(t);
+    json_decref(again);
+    json_decref(want);
+    free(text);
+}
+
 TEST(claims_invalid_stack_claims_nothing)
 {
     ASSERT_TRUE(claim("t1", "bad", "{\"metrics\":{\"url\":\"ftp://nope\"}}") == NULL);
@@ -150,32 +211,44 @@ TEST(claims_invalid_stack_claims_nothing)
 TEST(cm_transform_keeps_metadata_and_digest_only)
 {
     json_t *cm = json_pack(
-        "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}, s:[{s:s}], s:[{s:s, s:s, s:s, s:s, s:b}]},"
+        "{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}, s:[{s:s}], s:[{s:s, s:s, s:s, s:s, s:b, s:b}]},"
         " s:{s:s}}",
         "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name", "prod-grafana-datasources",
         "namespace", "team-a", "uid", "u-1", "resourceVersion", "42", "labels",
         "app.kubernetes.io/managed-by", "crosslink", "annotations", "crosslink.dev/digest", "sha256:abc",
         "kubectl.kubernetes.io/last-applied-configuration", "{huge}", "managedFields", "manager", "kubectl",
         "ownerReferences", "apiVersion", "crosslink.dev/v1alpha1", "kind", "ObservabilityStack", "name",
-        "prod", "uid", "s-1", "controller", 1, "data", "team-a-prod-datasources.yaml",
+        "prod", "uid", "s-1", "controller", 1, "blockOwnerDeletion", 1, "data", "team-a-prod-datasources.yaml",
         "apiVersion: 1\ndatasources: []\n");
     json_t *want_data = json_pack("{s:s}", "team-a-prod-datasources.yaml", "apiVersion: 1\ndatasources: []\n");
     char *want = NULL, key[256];
-    json_t *t;
+    json_t *want_md = json_pack("{s:{s:s}, s:{s:s}}", "labels", "app.kubernetes.io/managed-by", "crosslink",
+                                "annotations", "crosslink.dev/digest", "sha256:abc");
+    json_t *t, *bad;
     ASSERT_TRUE(cm != NULL);
     ASSERT_TRUE(ctl_cm_owner_key(cm, key, sizeof(key)));
     ASSERT_STR_EQ(key, "team-a/prod");
+    ASSERT_TRUE(ctl_cm_meta_matches(cm, want_md, "s-1")); /* untransformed objects work too */
     t = ctl_cm_transform(cm, NULL); /* steals cm */
     ASSERT_TRUE(json_object_get(t, "data") == NULL);
     ASSERT_TRUE(json_object_get(json_object_get(t, "metadata"), "managedFields") == NULL);
-    json_t *meta = ctl_cm_meta(t);
-    ASSERT_TRUE(json_object_get(json_object_get(meta, "annotations"),
-                                "kubectl.kubernetes.io/last-applied-configuration") == NULL);
-    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(meta, "annotations"), "crosslink.dev/digest")),
-                  "sha256:abc");
-    ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(meta, "labels"), "app.kubernetes.io/managed-by")),
-                  "crosslink");
-    json_decref(meta);
+    ASSERT_TRUE(json_object_get(json_object_get(t, "metadata"), "labels") == NULL);
+    ASSERT_TRUE(ctl_cm_meta_matches(t, want_md, "s-1"));
+    ASSERT_TRUE(!ctl_cm_meta_matches(t, want_md, "s-2")); /* another owner */
+    bad = json_object(); /* nothing asked for: the owner decides */
+    ASSERT_TRUE(ctl_cm_meta_matches(t, bad, "s-1"));
+    json_decref(bad);
+    /* a changed value, a label asked for as an annotation, last-applied */
+    bad = json_pack("{s:{s:s}}", "labels", "app.kubernetes.io/managed-by", "someone");
+    ASSERT_TRUE(!ctl_cm_meta_matches(t, bad, "s-1"));
+    json_decref(bad);
+    bad = json_pack("{s:{s:s}}", "annotations", "app.kubernetes.io/managed-by", "crosslink");
+    ASSERT_TRUE(!ctl_cm_meta_matches(t, bad, "s-1"));
+    json_decref(bad);
+    bad = json_pack("{s:{s:s}}", "annotations", "kubectl.kubernetes.io/last-applied-configuration", "{huge}");
+    ASSERT_TRUE(!ctl_cm_meta_matches(t, bad, "s-1"));
+    json_decref(bad);
+    json_decref(want_md);
     ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(t, "metadata"), "resourceVersion")), "42");
     ASSERT_TRUE(ctl_cm_owner_key(t, key, sizeof(key)));
     {

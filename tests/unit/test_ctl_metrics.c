@@ -50,6 +50,28 @@ TEST(metrics_counter_gauge_text)
     ctl_metrics_free(m);
 }
 
+TEST(metrics_set_new_appends_in_order)
+{
+    struct ctl_metrics *m = ctl_metrics_new();
+    struct ctl_metric *g = ctl_metrics_register(m, CTL_METRIC_GAUGE, "up", "Up",
+                                                (const char *[]){"stack", NULL}, NULL, 0);
+    ASSERT_TRUE(g);
+    ctl_metric_set_new(g, (const char *[]){"a"}, 1);
+    ctl_metric_set_new(g, (const char *[]){"b"}, 0);
+    ctl_metric_set(g, (const char *[]){"a"}, 0); /* an appended series is found again */
+    ASSERT_EQ(ctl_metric_value(g, (const char *[]){"a"}), 0);
+    char *t = render(m);
+    ASSERT_CONTAINS(t, "up{stack=\"a\"} 0\nup{stack=\"b\"} 0\n");
+    free(t);
+    ctl_metric_clear(g);
+    ctl_metric_set_new(g, (const char *[]){"b"}, 1);
+    t = render(m);
+    ASSERT_NOT_CONTAINS(t, "stack=\"a\"");
+    ASSERT_CONTAINS(t, "up{stack=\"b\"} 1\n");
+    free(t);
+    ctl_metrics_free(m);
+}
+
 TEST(metrics_label_escaping)
 {
     struct ctl_metrics *m = ctl_metrics_new();

@@ -248,6 +248,9 @@ TEST(retry_after_is_honoured_and_bounded)
     ASSERT_EQ(g_ncodes, 3);
     ASSERT_EQ(g_codes[0], 429);
     ASSERT_EQ(g_codes[2], 200);
+    /* closing idle pooled handles: the next request simply opens a new one */
+    kube_client_release_idle(c, 60000, 0); /* none idle that long yet */
+    kube_client_release_idle(c, 0, 0);
 
     /* bounded: max_retries 2 → three attempts, then the 429 is returned */
     kube_client_set_max_retries(c, 2);
