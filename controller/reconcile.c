@@ -527,6 +527,7 @@ struct cm_apply {
     json_t *body; /* owned until run */
     char ck[600], mk[620], cur_rv[64];
     int existed;
+    int ran;   /* the apply was sent */
     int err;   /* result */
     int again; /* an event that was not our echo arrived meanwhile */
     char msg[768];
@@ -539,6 +540,7 @@ static void cm_apply_run(struct cm_apply *a)
     json_t *res = NULL;
     struct kube_status st;
 
+    a->ran = 1;
     memo_begin(a->m, a->mk);
     a->err = kube_apply(a->m->client, &KUBE_RES_CONFIGMAP, a->ns, a->body, &res, &st);
     json_decref(a->body);
@@ -647,11 +649,13 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
             pthread_join(th[i], NULL);
     for (size_t i = 0; i < k; i++) {
         json_decref(a[i].body); /* left over only when an allocation failed */
-        if (err != OP_OK)
+        if (!a[i].ran)
             continue;
         if (a[i].err < 0) {
-            err = a[i].err;
-            snprintf(msg, n, "%s", a[i].msg);
+            if (err == OP_OK) {
+                err = a[i].err;
+                snprintf(msg, n, "%s", a[i].msg);
+            }
             continue;
         }
         (*writes)++;
