@@ -293,13 +293,7 @@ static void *run_thread(void *p)
         pthread_mutex_lock(&e->mu);
         if (e->stop)
             break;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(d / 1000);
-        ts.tv_nsec += (long)(d % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        op_mono_deadline(&ts, d);
         (void)pthread_cond_timedwait(&e->cond, &e->mu, &ts);
     }
     pthread_mutex_unlock(&e->mu);

@@ -91,16 +91,6 @@ int ctl_ref_lookup_kube(void *ud, int is_configmap, const char *ns, const char *
     return 0;
 }
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = '\0';
-        free(s);
-    }
-}
-
 /* Resolves ref into *slot. Returns 0, or fills pre with SecretNotFound and
  * returns 1; OP_ENOMEM on OOM. */
 static int resolve(const struct spec_stack *s, const struct spec_key_ref *ref, int is_configmap,
@@ -231,7 +221,7 @@ void ctl_probe_set_cleanup(struct ctl_probe_set *ps)
     size_t i, k;
     for (i = 0; i < SPEC_SIGNAL_COUNT; i++) {
         for (k = 0; k < 4; k++) {
-            wipe_free(ps->owned[i][k]);
+            op_wipe_free(ps->owned[i][k]);
             ps->owned[i][k] = NULL;
         }
     }

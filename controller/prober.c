@@ -48,20 +48,10 @@ struct ctl_prober {
     void *ud;
 };
 
-static void wipe_free(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = '\0';
-        free(s);
-    }
-}
-
 static void job_wipe(struct job *j)
 {
     for (size_t i = 0; i < sizeof(j->own) / sizeof(j->own[0]); i++) {
-        wipe_free(j->own[i]);
+        op_wipe_free(j->own[i]);
         j->own[i] = NULL;
     }
     memset(&j->t, 0, sizeof(j->t));
@@ -108,17 +98,6 @@ static struct job *job_new(const struct probe_target *t, const char *tkey)
     j->state = JOB_QUEUED;
     j->refs = 1;
     return j;
-}
-
-static void deadline_ts(struct timespec *ts, int64_t ms_from_now)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ms_from_now / 1000);
-    ts->tv_nsec += (long)(ms_from_now % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 static void *pool_main(void *arg)
@@ -326,7 +305,7 @@ int ctl_prober_check(struct ctl_prober *p, const char *stack_key, const struct p
         j->refs++;
         mine[i] = j;
     }
-    deadline_ts(&until, wait_ms > 0 ? wait_ms : 0);
+    op_mono_deadline(&until, wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         int waiting = 0;
         for (i = 0; i < n; i++)

@@ -394,6 +394,13 @@ static int64_t effective_interval_ms(const struct ctl_manager *m, const struct s
     return (s && vi) ? s->verify.interval_ms : m->default_verify_ms;
 }
 
+/* Appends "; warning: <text>" to a signal's condition message. */
+static void add_warning(struct sig_out *o, const char *text)
+{
+    size_t l = strlen(o->message);
+    snprintf(o->message + l, sizeof(o->message) - l, "; warning: %s", text);
+}
+
 /* How long a reconcile waits for probes it had to start: a healthy backend
  * answers well within it (then the status is written in this reconcile);
  * a slower one is finished by the prober, which re-enqueues the stack. */
@@ -483,18 +490,12 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
         }
         /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
         if (k < ps.n && ps.dollar_in_secret[k]) {
-            size_t l = strlen(outs[i].message);
             outs[i].dollar = 1;
-            snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
-                     "; warning: the credential contains '$', which Grafana's $__file{} "
-                     "expansion truncates");
+            add_warning(&outs[i], "the credential contains '$', which Grafana's $__file{} expansion truncates");
         }
         if (k < ps.n && ps.insecure[k]) {
-            size_t l = strlen(outs[i].message);
             outs[i].insecure = 1;
-            snprintf(outs[i].message + l, sizeof(outs[i].message) - l,
-                     "; warning: tls.insecureSkipVerify is set, so the backend's certificate "
-                     "is not verified");
+            add_warning(&outs[i], "tls.insecureSkipVerify is set, so the backend's certificate is not verified");
         }
         truncate_msg(outs[i].message);
         outs[i].cond.type = probe_condition_type((int)outs[i].sig);
@@ -577,13 +578,7 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
     snprintf(a->mk, sizeof(a->mk), "cm/%s/%s", ns, cm->name);
     cached = ctl_mgr_get_cm(m, a->ck);
     cur_rv = cached ? kube_obj_resource_version(cached) : NULL;
-    {
-        size_t l = cur_rv ? strlen(cur_rv) : 0;
-        if (l >= sizeof(a->cur_rv))
-            l = sizeof(a->cur_rv) - 1;
-        memcpy(a->cur_rv, cur_rv ? cur_rv : "", l);
-        a->cur_rv[l] = '\0';
-    }
+    snprintf(a->cur_rv, sizeof(a->cur_rv), "%s", cur_rv ? cur_rv : "");
     a->existed = cached != NULL;
     if (cm_matches(cached, cm->object, cm->digest, uid)) {
         pthread_mutex_lock(&m->mu);

@@ -356,18 +356,6 @@ int ctl_wq_num_requeues(struct ctl_wq *q, const char *key)
     return (int)n;
 }
 
-/* Converts a relative wait to an absolute CLOCK_MONOTONIC deadline. */
-static void abs_after(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ms / 1000);
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int ctl_wq_get(struct ctl_wq *q, int64_t timeout_ms, char **key_out)
 {
     int64_t deadline = timeout_ms > 0 ? now_ms(q) + timeout_ms : 0;
@@ -408,7 +396,7 @@ int ctl_wq_get(struct ctl_wq *q, int64_t timeout_ms, char **key_out)
         if (wait_ms < 0) {
             pthread_cond_wait(&q->cond, &q->mu);
         } else {
-            abs_after(&ts, wait_ms);
+            op_mono_deadline(&ts, wait_ms);
             (void)pthread_cond_timedwait(&q->cond, &q->mu, &ts);
         }
     }
@@ -471,7 +459,7 @@ int ctl_wq_wait_idle(struct ctl_wq *q, int64_t timeout_ms)
     int err = OP_OK;
 
     if (timeout_ms >= 0)
-        abs_after(&ts, timeout_ms);
+        op_mono_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&q->mu);
     while (ctl_map_len(q->processing) > 0) {
         if (timeout_ms < 0) {

@@ -91,6 +91,9 @@ void op_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* strdup that returns NULL for NULL. */
 char *op_strdup(const char *s);
+/* Overwrites s with NULs (a write the compiler keeps), then frees it; for
+ * secret values. NULL-safe. */
+void op_wipe_free(char *s);
 /* malloc'd printf; NULL on OOM. */
 char *op_asprintf(const char *fmt, ...) OP_PRINTF(1, 2);
 int op_str_has_prefix(const char *s, const char *prefix);
@@ -99,6 +102,10 @@ int op_str_has_prefix(const char *s, const char *prefix);
 
 /* Monotonic milliseconds. */
 int64_t op_mono_ms(void);
+struct timespec;
+/* The CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait on a
+ * condition variable whose clock is CLOCK_MONOTONIC. */
+void op_mono_deadline(struct timespec *ts, int64_t ms);
 /* Wall-clock seconds since the epoch. */
 int64_t op_wall_s(void);
 /* Formats a wall time as RFC 3339 UTC ("2026-01-02T03:04:05Z"), or with

@@ -591,23 +591,11 @@ out:
     return err;
 }
 
-/* The CLOCK_MONOTONIC time ms from now (w->cond waits on that clock). */
-static void deadline_in(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Sleeps up to ms, waking early on stop. */
 static void wait_ms(struct kube_watch *w, long ms)
 {
     struct timespec ts;
-    deadline_in(&ts, ms);
+    op_mono_deadline(&ts, ms);
     pthread_mutex_lock(&w->lock);
     while (!atomic_load(&w->stop)) {
         if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
@@ -766,7 +754,7 @@ int kube_watch_wait_synced(struct kube_watch *w, long timeout_ms)
     struct timespec ts;
     int s;
 
-    deadline_in(&ts, timeout_ms);
+    op_mono_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&w->lock);
     while (!w->synced && !atomic_load(&w->stop)) {
         if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) == ETIMEDOUT)
