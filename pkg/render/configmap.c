@@ -61,13 +61,19 @@ static int build_cm(struct render_configmap *cm, enum render_cm_kind kind, const
 
 /* Renders one document with fn and stores it in data under the key
  * "<namespace>-<name>-<suffix>". */
-static int add_doc(json_t *data, const struct spec_stack *s, int (*fn)(char **, const struct spec_stack *),
-                   const char *suffix)
+static int dashboard_json_opts(char **out, const struct spec_stack *s, const struct render_options *opt)
+{
+    (void)opt;
+    return render_dashboard_json(out, s);
+}
+
+static int add_doc(json_t *data, const struct spec_stack *s, const struct render_options *opt,
+                   int (*fn)(char **, const struct spec_stack *, const struct render_options *), const char *suffix)
 {
     char *text = NULL, *key = NULL;
     int rc;
 
-    if ((rc = fn(&text, s)) < 0)
+    if ((rc = fn(&text, s, opt)) < 0)
         goto out;
     if (!(key = op_asprintf("%s-%s-%s", s->meta.namespace, s->meta.name, suffix))) {
         rc = op_err_set(OP_ENOMEM, "out of memory");
@@ -82,6 +88,11 @@ out:
 
 int render_stack(struct render_output **out, const struct spec_stack *s)
 {
+    return render_stack_opts(out, s, NULL);
+}
+
+int render_stack_opts(struct render_output **out, const struct spec_stack *s, const struct render_options *opt)
+{
     struct render_output *o = calloc(1, sizeof(*o));
     json_t *ds_data = json_object(), *db_data = json_object();
     char *all = NULL;
@@ -95,12 +106,12 @@ int render_stack(struct render_output **out, const struct spec_stack *s)
         goto out;
     }
 
-    if ((rc = add_doc(ds_data, s, render_datasources_yaml, "datasources.yaml")) < 0)
+    if ((rc = add_doc(ds_data, s, opt, render_datasources_yaml_opts, "datasources.yaml")) < 0)
         goto out;
+    /* Only what the dashboard sidecar loads: it writes every key into the
+     * dashboards folder, where a provider file is never read. */
     if (s->dashboards.service_overview &&
-        (rc = add_doc(db_data, s, render_dashboard_json, "service-overview.json")) < 0)
-        goto out;
-    if ((rc = add_doc(db_data, s, render_dashboard_provider_yaml, "dashboard-provider.yaml")) < 0)
+        (rc = add_doc(db_data, s, opt, dashboard_json_opts, "service-overview.json")) < 0)
         goto out;
 
     rc = build_cm(&o->cms[RENDER_CM_DATASOURCES], RENDER_CM_DATASOURCES, s, "grafana-datasources",

@@ -58,43 +58,81 @@ static json_t *owned_str(struct render_ctx *r, char *s)
     return v;
 }
 
+/* The $service variable, from the first provisioned source that can list
+ * label values, in each data source's own variable-query model (the shape
+ * its variable editor saves; another shape lists nothing):
+ *   prometheus  {qryType: 1 (LabelValues), query: "label_values(m, l)", refId}
+ *               packages/grafana-prometheus/src/types.ts PromVariableQueryType
+ *   loki        {type: 1 (LabelValues), label, stream: "", refId}
+ *               public/app/plugins/datasource/loki/types.ts LokiVariableQuery
+ *   tempo       {type: 1 (LabelValues), label: "resource.<attr>", refId}
+ *               public/app/plugins/datasource/tempo/VariableQueryEditor.tsx
+ *   pyroscope   {type: "labelValue", labelName, profileTypeId, refId}
+ *               public/app/plugins/datasource/grafana-pyroscope-datasource/VariableSupport.ts */
 static json_t *service_variable(struct render_ctx *r, const struct spec_stack *s)
 {
     const struct spec_backend *m = spec_stack_backend(s, SPEC_SIGNAL_METRICS);
     const struct spec_backend *l = spec_stack_backend(s, SPEC_SIGNAL_LOGS);
+    const struct spec_backend *t = spec_stack_backend(s, SPEC_SIGNAL_TRACES);
+    const struct spec_backend *p = spec_stack_backend(s, SPEC_SIGNAL_PROFILES);
     const char *label = s->correlation.service_label;
-    json_t *v = json_object();
+    json_t *v = json_object(), *query = json_object();
+    char *def = NULL;
 
     render__put(r, v, "name", render__str(r, "service"));
     render__put(r, v, "label", render__str(r, "Service"));
-    if (m || l) {
-        char *q = m ? op_asprintf("label_values(%s_count, %s)", s->correlation.request_metric, label)
-                    : op_asprintf("label_values(%s)", label);
-        json_t *query = json_object();
-        render__put(r, v, "type", render__str(r, "query"));
-        render__put(r, v, "datasource",
-                    ds_ref(r, m ? SPEC_SIGNAL_METRICS : SPEC_SIGNAL_LOGS, m ? m->uid : l->uid));
-        render__put(r, v, "definition", render__str(r, q));
-        if (m) {
-            render__put(r, query, "qryType", json_integer(1));
-            render__put(r, query, "refId", render__str(r, "PrometheusVariableQueryEditor-VariableQuery"));
-        } else {
-            render__put(r, query, "refId", render__str(r, "LokiVariableQueryEditor-VariableQuery"));
-        }
-        render__put(r, query, "query", owned_str(r, q));
-        render__put(r, v, "query", query);
-        render__put(r, v, "refresh", json_integer(2));
-        render__put(r, v, "sort", json_integer(1));
-        render__put(r, v, "includeAll", json_false());
-        render__put(r, v, "multi", json_false());
-        render__put(r, v, "current", json_object());
-        render__put(r, v, "options", json_array());
-    } else {
-        /* Only traces/profiles: no label_values source, let the user type. */
-        render__put(r, v, "type", render__str(r, "textbox"));
-        render__put(r, v, "query", render__str(r, ""));
+    render__put(r, v, "type", render__str(r, "query"));
+    if (m) {
+        /* native histograms have no _count series: list the histogram itself */
+        def = op_asprintf("label_values(%s%s, %s)", s->correlation.request_metric,
+                          s->correlation.histograms == SPEC_HISTOGRAMS_NATIVE ? "" : "_count", label);
+        render__put(r, v, "datasource", ds_ref(r, SPEC_SIGNAL_METRICS, m->uid));
+        render__put(r, query, "qryType", json_integer(1));
+        render__put(r, query, "query", render__str(r, def));
+        render__put(r, query, "refId", render__str(r, "PrometheusVariableQueryEditor-VariableQuery"));
+    } else if (l) {
+        def = op_asprintf("label_values(%s)", label);
+        render__put(r, v, "datasource", ds_ref(r, SPEC_SIGNAL_LOGS, l->uid));
+        render__put(r, query, "type", json_integer(1));
+        render__put(r, query, "label", render__str(r, label));
+        render__put(r, query, "stream", render__str(r, ""));
+        render__put(r, query, "refId", render__str(r, "LokiVariableQueryEditor-VariableQuery"));
+    } else if (t) {
+        char *attr = op_asprintf("resource.%s", s->correlation.service_attribute);
+        def = op_asprintf("label_values(%s)", attr ? attr : "");
+        render__put(r, v, "datasource", ds_ref(r, SPEC_SIGNAL_TRACES, t->uid));
+        render__put(r, query, "type", json_integer(1));
+        render__put(r, query, "label", owned_str(r, attr));
+        render__put(r, query, "refId", render__str(r, "TempoDatasourceVariableQueryEditor-VariableQuery"));
+    } else if (p) {
+        def = op_asprintf("label_values(%s)", label);
+        render__put(r, v, "datasource", ds_ref(r, SPEC_SIGNAL_PROFILES, p->uid));
+        render__put(r, query, "type", render__str(r, "labelValue"));
+        render__put(r, query, "labelName", render__str(r, label));
+        render__put(r, query, "profileTypeId", render__str(r, p->profile_type));
+        render__put(r, query, "refId", render__str(r, "PyroscopeVariableQueryEditor-VariableQuery"));
     }
+    render__put(r, v, "definition", owned_str(r, def));
+    render__put(r, v, "query", query);
+    render__put(r, v, "refresh", json_integer(2));
+    render__put(r, v, "sort", json_integer(1));
+    render__put(r, v, "includeAll", json_false());
+    render__put(r, v, "multi", json_false());
+    render__put(r, v, "current", json_object());
+    render__put(r, v, "options", json_array());
     return v;
+}
+
+/* "CPU profile" for process_cpu:cpu, else "<name>:<sample type> profile"
+ * (e.g. "memory:alloc_space profile"): the title follows the data. */
+static char *profile_title(const char *profile_type)
+{
+    const char *c1 = strchr(profile_type, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2)
+        return op_asprintf("%s profile", profile_type);
+    if (strncmp(profile_type, "process_cpu:cpu:", 16) == 0)
+        return op_asprintf("CPU profile");
+    return op_asprintf("%.*s profile", (int)(c2 - profile_type), profile_type);
 }
 
 static json_t *dashboard_doc(const struct spec_stack *s)
@@ -132,10 +170,15 @@ static json_t *dashboard_doc(const struct spec_stack *s)
 
     if (m) {
         json_t *fc, *defaults;
+        int native = c->histograms == SPEC_HISTOGRAMS_NATIVE;
         tgt = json_object();
         render__put(&r, tgt, "expr",
-                    owned_str(&r, op_asprintf("sum by (%s) (rate(%s_count{%s=~\"$service\"}[$__rate_interval]))",
-                                              lbl, c->request_metric, lbl)));
+                    owned_str(&r, native ? op_asprintf("sum by (%s) (histogram_count(rate(%s{%s=~\"$service\"}"
+                                                       "[$__rate_interval])))",
+                                                       lbl, c->request_metric, lbl)
+                                         : op_asprintf("sum by (%s) (rate(%s_count{%s=~\"$service\"}"
+                                                       "[$__rate_interval]))",
+                                                       lbl, c->request_metric, lbl)));
         render__put(&r, tgt, "legendFormat", owned_str(&r, op_asprintf("{{%s}}", lbl)));
         render__put(&r, tgt, "exemplar", json_true());
         render__put(&r, tgt, "range", json_true());
@@ -151,9 +194,12 @@ static json_t *dashboard_doc(const struct spec_stack *s)
 
         tgt = json_object();
         render__put(&r, tgt, "expr",
-                    owned_str(&r, op_asprintf("histogram_quantile(0.99, sum by (le) (rate(%s_bucket{%s=~\"$service\"}"
-                                              "[$__rate_interval])))",
-                                              c->request_metric, lbl)));
+                    owned_str(&r, native ? op_asprintf("histogram_quantile(0.99, sum(rate(%s{%s=~\"$service\"}"
+                                                       "[$__rate_interval])))",
+                                                       c->request_metric, lbl)
+                                         : op_asprintf("histogram_quantile(0.99, sum by (le) (rate(%s_bucket{%s=~"
+                                                       "\"$service\"}[$__rate_interval])))",
+                                                       c->request_metric, lbl)));
         render__put(&r, tgt, "legendFormat", render__str(&r, "p99"));
         render__put(&r, tgt, "exemplar", json_true());
         render__put(&r, tgt, "range", json_true());
@@ -194,9 +240,15 @@ static json_t *dashboard_doc(const struct spec_stack *s)
         render__put(&r, tgt, "profileTypeId", render__str(&r, p->profile_type));
         render__put(&r, tgt, "labelSelector", owned_str(&r, op_asprintf("{%s=~\"$service\"}", lbl)));
         render__put(&r, tgt, "groupBy", json_array());
-        render__append(&r, panels,
-                       panel(&r, id++, "flamegraph", "CPU profile", SPEC_SIGNAL_PROFILES, p->uid,
-                             grid(&r, 0, y, 24, 12), tgt));
+        {
+            char *title = profile_title(p->profile_type);
+            if (!title)
+                r.oom = 1;
+            render__append(&r, panels,
+                           panel(&r, id++, "flamegraph", title ? title : "", SPEC_SIGNAL_PROFILES, p->uid,
+                                 grid(&r, 0, y, 24, 12), tgt));
+            free(title);
+        }
         y += 12;
     }
     render__put(&r, d, "panels", panels);
@@ -233,7 +285,7 @@ int render_dashboard_provider_yaml(char **out, const struct spec_stack *s)
     int rc;
 
     render__put(&r, p, "name", render__esc(&r, name));
-    render__put(&r, p, "orgId", json_integer(1));
+    render__put(&r, p, "orgId", json_integer(s->grafana.org_id));
     render__put(&r, p, "folder", render__esc(&r, s->grafana.folder));
     render__put(&r, p, "type", render__str(&r, "file"));
     render__put(&r, p, "disableDeletion", json_false());

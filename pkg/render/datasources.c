@@ -1,5 +1,5 @@
 /* datasources.c — the Grafana data-source provisioning document (apiVersion
- * 1, prune: true) with every cross-signal link of shared/docs/grafana.md. A
+ * 1, prune: spec.grafana.prune) with every cross-signal link of shared/docs/grafana.md. A
  * link is emitted only when both ends are configured. Every string Grafana
  * must see literally is $$-escaped; only the deliberate $__file{} credential
  * references are not. Pure. */
@@ -57,14 +57,18 @@ static json_t *file_ref(struct render_ctx *r, const char *prefix, const char *di
     return v;
 }
 
-/* "-5m" for a before-shift of "5m"; "0" stays "0". */
+/* A duration as Grafana's rangeutil reads it (one integer, one unit). */
+static json_t *dur(struct render_ctx *r, int64_t ms)
+{
+    char buf[SPEC_DURATION_BUF];
+    return render__str(r, spec_duration_format(ms, buf));
+}
+
+/* "-5m" for a before-shift of 5m ("0s" for none): trace -> logs / metrics
+ * ranges are span start + spanStartTimeShift .. span end + spanEndTimeShift. */
 static json_t *neg_shift(struct render_ctx *r, const struct spec_time_shift *ts)
 {
-    char buf[48];
-    if (ts->before_ms == 0)
-        return render__str(r, "0");
-    snprintf(buf, sizeof(buf), "-%s", ts->before);
-    return render__esc(r, buf);
+    return dur(r, -ts->before_ms);
 }
 
 static json_t *tags_json(struct render_ctx *r, const struct spec_tags *t)
@@ -127,7 +131,7 @@ static void metrics_json(struct render_ctx *r, const struct spec_stack *s, json_
 
     render__put(r, jd, "httpMethod", render__str(r, "POST"));
     render__put(r, jd, "prometheusType", render__esc(r, m->flavor));
-    render__put(r, jd, "timeInterval", render__esc(r, m->scrape_interval));
+    render__put(r, jd, "timeInterval", dur(r, m->scrape_interval_ms));
     if (t) {
         /* Exemplar label names differ by producer (OTel trace_id, Tempo's
          * metrics-generator traceID): one destination per name. */
@@ -155,7 +159,7 @@ static void traces_json(struct render_ctx *r, const struct spec_stack *s, json_t
         o = json_object();
         render__put(r, o, "datasourceUid", render__esc(r, l->uid));
         render__put(r, o, "spanStartTimeShift", neg_shift(r, &c->traces_to_logs.time_shift));
-        render__put(r, o, "spanEndTimeShift", render__esc(r, c->traces_to_logs.time_shift.after));
+        render__put(r, o, "spanEndTimeShift", dur(r, c->traces_to_logs.time_shift.after_ms));
         render__put(r, o, "tags", tags_json(r, &c->traces_to_logs.tags));
         render__put(r, o, "filterByTraceID", json_boolean(c->traces_to_logs.filter_by_trace_id));
         render__put(r, o, "filterBySpanID", json_boolean(c->traces_to_logs.filter_by_span_id));
@@ -169,7 +173,7 @@ static void traces_json(struct render_ctx *r, const struct spec_stack *s, json_t
         o = json_object();
         render__put(r, o, "datasourceUid", render__esc(r, m->uid));
         render__put(r, o, "spanStartTimeShift", neg_shift(r, &c->traces_to_metrics.time_shift));
-        render__put(r, o, "spanEndTimeShift", render__esc(r, c->traces_to_metrics.time_shift.after));
+        render__put(r, o, "spanEndTimeShift", dur(r, c->traces_to_metrics.time_shift.after_ms));
         render__put(r, o, "tags", tags_json(r, &c->traces_to_metrics.tags));
         for (size_t i = 0; i < c->traces_to_metrics.n_queries; i++) {
             json_t *q = json_object();
@@ -193,6 +197,18 @@ static void traces_json(struct render_ctx *r, const struct spec_stack *s, json_t
         if (c->traces_to_profiles.query)
             render__put(r, o, "query", render__esc(r, c->traces_to_profiles.query));
         render__put(r, jd, "tracesToProfiles", o);
+    }
+    if (s->backends[SPEC_SIGNAL_TRACES].trace_query_set) {
+        /* Trace-by-ID searches [from - spanStartTimeShift, to +
+         * spanEndTimeShift]: both shifts are positive widenings
+         * (public/app/plugins/datasource/tempo/datasource.ts
+         * makeTraceIdRequest). */
+        const struct spec_time_shift *tq = &s->backends[SPEC_SIGNAL_TRACES].trace_query;
+        o = json_object();
+        render__put(r, o, "timeShiftEnabled", json_true());
+        render__put(r, o, "spanStartTimeShift", dur(r, tq->before_ms));
+        render__put(r, o, "spanEndTimeShift", dur(r, tq->after_ms));
+        render__put(r, jd, "traceQuery", o);
     }
     o = json_object();
     render__put(r, o, "enabled", json_true());
@@ -241,7 +257,7 @@ static json_t *datasource_json(struct render_ctx *r, const struct spec_stack *s,
     render__put(r, ds, "uid", render__esc(r, b->uid));
     render__put(r, ds, "access", render__str(r, "proxy"));
     render__put(r, ds, "url", render__esc(r, b->url));
-    render__put(r, ds, "orgId", json_integer(1));
+    render__put(r, ds, "orgId", json_integer(s->grafana.org_id));
     render__put(r, ds, "editable", json_false());
     render__put(r, ds, "isDefault", json_boolean(b->is_default));
     http_settings(r, b, ds, jd, sjd);
@@ -249,7 +265,7 @@ static json_t *datasource_json(struct render_ctx *r, const struct spec_stack *s,
     case SPEC_SIGNAL_METRICS: metrics_json(r, s, jd); break;
     case SPEC_SIGNAL_TRACES: traces_json(r, s, jd); break;
     case SPEC_SIGNAL_LOGS: logs_json(r, s, jd); break;
-    case SPEC_SIGNAL_PROFILES: render__put(r, jd, "minStep", render__esc(r, b->scrape_interval)); break;
+    case SPEC_SIGNAL_PROFILES: render__put(r, jd, "minStep", dur(r, b->scrape_interval_ms)); break;
     default: break;
     }
     render__put(r, ds, "jsonData", jd);
@@ -266,7 +282,8 @@ json_t *render_datasources_doc(const struct spec_stack *s)
     json_t *doc = json_object(), *list = json_array();
 
     render__put(&r, doc, "apiVersion", json_integer(1));
-    render__put(&r, doc, "prune", json_true());
+    /* spec.grafana.prune (default false, see pkg/spec decode_grafana) */
+    render__put(&r, doc, "prune", json_boolean(s->grafana.prune));
     for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
         if (spec_stack_backend(s, (enum spec_signal)i))
             render__append(&r, list, datasource_json(&r, s, (enum spec_signal)i));
@@ -278,13 +295,80 @@ json_t *render_datasources_doc(const struct spec_stack *s)
     return doc;
 }
 
+static int is_refs_digest(const char *d)
+{
+    if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
+        return 0;
+    for (const char *p = d + 7; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+int render_datasources_yaml_opts(char **out, const struct spec_stack *s, const struct render_options *opt)
+{
+    json_t *doc;
+    char *yaml = NULL;
+    int rc;
+
+    if (opt && opt->refs_digest && !is_refs_digest(opt->refs_digest))
+        return op_err_set(OP_EINVALID, "render: refs digest must be sha256:<64 hex digits>");
+    if (!(doc = render_datasources_doc(s)))
+        return op_err_set(OP_ENOMEM, "out of memory");
+    rc = xy_emit(&yaml, doc);
+    json_decref(doc);
+    if (rc < 0)
+        return rc;
+    if (opt && opt->refs_digest) {
+        /* A comment: Grafana ignores it, but the file (and the ConfigMap
+         * digest) changes when a referenced Secret / ConfigMap changes, so
+         * the sidecar rewrites it and Grafana re-reads the $__file{}s. */
+        char *with = op_asprintf("# " RENDER_REFS_COMMENT ": %s\n%s", opt->refs_digest, yaml);
+        free(yaml);
+        if (!with)
+            return op_err_set(OP_ENOMEM, "out of memory");
+        yaml = with;
+    }
+    *out = yaml;
+    return 0;
+}
+
 int render_datasources_yaml(char **out, const struct spec_stack *s)
 {
-    json_t *doc = render_datasources_doc(s);
-    int rc;
-    if (!doc)
-        return op_err_set(OP_ENOMEM, "out of memory");
-    rc = xy_emit(out, doc);
-    json_decref(doc);
-    return rc;
+    return render_datasources_yaml_opts(out, s, NULL);
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct render_ref *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+char *render_refs_digest(const struct render_ref *refs, size_t n)
+{
+    struct render_ref *v = NULL;
+    struct op_buf b;
+    char hex[65], *text = NULL, *res = NULL;
+
+    if (n == 0)
+        return NULL;
+    if (!(v = malloc(n * sizeof(*v))))
+        return NULL;
+    memcpy(v, refs, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), ref_cmp);
+    op_buf_init(&b, 1u << 20);
+    for (size_t i = 0; i < n; i++)
+        if (op_buf_appendf(&b, "%s/%s=%s\n", v[i].kind, v[i].name,
+                           v[i].resource_version ? v[i].resource_version : "-") < 0)
+            goto out;
+    if (!(text = op_buf_take(&b)))
+        goto out;
+    op_sha256_hex(text, strlen(text), hex);
+    res = op_asprintf("sha256:%s", hex);
+out:
+    op_buf_cleanup(&b);
+    free(text);
+    free(v);
+    return res;
 }

@@ -5,9 +5,12 @@
  *
  * ConfigMaps (in the stack's namespace):
  *   <stack>-grafana-datasources  key <ns>-<stack>-datasources.yaml
- *   <stack>-grafana-dashboards   keys <ns>-<stack>-service-overview.json (when
- *                                dashboards.serviceOverview) and
- *                                <ns>-<stack>-dashboard-provider.yaml
+ *   <stack>-grafana-dashboards   key <ns>-<stack>-service-overview.json (when
+ *                                dashboards.serviceOverview); nothing else:
+ *                                the sidecar copies every key into a
+ *                                dashboards folder, where Grafana never
+ *                                reads providers (render_dashboard_provider_yaml
+ *                                is for installs without the sidecar)
  * Labels: app.kubernetes.io/managed-by=crosslink, app.kubernetes.io/name=
  * crosslink, crosslink.dev/stack=<name> + the configured Grafana labels.
  * Annotations: crosslink.dev/digest=sha256:<hex> of the canonical data
@@ -31,6 +34,9 @@
  * Grafana: <dir>/<object name>/<key>. */
 #define RENDER_SECRETS_DIR "/etc/grafana/crosslink-secrets"
 #define RENDER_CONFIGMAPS_DIR "/etc/grafana/crosslink-configmaps"
+/* Name of the comment line "# crosslink.dev/refs-digest: sha256:<hex>" atop
+ * the data-source file when render_options.refs_digest is set. */
+#define RENDER_REFS_COMMENT "crosslink.dev/refs-digest"
 
 enum render_cm_kind {
     RENDER_CM_DATASOURCES = 0,
@@ -51,9 +57,33 @@ struct render_output {
     char *digest; /* "sha256:<hex>" over both ConfigMaps' names and digests (status.renderedDigest) */
 };
 
+/* Optional inputs; a zero struct (or NULL) renders exactly like render_stack. */
+struct render_options {
+    /* render_refs_digest() of the Secrets / ConfigMaps the data sources
+     * reference through $__file{} (never their values), or NULL. Written as
+     * the first line of the data-source file, "# crosslink.dev/refs-digest:
+     * sha256:<hex>", so a rotated Secret changes the file: the sidecar then
+     * rewrites it and Grafana reloads. Must be "sha256:" + 64 lowercase hex
+     * digits (else OP_EINVALID). */
+    const char *refs_digest;
+};
+
 /* Renders s (borrowed; must come from spec_stack_from_json). Returns 0 and a
  * new output in *out, OP_ENOMEM, or OP_ERR (message in op_err_last()). */
 int render_stack(struct render_output **out, const struct spec_stack *s);
+/* Same with options (opt may be NULL). */
+int render_stack_opts(struct render_output **out, const struct spec_stack *s, const struct render_options *opt);
+
+/* One referenced object: kind "Secret" or "ConfigMap", its name and
+ * metadata.resourceVersion (NULL = missing). Borrowed strings. */
+struct render_ref {
+    const char *kind;
+    const char *name;
+    const char *resource_version;
+};
+/* "sha256:<hex>" over the refs sorted by kind and name (order-independent),
+ * NULL when n == 0 or on OOM. Only names and resourceVersions are hashed. */
+char *render_refs_digest(const struct render_ref *refs, size_t n);
 /* NULL-safe. */
 void render_output_free(struct render_output *o);
 /* Borrowed; valid while o lives. */
@@ -68,6 +98,7 @@ json_t *render_configmap_with_owner(const struct render_configmap *cm,
 /* The individual documents, for tests and tooling. Each returns 0 and a
  * malloc'd NUL-terminated string in *out, or a negative op_err. */
 int render_datasources_yaml(char **out, const struct spec_stack *s);
+int render_datasources_yaml_opts(char **out, const struct spec_stack *s, const struct render_options *opt);
 int render_dashboard_json(char **out, const struct spec_stack *s);
 int render_dashboard_provider_yaml(char **out, const struct spec_stack *s);
 

@@ -207,16 +207,21 @@ static int get_int(struct dec *d, const json_t *obj, const char *path, const cha
     return 1;
 }
 
-/* A non-negative Go duration; *s_out keeps the text as written. */
+/* A non-negative Go duration that is a whole number of milliseconds (Grafana
+ * has no smaller unit); *s_out keeps the text as written. */
 static int get_duration(struct dec *d, const json_t *obj, const char *path, const char *key, char **s_out,
                         int64_t *ms_out)
 {
     char *s;
     int64_t ms;
+    int rc;
     if (!get_string(d, obj, path, key, 0, 32, &s))
         return 0;
-    if (op_duration_parse(s, 0, &ms) < 0) {
-        fail(d, "%s.%s: must be a duration such as 15s, 5m or 1h30m", path, key);
+    if ((rc = spec_duration_parse_exact(s, 0, &ms)) < 0) {
+        if (rc == OP_ERR)
+            fail(d, "%s.%s: must be a whole number of milliseconds (Grafana has no smaller unit)", path, key);
+        else
+            fail(d, "%s.%s: must be a duration such as 15s, 5m or 1h30m", path, key);
         free(s);
         return 0;
     }
@@ -649,10 +654,13 @@ static void decode_trace_id_fields(struct dec *d, const json_t *o, const char *p
         }
     }
     if (b->n_trace_id_fields == 0) {
-        /* OTLP logs keep trace_id in structured metadata (label matcher); JSON
+        /* OTLP logs keep trace_id in structured metadata (label matcher, the
+         * plain name: Grafana before 11.5 looks the label up by that exact
+         * key, later ones test it as a regex; "^trace_id$" works only from
+         * 11.5 — public/app/plugins/datasource/loki/getDerivedFields.ts); JSON
          * and logfmt lines carry it in the body. Distinct names: Grafana
          * extracts a shared name with the first entry's matcher only. */
-        push_trace_field(d, b, "TraceID", SPEC_MATCHER_LABEL, "^trace_id$", "Open trace");
+        push_trace_field(d, b, "TraceID", SPEC_MATCHER_LABEL, "trace_id", "Open trace");
         push_trace_field(d, b, "TraceIDJSON", SPEC_MATCHER_REGEX, "\"trace_id\"\\s*:\\s*\"(\\w+)\"",
                          "Open trace");
         push_trace_field(d, b, "TraceIDLogfmt", SPEC_MATCHER_REGEX, "\\b(?:trace_id|traceID)=(\\w+)",
@@ -670,6 +678,22 @@ static const char *signal_flavor(enum spec_signal sig)
     }
 }
 
+/* The default data-source UID: "<stack>-<signal>" whenever that fits Grafana's
+ * 40 characters (so no existing stack's UID ever changes: a UID change on a
+ * live data source breaks saved dashboards); for longer stack names the name
+ * is cut to leave room for "-<8 hex digits of sha256(name)>-<signal>", which
+ * is stable and still tells apart names that share their first characters. */
+static char *default_uid(struct dec *d, const char *name, const char *signal)
+{
+    size_t n = strlen(name), sl = strlen(signal);
+    char hex[65];
+    if (n + 1 + sl <= SPEC_UID_MAX)
+        return aprintf_or_oom(d, "%s-%s", name, signal);
+    op_sha256_hex(name, n, hex);
+    hex[8] = '\0';
+    return aprintf_or_oom(d, "%.*s-%s-%s", (int)(SPEC_UID_MAX - sl - 10), name, hex, signal);
+}
+
 static void decode_backend(struct dec *d, const json_t *o, enum spec_signal sig, const struct spec_meta *m,
                            struct spec_backend *b)
 {
@@ -684,6 +708,7 @@ static void decode_backend(struct dec *d, const json_t *o, enum spec_signal sig,
     case SPEC_SIGNAL_METRICS: extra[0] = "flavor"; extra[1] = "scrapeInterval"; break;
     case SPEC_SIGNAL_LOGS: extra[0] = "traceIdFields"; extra[1] = "maxLines"; break;
     case SPEC_SIGNAL_PROFILES: extra[0] = "profileType"; extra[1] = "scrapeInterval"; break;
+    case SPEC_SIGNAL_TRACES: extra[0] = "traceQueryTimeShift"; break;
     default: break;
     }
     for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
@@ -696,7 +721,9 @@ static void decode_backend(struct dec *d, const json_t *o, enum spec_signal sig,
     b->enabled = 1;
     get_bool(d, o, path, "enabled", &b->enabled);
     b->configured = b->enabled;
-    if (get_string(d, o, path, "url", F_REQ, SPEC_URL_MAX, &b->url) && !is_http_url(b->url))
+    /* A disabled signal keeps its configuration but needs no URL. */
+    if (get_string(d, o, path, "url", b->enabled ? F_REQ : F_NONEMPTY, SPEC_URL_MAX, &b->url) &&
+        !is_http_url(b->url))
         fail(d, "%s.url: must be an http or https URL", path);
 
     if (get_string(d, o, path, "flavor", 0, 32, &b->flavor)) {
@@ -713,10 +740,7 @@ static void decode_backend(struct dec *d, const json_t *o, enum spec_signal sig,
         if (!is_uid(b->uid))
             fail(d, "%s.uid: must be 1-40 characters of [A-Za-z0-9_-]", path);
     } else if (!json_object_get(o, "uid") && m->name) {
-        b->uid = aprintf_or_oom(d, "%s-%s", m->name, spec_signal_name(sig));
-        if (b->uid && strlen(b->uid) > SPEC_UID_MAX)
-            fail(d, "%s.uid: the default \"%s\" is longer than %d characters; set %s.uid", path, b->uid,
-                 SPEC_UID_MAX, path);
+        b->uid = default_uid(d, m->name, spec_signal_name(sig));
     }
     if (!get_string(d, o, path, "name", F_NONEMPTY, 190, &b->name) && !json_object_get(o, "name") && m->name)
         b->name = aprintf_or_oom(d, "%s (%s/%s)", b->flavor ? b->flavor : signal_flavor(sig),
@@ -734,6 +758,20 @@ static void decode_backend(struct dec *d, const json_t *o, enum spec_signal sig,
         if (!b->scrape_interval) {
             b->scrape_interval = dup_or_oom(d, "15s");
             b->scrape_interval_ms = 15000;
+        }
+    }
+    if (sig == SPEC_SIGNAL_TRACES && json_object_get(o, "traceQueryTimeShift")) {
+        decode_time_shift(d, o, path, "traceQueryTimeShift", &b->trace_query);
+        b->trace_query_set = 1;
+        /* Tempo's own default for a missing shift is 30m (datasource.ts
+         * makeTraceIdRequest); keep it explicit. */
+        if (!b->trace_query.before) {
+            b->trace_query.before = dup_or_oom(d, "30m");
+            b->trace_query.before_ms = 1800000;
+        }
+        if (!b->trace_query.after) {
+            b->trace_query.after = dup_or_oom(d, "30m");
+            b->trace_query.after_ms = 1800000;
         }
     }
     if (sig == SPEC_SIGNAL_LOGS) {
@@ -770,6 +808,8 @@ static void free_backend(struct spec_backend *b)
     }
     free(b->trace_id_fields);
     free(b->profile_type);
+    free(b->trace_query.before);
+    free(b->trace_query.after);
 }
 
 /* ---- correlation ------------------------------------------------------- */
@@ -778,7 +818,7 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
 {
     static const char *const allowed[] = {"serviceAttribute", "serviceLabel", "extraTags", "timeShift",
                                           "requestMetric", "exemplarLabels", "tracesToLogs",
-                                          "tracesToMetrics", "tracesToProfiles", NULL};
+                                          "tracesToMetrics", "tracesToProfiles", "histograms", NULL};
     static const char *const logs_allowed[] = {"tags", "timeShift", "filterByTraceID", "filterBySpanID",
                                                "query", NULL};
     static const char *const metrics_allowed[] = {"tags", "timeShift", "queries", NULL};
@@ -815,6 +855,16 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
                 if (c->exemplar_labels)
                     c->exemplar_labels[c->n_exemplar_labels++] = dup_or_oom(d, json_string_value(it));
             }
+        }
+        {
+            char *h = NULL;
+            if (get_string(d, o, path, "histograms", 0, 16, &h)) {
+                if (strcmp(h, "native") == 0)
+                    c->histograms = SPEC_HISTOGRAMS_NATIVE;
+                else if (strcmp(h, "classic") != 0)
+                    fail(d, "%s.histograms: must be classic or native", path);
+            }
+            free(h);
         }
         l = get_object(d, o, path, "tracesToLogs");
         mt = get_object(d, o, path, "tracesToMetrics");
@@ -861,6 +911,13 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
         copy_tags(d, &c->traces_to_logs.tags, &c->extra_tags);
     }
     copy_time_shift(d, &c->traces_to_logs.time_shift, &c->time_shift);
+    if (!c->traces_to_logs.query && !(l && json_object_get(l, "query")) &&
+        (c->traces_to_logs.filter_by_trace_id || c->traces_to_logs.filter_by_span_id)) {
+        if (!(c->traces_to_logs.query = spec_default_traces_to_logs_query(c->traces_to_logs.filter_by_trace_id,
+                                                                         c->traces_to_logs.filter_by_span_id)))
+            d->oom = 1;
+        c->traces_to_logs.query_is_default = 1;
+    }
 
     /* traces -> metrics */
     if (mt) {
@@ -904,13 +961,24 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
         } else {
             struct spec_query *q = c->traces_to_metrics.queries;
             q[0].name = dup_or_oom(d, "Request rate");
-            q[0].query = aprintf_or_oom(d, "sum(rate(%s_count{$__tags}[$__rate_interval]))", m);
             q[1].name = dup_or_oom(d, "Error rate");
-            q[1].query = aprintf_or_oom(
-                d, "sum(rate(%s_count{$__tags, http_response_status_code=~\"5..\"}[$__rate_interval]))", m);
             q[2].name = dup_or_oom(d, "p99 latency");
-            q[2].query = aprintf_or_oom(
-                d, "histogram_quantile(0.99, sum by (le) (rate(%s_bucket{$__tags}[$__rate_interval])))", m);
+            if (c->histograms == SPEC_HISTOGRAMS_NATIVE) {
+                /* One native-histogram series: histogram_count() instead of
+                 * _count, histogram_quantile() straight on the rate. */
+                q[0].query = aprintf_or_oom(d, "sum(histogram_count(rate(%s{$__tags}[$__rate_interval])))", m);
+                q[1].query = aprintf_or_oom(
+                    d, "sum(histogram_count(rate(%s{$__tags, http_response_status_code=~\"5..\"}[$__rate_interval])))",
+                    m);
+                q[2].query =
+                    aprintf_or_oom(d, "histogram_quantile(0.99, sum(rate(%s{$__tags}[$__rate_interval])))", m);
+            } else {
+                q[0].query = aprintf_or_oom(d, "sum(rate(%s_count{$__tags}[$__rate_interval]))", m);
+                q[1].query = aprintf_or_oom(
+                    d, "sum(rate(%s_count{$__tags, http_response_status_code=~\"5..\"}[$__rate_interval]))", m);
+                q[2].query = aprintf_or_oom(
+                    d, "histogram_quantile(0.99, sum by (le) (rate(%s_bucket{$__tags}[$__rate_interval])))", m);
+            }
             c->traces_to_metrics.n_queries = 3;
         }
     }
@@ -965,7 +1033,7 @@ static void free_correlation(struct spec_correlation *c)
 static void decode_grafana(struct dec *d, const json_t *spec, struct spec_stack *s)
 {
     static const char *const allowed[] = {"datasourceLabels", "dashboardLabels", "folder", "dashboardsPath",
-                                          NULL};
+                                          "prune", "orgId", NULL};
     const char *path = "spec.grafana";
     json_t *o = get_object(d, spec, "spec", "grafana");
     json_t *empty = NULL;
@@ -993,6 +1061,14 @@ static void decode_grafana(struct dec *d, const json_t *spec, struct spec_stack 
     if (!g->dashboards_path && !json_object_get(o, "dashboardsPath") && s->meta.name)
         g->dashboards_path = aprintf_or_oom(d, "/var/lib/grafana/dashboards/crosslink/%s-%s", s->meta.namespace,
                                             s->meta.name);
+    /* prune defaults to false: the Grafana chart's sidecar rewrites a changed
+     * file by deleting it and writing it anew, and a provisioning run
+     * between the two (its own reload, or Grafana's) prunes every data source
+     * of that file (grafana/grafana#97051). See docs/grafana.md. */
+    g->prune = 0;
+    get_bool(d, o, path, "prune", &g->prune);
+    g->org_id = 1;
+    get_int(d, o, path, "orgId", 1, INT32_MAX, &g->org_id);
     json_decref(empty);
 }
 

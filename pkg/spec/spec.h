@@ -104,6 +104,18 @@ struct spec_kvs {
     size_t n;
 };
 
+/* Durations are Go-style strings as written ("5m"); *_ms the parsed value
+ * (always a whole number of milliseconds: the decoder rejects the rest).
+ * Render *_ms with spec_duration_format, never the text as written: Grafana
+ * reads one number and one unit ("1h30m" would be read as 1h).
+ * "before" is rendered as a negative Grafana time shift ("-5m"). */
+struct spec_time_shift {
+    char *before;
+    char *after;
+    int64_t before_ms;
+    int64_t after_ms;
+};
+
 /* ---- one backend (spec.metrics / traces / logs / profiles) ------------- */
 
 struct spec_backend {
@@ -116,7 +128,8 @@ struct spec_backend {
     char *flavor;         /* metrics: Mimir|Prometheus|Cortex|Thanos (default Mimir);
                              traces: Tempo; logs: Loki; profiles: Pyroscope */
     char *scrape_interval;     /* Go duration as written (metrics timeInterval,
-                                  profiles minStep); default "15s" */
+                                  profiles minStep); default "15s". Render
+                                  scrape_interval_ms with spec_duration_format. */
     int64_t scrape_interval_ms;
     int is_default;       /* spec.<signal>.default: Grafana isDefault */
     struct spec_auth auth;
@@ -129,25 +142,27 @@ struct spec_backend {
 
     /* profiles only */
     char *profile_type;   /* default process_cpu:cpu:nanoseconds:cpu:nanoseconds */
+
+    /* traces only: spec.traces.traceQueryTimeShift, Tempo's trace-by-ID
+     * window (jsonData.traceQuery); trace_query_set = 0 when absent. */
+    int trace_query_set;
+    struct spec_time_shift trace_query;
 };
 
 /* ---- correlation (how signals link to each other) ---------------------- */
 
-/* Durations are Go-style strings as written ("5m"); *_ms the parsed value.
- * "before" is rendered as a negative Grafana time shift ("-5m"). */
-struct spec_time_shift {
-    char *before;
-    char *after;
-    int64_t before_ms;
-    int64_t after_ms;
-};
 
 struct spec_link_logs {         /* Tempo tracesToLogsV2 */
     struct spec_tags tags;      /* default: service + extraTags */
     struct spec_time_shift time_shift; /* default correlation.timeShift */
     int filter_by_trace_id;     /* default true */
     int filter_by_span_id;      /* default false */
-    char *query;                /* custom LogQL (customQuery: true) or NULL */
+    char *query;                /* custom LogQL (customQuery: true); default:
+                                   spec_default_traces_to_logs_query (finds the
+                                   trace id in the line or in the trace_id
+                                   structured metadata), NULL when neither
+                                   filter is on (Grafana's own query). */
+    int query_is_default;       /* query was generated, not written by the user */
 };
 
 struct spec_link_metrics {      /* Tempo tracesToMetrics */
@@ -163,6 +178,11 @@ struct spec_link_profiles {     /* Tempo tracesToProfiles */
     char *query;                /* custom query or NULL */
 };
 
+enum spec_histograms {
+    SPEC_HISTOGRAMS_CLASSIC, /* <metric>_bucket / _count series */
+    SPEC_HISTOGRAMS_NATIVE   /* one native-histogram series <metric> */
+};
+
 struct spec_correlation {
     char *service_attribute;    /* default service.name */
     char *service_label;        /* default service_name */
@@ -175,6 +195,7 @@ struct spec_correlation {
     struct spec_link_logs traces_to_logs;
     struct spec_link_metrics traces_to_metrics;
     struct spec_link_profiles traces_to_profiles;
+    enum spec_histograms histograms;  /* default classic */
 };
 
 struct spec_grafana {
@@ -183,6 +204,8 @@ struct spec_grafana {
     char *folder;                      /* default "Observability" */
     char *dashboards_path;             /* provider options.path; default
                                           /var/lib/grafana/dashboards/crosslink/<ns>-<stack> */
+    int prune;                         /* data-source file prune: (default false) */
+    int64_t org_id;                    /* Grafana organization (default 1) */
 };
 
 struct spec_dashboards {
@@ -216,6 +239,30 @@ struct spec_stack {
 
 /* Convenience: the backend of a signal if configured, else NULL (borrowed). */
 const struct spec_backend *spec_stack_backend(const struct spec_stack *s, enum spec_signal sig);
+
+/* The signal whose data source claims Grafana's default (isDefault), or -1.
+ * Two such stacks feeding one Grafana org make Grafana refuse ALL data-source
+ * provisioning; the controller compares this across stacks with the same
+ * datasource labels and orgId. */
+int spec_stack_default_signal(const struct spec_stack *s);
+
+/* Formats a millisecond duration the way Grafana's rangeutil describeInterval
+ * reads it: one integer and the largest unit that divides it exactly among
+ * h, m, s, ms ("90m", "90s", "1500ms"), "0s" for zero, a leading '-' when
+ * negative. buf must hold SPEC_DURATION_BUF bytes. Returns buf. */
+#define SPEC_DURATION_BUF 32
+char *spec_duration_format(int64_t ms, char *buf);
+
+/* Parses a Go duration exactly (integer arithmetic on nanoseconds). Returns 0
+ * and *ms_out, OP_EINVALID on bad syntax, sign or overflow; when it is not
+ * a whole number of milliseconds (for example 500us or 1.0005s): OP_ERR. */
+int spec_duration_parse_exact(const char *s, int allow_negative, int64_t *ms_out);
+
+/* The default trace -> logs LogQL (Grafana's tracesToLogsV2 custom query,
+ * variables unescaped): the span's tags, then the trace id (and span id when
+ * by_span) matched in the log line OR in the trace_id / span_id structured
+ * metadata. Malloc'd; NULL on OOM or when neither filter is on. */
+char *spec_default_traces_to_logs_query(int by_trace, int by_span);
 
 /* ---- validation errors ------------------------------------------------- */
 

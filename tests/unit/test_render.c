@@ -155,7 +155,7 @@ TEST(every_link_points_at_the_right_uid)
     doc = parsed_datasources(o);
     ASSERT_TRUE(doc != NULL);
     ASSERT_EQ(json_integer_value(json_object_get(doc, "apiVersion")), 1);
-    ASSERT_TRUE(json_is_true(json_object_get(doc, "prune")));
+    ASSERT_TRUE(json_is_false(json_object_get(doc, "prune"))); /* spec.grafana.prune default */
     ASSERT_EQ(json_array_size(json_object_get(doc, "datasources")), 4);
     prom = ds_by_type(doc, "prometheus");
     tempo = ds_by_type(doc, "tempo");
@@ -187,7 +187,10 @@ TEST(every_link_points_at_the_right_uid)
     ASSERT_STR_EQ(jpath_str(tempo, "jsonData.tracesToLogsV2.spanStartTimeShift"), "-5m");
     ASSERT_STR_EQ(jpath_str(tempo, "jsonData.tracesToLogsV2.spanEndTimeShift"), "5m");
     ASSERT_TRUE(json_is_true(jpath(tempo, "jsonData.tracesToLogsV2.filterByTraceID")));
-    ASSERT_TRUE(json_is_false(jpath(tempo, "jsonData.tracesToLogsV2.customQuery")));
+    /* default custom query: trace id in the line OR in trace_id metadata */
+    ASSERT_TRUE(json_is_true(jpath(tempo, "jsonData.tracesToLogsV2.customQuery")));
+    ASSERT_CONTAINS(expanded(jpath(tempo, "jsonData.tracesToLogsV2.query"), &h),
+                    "or trace_id=\"${__span.traceId}\"");
     v = jpath(tempo, "jsonData.tracesToLogsV2.tags");
     ASSERT_EQ(json_array_size(v), 2);
     ASSERT_STR_EQ(jpath_str(json_array_get(v, 0), "key"), "service.name");
@@ -225,7 +228,7 @@ TEST(every_link_points_at_the_right_uid)
             ASSERT_STR_EQ(jpath_str(f, "datasourceUid"), "tempo");
             ASSERT_STR_EQ(expanded(json_object_get(f, "url"), &h), "${__value.raw}");
             re = expanded(json_object_get(f, "matcherRegex"), &h);
-            if (strcmp(mt, "label") == 0 && strcmp(re, "^trace_id$") == 0)
+            if (strcmp(mt, "label") == 0 && strcmp(re, "trace_id") == 0)
                 label = 1;
             if (strcmp(mt, "regex") == 0 && strstr(re, "\"trace_id\""))
                 json_re = 1;
@@ -392,7 +395,8 @@ TEST(dashboard_is_a_bare_model_pointing_at_the_stack)
 
     ASSERT_OK(render_stack(&o, s));
     data = json_object_get(o->cms[RENDER_CM_DASHBOARDS].object, "data");
-    ASSERT_TRUE(json_object_get(data, "obs-prod-dashboard-provider.yaml") != NULL);
+    /* only what the sidecar loads: no provider file in the dashboards folder */
+    ASSERT_EQ(json_object_size(data), 1);
     d = json_loads(json_string_value(json_object_get(data, "obs-prod-service-overview.json")), 0, NULL);
     ASSERT_TRUE(d != NULL);
     ASSERT_TRUE(json_object_get(d, "dashboard") == NULL);
@@ -450,8 +454,7 @@ TEST(dashboard_is_a_bare_model_pointing_at_the_stack)
     s = stack(HDR "metadata: {name: nodash}\nspec:\n  logs: {url: 'http://l'}\n  dashboards: {serviceOverview: false}\n");
     ASSERT_OK(render_stack(&o, s));
     data = json_object_get(o->cms[RENDER_CM_DASHBOARDS].object, "data");
-    ASSERT_EQ(json_object_size(data), 1);
-    ASSERT_TRUE(json_object_get(data, "default-nodash-dashboard-provider.yaml") != NULL);
+    ASSERT_EQ(json_object_size(data), 0);
     render_output_free(o);
     spec_stack_free(s);
 }
@@ -615,6 +618,137 @@ TEST(stack_digest_tracks_the_spec)
     render_output_free(ob);
     spec_stack_free(a);
     spec_stack_free(b);
+}
+
+/* One variable per signal subset: the variable's data source is provisioned,
+ * and its query has that data source's variable-query shape. */
+TEST(service_variable_lists_values_for_every_subset)
+{
+    static const struct {
+        const char *spec;
+        const char *type, *shape_key;
+    } cases[] = {
+        {"  metrics: {url: 'http://m'}\n", "prometheus", "qryType"},
+        {"  logs: {url: 'http://l'}\n", "loki", "label"},
+        {"  traces: {url: 'http://t'}\n", "tempo", "label"},
+        {"  profiles: {url: 'http://p'}\n", "grafana-pyroscope-datasource", "labelName"},
+        {"  traces: {url: 'http://t'}\n  profiles: {url: 'http://p'}\n", "tempo", "label"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[512];
+        struct spec_stack *s;
+        struct render_output *o = NULL;
+        json_t *data, *d, *v, *ds;
+        const char *k;
+        int found = 0;
+        snprintf(yaml, sizeof(yaml), HDR "metadata: {name: v, namespace: ns}\nspec:\n%s", cases[i].spec);
+        s = stack(yaml);
+        ASSERT_TRUE(s != NULL);
+        ASSERT_OK(render_stack(&o, s));
+        data = json_object_get(o->cms[RENDER_CM_DASHBOARDS].object, "data");
+        d = json_loads(json_string_value(json_object_get(data, "ns-v-service-overview.json")), 0, NULL);
+        v = json_array_get(jpath(d, "templating.list"), 0);
+        ASSERT_STR_EQ(jpath_str(v, "type"), "query");
+        ASSERT_STR_EQ(jpath_str(v, "datasource.type"), cases[i].type);
+        ASSERT_TRUE(json_object_get(json_object_get(v, "query"), cases[i].shape_key) != NULL);
+        if (strcmp(cases[i].type, "loki") == 0) {
+            ASSERT_EQ(json_integer_value(jpath(v, "query.type")), 1);
+            ASSERT_STR_EQ(jpath_str(v, "query.label"), "service_name");
+        }
+        /* the variable's data source is one of the provisioned ones */
+        {
+            json_t *pd = parsed_datasources(o);
+            ds = json_object_get(pd, "datasources");
+            for (size_t j = 0; j < json_array_size(ds); j++) {
+                k = jpath_str(json_array_get(ds, j), "uid");
+                found |= strcmp(k, jpath_str(v, "datasource.uid")) == 0;
+            }
+            json_decref(pd);
+        }
+        ASSERT_TRUE(found);
+        json_decref(d);
+        render_output_free(o);
+        spec_stack_free(s);
+    }
+}
+
+TEST(refs_digest_is_a_comment_and_changes_the_file)
+{
+    struct spec_stack *s = stack(FULL);
+    struct render_output *a = NULL, *b = NULL, *c = NULL;
+    struct render_options none = {0}, opt = {0};
+    struct render_ref r1[] = {{"Secret", "mimir-auth", "10"}, {"ConfigMap", "ca", "7"}};
+    struct render_ref r2[] = {{"ConfigMap", "ca", "7"}, {"Secret", "mimir-auth", "10"}};
+    struct render_ref r3[] = {{"ConfigMap", "ca", "7"}, {"Secret", "mimir-auth", "11"}};
+    char *d1 = render_refs_digest(r1, 2), *d2 = render_refs_digest(r2, 2), *d3 = render_refs_digest(r3, 2);
+    const char *txt;
+
+    ASSERT_TRUE(d1 && d2 && d3);
+    ASSERT_STR_EQ(d1, d2); /* order-independent */
+    ASSERT_TRUE(strcmp(d1, d3) != 0);
+    ASSERT_TRUE(render_refs_digest(r1, 0) == NULL);
+    /* zero options render exactly like render_stack */
+    ASSERT_OK(render_stack(&a, s));
+    ASSERT_OK(render_stack_opts(&b, s, &none));
+    ASSERT_STR_EQ(a->digest, b->digest);
+    opt.refs_digest = d1;
+    ASSERT_OK(render_stack_opts(&c, s, &opt));
+    ASSERT_TRUE(strcmp(a->digest, c->digest) != 0);
+    txt = json_string_value(json_object_get(json_object_get(c->cms[RENDER_CM_DATASOURCES].object, "data"),
+                                            "obs-prod-datasources.yaml"));
+    ASSERT_TRUE(strncmp(txt, "# crosslink.dev/refs-digest: sha256:", 36) == 0);
+    ASSERT_CONTAINS(txt, d1);
+    /* the comment does not change what Grafana reads */
+    {
+        json_t *pa = parsed_datasources(a), *pc = parsed_datasources(c);
+        int same = json_equal(pa, pc);
+        json_decref(pa);
+        json_decref(pc);
+        ASSERT_TRUE(same);
+    }
+    render_output_free(c);
+    c = NULL;
+    opt.refs_digest = "sha256:bad\nprune: true";
+    ASSERT_EQ(render_stack_opts(&c, s, &opt), OP_EINVALID);
+    ASSERT_TRUE(c == NULL);
+    render_output_free(a);
+    render_output_free(b);
+    free(d1);
+    free(d2);
+    free(d3);
+    spec_stack_free(s);
+}
+
+TEST(org_prune_and_durations_render_for_grafana)
+{
+    struct spec_stack *s = stack(HDR "metadata: {name: w, namespace: ns}\nspec:\n"
+                                     "  metrics: {url: 'http://m', scrapeInterval: 1m30s}\n"
+                                     "  traces: {url: 'http://t', traceQueryTimeShift: {before: 1h, after: 1.5h}}\n"
+                                     "  logs: {url: 'http://l'}\n"
+                                     "  correlation: {timeShift: {before: 1h30m, after: '0'}}\n"
+                                     "  grafana: {orgId: 3, prune: true}\n");
+    struct render_output *o = NULL;
+    json_t *doc, *tempo;
+    char *txt = NULL;
+    ASSERT_TRUE(s != NULL);
+    ASSERT_OK(render_stack(&o, s));
+    doc = parsed_datasources(o);
+    ASSERT_TRUE(json_is_true(json_object_get(doc, "prune")));
+    ASSERT_EQ(json_integer_value(jpath(ds_by_type(doc, "loki"), "orgId")), 3);
+    ASSERT_STR_EQ(jpath_str(ds_by_type(doc, "prometheus"), "jsonData.timeInterval"), "90s");
+    tempo = ds_by_type(doc, "tempo");
+    ASSERT_STR_EQ(jpath_str(tempo, "jsonData.tracesToLogsV2.spanStartTimeShift"), "-90m");
+    ASSERT_STR_EQ(jpath_str(tempo, "jsonData.tracesToLogsV2.spanEndTimeShift"), "0s");
+    ASSERT_TRUE(json_is_true(jpath(tempo, "jsonData.tracesToLogsV2.customQuery")));
+    ASSERT_TRUE(json_is_true(jpath(tempo, "jsonData.traceQuery.timeShiftEnabled")));
+    ASSERT_STR_EQ(jpath_str(tempo, "jsonData.traceQuery.spanStartTimeShift"), "1h"); /* positive: widens */
+    ASSERT_STR_EQ(jpath_str(tempo, "jsonData.traceQuery.spanEndTimeShift"), "90m");
+    ASSERT_OK(render_dashboard_provider_yaml(&txt, s));
+    ASSERT_CONTAINS(txt, "orgId: 3");
+    free(txt);
+    json_decref(doc);
+    render_output_free(o);
+    spec_stack_free(s);
 }
 
 TEST(escape_dollars)

@@ -62,7 +62,7 @@ TEST(defaults)
     ASSERT_EQ(l->max_lines, 1000);
     ASSERT_EQ(l->n_trace_id_fields, 3);
     ASSERT_EQ(l->trace_id_fields[0].matcher_type, SPEC_MATCHER_LABEL);
-    ASSERT_STR_EQ(l->trace_id_fields[0].matcher_regex, "^trace_id$");
+    ASSERT_STR_EQ(l->trace_id_fields[0].matcher_regex, "trace_id"); /* plain: "^trace_id$" needs Grafana 11.5 */
     ASSERT_STR_EQ(s->correlation.service_attribute, "service.name");
     ASSERT_STR_EQ(s->correlation.service_label, "service_name");
     ASSERT_STR_EQ(s->correlation.request_metric, "http_server_request_duration_seconds");
@@ -153,9 +153,18 @@ TEST(validation_errors_name_their_path)
          {"spec.metrics.uid: must be 1-40 characters of [A-Za-z0-9_-]"}},
         {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m', uid: 'bad uid'}\n",
          {"spec.metrics.uid: must be 1-40 characters"}},
-        {HDR "metadata: {name: a-very-long-stack-name-that-is-fine-for-k8s}\nspec:\n  profiles: {url: 'http://p'}\n",
-         {"spec.profiles.uid: the default \"a-very-long-stack-name-that-is-fine-for-k8s-profiles\" is longer than 40 "
-          "characters; set spec.profiles.uid"}},
+        {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m', scrapeInterval: 500us}\n",
+         {"spec.metrics.scrapeInterval: must be a whole number of milliseconds"}},
+        {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  correlation: {timeShift: {before: 1.0005s}}\n",
+         {"spec.correlation.timeShift.before: must be a whole number of milliseconds"}},
+        {HDR "metadata: {name: a}\nspec:\n  traces: {url: 'http://t', traceQueryTimeShift: {after: 1h1ns}}\n",
+         {"spec.traces.traceQueryTimeShift.after: must be a whole number of milliseconds"}},
+        {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  grafana: {orgId: 0, prune: maybe}\n",
+         {"spec.grafana.orgId: must be between 1 and", "spec.grafana.prune: must be true or false"}},
+        {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  correlation: {histograms: exponential}\n",
+         {"spec.correlation.histograms: must be classic or native"}},
+        {HDR "metadata: {name: a}\nspec:\n  logs: {enabled: false, url: ''}\n  metrics: {url: 'http://m'}\n",
+         {"spec.logs.url: must not be empty"}},
         {HDR "metadata: {name: a}\nspec: {}\n", {"spec: at least one of metrics, traces, logs, profiles must be set"}},
         {HDR "metadata: {name: a}\nspec:\n  grafana: {folder: x}\n", {"spec: at least one of"}},
         {HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m', foo: 1}\n  bar: {}\n",
@@ -378,6 +387,122 @@ TEST(dashboard_uid_is_unique_per_namespace)
     spec_stack_free(a);
     spec_stack_free(b);
     json_decref(d);
+}
+
+TEST(durations_read_as_grafana_reads_them)
+{
+    static const struct {
+        const char *in;
+        int64_t ms;
+        const char *grafana; /* spec_duration_format: one integer, one unit */
+    } ok[] = {{"0", 0, "0s"},          {"0s", 0, "0s"},           {"15s", 15000, "15s"},
+              {"1h30m", 5400000, "90m"}, {"1.5h", 5400000, "90m"}, {"1m30s", 90000, "90s"},
+              {"1.5m", 90000, "90s"},  {"2h", 7200000, "2h"},     {"1500ms", 1500, "1500ms"},
+              {"1.0005s", -1, NULL},   {"500us", -1, NULL},       {"1000us", 1, "1ms"},
+              {"2500000ns", -1, NULL}, {"3000000ns", 3, "3ms"},   {".5s", 500, "500ms"},
+              {"24h", 86400000, "24h"}, {"1h0m1s", 3601000, "3601s"}, {"1.00000000000000000001s", -1, NULL}};
+    char buf[SPEC_DURATION_BUF];
+    int64_t ms;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int rc = spec_duration_parse_exact(ok[i].in, 0, &ms);
+        if (ok[i].ms < 0) {
+            if (rc != OP_ERR)
+                TEST_FAIL_("%s: rc %d, want OP_ERR (not whole ms)", ok[i].in, rc);
+            continue;
+        }
+        if (rc != 0 || ms != ok[i].ms)
+            TEST_FAIL_("%s: rc %d ms %lld, want %lld", ok[i].in, rc, (long long)ms, (long long)ok[i].ms);
+        ASSERT_STR_EQ(spec_duration_format(ms, buf), ok[i].grafana);
+    }
+    ASSERT_STR_EQ(spec_duration_format(-300000, buf), "-5m");
+    ASSERT_EQ(spec_duration_parse_exact("-5m", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(spec_duration_parse_exact("5", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(spec_duration_parse_exact("5d", 0, &ms), OP_EINVALID);
+    ASSERT_EQ(spec_duration_parse_exact("99999999999999h", 0, &ms), OP_EINVALID);
+    ASSERT_OK(spec_duration_parse_exact("-5m", 1, &ms));
+    ASSERT_EQ(ms, -300000);
+}
+
+TEST(default_uids_always_fit_and_never_move)
+{
+    struct spec_stack *s = NULL;
+    char *msg = NULL;
+    /* a UID that already fits is unchanged (31 + "-profiles" = 40) */
+    ASSERT_OK(decode(HDR "metadata: {name: abcdefghijabcdefghijabcdefghija}\nspec:\n  profiles: {url: 'http://p'}\n",
+                     &s, &msg));
+    ASSERT_STR_EQ(s->backends[SPEC_SIGNAL_PROFILES].uid, "abcdefghijabcdefghijabcdefghija-profiles");
+    spec_stack_free(s);
+    free(msg);
+    /* 63 characters: cut + 8 hex of sha256(name) + signal, <= 40, distinct */
+    ASSERT_OK(decode(HDR "metadata: {name: a-very-long-stack-name-that-uses-all-sixty-three-characters-ok}\nspec:\n"
+                         "  metrics: {url: 'http://m'}\n  traces: {url: 'http://t'}\n  logs: {url: 'http://l'}\n"
+                         "  profiles: {url: 'http://p'}\n",
+                     &s, &msg));
+    ASSERT_STR_EQ(msg, "");
+    for (int i = 0; i < SPEC_SIGNAL_COUNT; i++) {
+        const char *uid = s->backends[i].uid;
+        ASSERT_TRUE(strlen(uid) <= SPEC_UID_MAX);
+        ASSERT_CONTAINS(uid, "-9cbf1cd6-");
+        for (int j = 0; j < i; j++)
+            ASSERT_TRUE(strcmp(uid, s->backends[j].uid) != 0);
+    }
+    ASSERT_STR_EQ(s->backends[SPEC_SIGNAL_PROFILES].uid, "a-very-long-stack-name-9cbf1cd6-profiles");
+    spec_stack_free(s);
+    free(msg);
+}
+
+TEST(grafana_wiring_fields)
+{
+    struct spec_stack *s = NULL;
+    char *msg = NULL;
+    ASSERT_OK(decode(HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m'}\n  traces: {url: 'http://t'}\n"
+                         "  logs: {url: 'http://l'}\n",
+                     &s, &msg));
+    ASSERT_EQ(s->grafana.org_id, 1);
+    ASSERT_EQ(s->grafana.prune, 0);
+    ASSERT_EQ(s->correlation.histograms, SPEC_HISTOGRAMS_CLASSIC);
+    ASSERT_EQ(s->backends[SPEC_SIGNAL_TRACES].trace_query_set, 0);
+    ASSERT_EQ(spec_stack_default_signal(s), -1);
+    /* default trace -> logs query: line OR structured metadata */
+    ASSERT_EQ(s->correlation.traces_to_logs.query_is_default, 1);
+    ASSERT_CONTAINS(s->correlation.traces_to_logs.query, "xl_line=~\".*${__span.traceId}.*\" or trace_id=\"${__span.traceId}\"");
+    ASSERT_NOT_CONTAINS(s->correlation.traces_to_logs.query, "spanId");
+    ASSERT_CONTAINS(s->correlation.traces_to_metrics.queries[0].query, "_count{$__tags}");
+    spec_stack_free(s);
+    free(msg);
+
+    ASSERT_OK(decode(HDR "metadata: {name: a}\nspec:\n  metrics: {url: 'http://m', default: true}\n"
+                         "  traces: {url: 'http://t', traceQueryTimeShift: {before: 1h}}\n  logs: {url: 'http://l'}\n"
+                         "  correlation: {histograms: native, tracesToLogs: {filterByTraceID: false}}\n"
+                         "  grafana: {orgId: 7, prune: true}\n",
+                     &s, &msg));
+    ASSERT_EQ(s->grafana.org_id, 7);
+    ASSERT_EQ(s->grafana.prune, 1);
+    ASSERT_EQ(spec_stack_default_signal(s), SPEC_SIGNAL_METRICS);
+    ASSERT_EQ(s->backends[SPEC_SIGNAL_TRACES].trace_query_set, 1);
+    ASSERT_EQ(s->backends[SPEC_SIGNAL_TRACES].trace_query.before_ms, 3600000);
+    ASSERT_EQ(s->backends[SPEC_SIGNAL_TRACES].trace_query.after_ms, 1800000); /* Tempo's own default */
+    ASSERT_TRUE(s->correlation.traces_to_logs.query == NULL); /* no filter: Grafana's own query */
+    ASSERT_CONTAINS(s->correlation.traces_to_metrics.queries[0].query, "histogram_count(rate(");
+    ASSERT_NOT_CONTAINS(s->correlation.traces_to_metrics.queries[2].query, "_bucket");
+    spec_stack_free(s);
+    free(msg);
+
+    /* the user's query is kept as written */
+    ASSERT_OK(decode(HDR "metadata: {name: a}\nspec:\n  traces: {url: 'http://t'}\n  logs: {url: 'http://l'}\n"
+                         "  correlation: {tracesToLogs: {query: '{a=\"b\"}'}}\n",
+                     &s, &msg));
+    ASSERT_STR_EQ(s->correlation.traces_to_logs.query, "{a=\"b\"}");
+    ASSERT_EQ(s->correlation.traces_to_logs.query_is_default, 0);
+    spec_stack_free(s);
+    free(msg);
+
+    /* a disabled signal needs no URL */
+    ASSERT_OK(decode(HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  metrics: {enabled: false}\n", &s, &msg));
+    ASSERT_STR_EQ(msg, "");
+    ASSERT_TRUE(spec_stack_backend(s, SPEC_SIGNAL_METRICS) == NULL);
+    spec_stack_free(s);
+    free(msg);
 }
 
 TEST(signal_names)
