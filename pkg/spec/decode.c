@@ -637,7 +637,13 @@ static void decode_trace_id_fields(struct dec *d, const json_t *o, const char *p
                 else if (strcmp(mt, "regex") != 0)
                     fail(d, "%s.matcherType: must be regex or label", p);
             }
-            get_string(d, it, p, "matcherRegex", F_REQ, 512, &re);
+            /* A label matcher is looked up as an exact key before Grafana
+             * 11.5 and tested as a RegExp from 11.5 (getDerivedFields.ts):
+             * only a plain label name means the same in both. */
+            if (get_string(d, it, p, "matcherRegex", F_REQ, 512, &re) && m == SPEC_MATCHER_LABEL &&
+                !is_label_name(re))
+                fail(d, "%s.matcherRegex: with matcherType label must be a plain label name such as trace_id "
+                        "(regex forms work only from Grafana 11.5)", p);
             get_string(d, it, p, "urlDisplayLabel", 0, 128, &label);
             for (size_t j = 0; name && j < b->n_trace_id_fields; j++)
                 if (strcmp(b->trace_id_fields[j].name, name) == 0) {

@@ -159,6 +159,9 @@ TEST(validation_errors_name_their_path)
          {"spec.correlation.timeShift.before: must be a whole number of milliseconds"}},
         {HDR "metadata: {name: a}\nspec:\n  traces: {url: 'http://t', traceQueryTimeShift: {after: 1h1ns}}\n",
          {"spec.traces.traceQueryTimeShift.after: must be a whole number of milliseconds"}},
+        {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l', traceIdFields: [{name: t, matcherType: label, "
+             "matcherRegex: '^trace_id$'}]}\n",
+         {"spec.logs.traceIdFields[0].matcherRegex: with matcherType label must be a plain label name"}},
         {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  grafana: {orgId: 0, prune: maybe}\n",
          {"spec.grafana.orgId: must be between 1 and", "spec.grafana.prune: must be true or false"}},
         {HDR "metadata: {name: a}\nspec:\n  logs: {url: 'http://l'}\n  correlation: {histograms: exponential}\n",
