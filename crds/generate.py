@@ -13,7 +13,11 @@ import sys
 
 import yaml
 
-DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$|^0$"
+# Go duration syntax restricted to whole milliseconds (Grafana has no smaller
+# unit): h, m, s, ms in that order, with at most the decimals that keep the
+# value whole (h 5, m 4, s 3, ms none); "0" alone. pkg/spec accepts a
+# superset (any exact Go form, e.g. 1000us) and renders one integer + unit.
+DURATION = (r"^(0|([0-9]+(\.[0-9]{1,5})?h)?([0-9]+(\.[0-9]{1,4})?m)?([0-9]+(\.[0-9]{1,3})?s)?([0-9]+ms)?)$")
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 UID = r"^[A-Za-z0-9_-]{1,40}$"
@@ -53,7 +57,9 @@ def key_ref(desc, what):
 
 
 def duration(desc, **kw):
-    return s(desc + " Go duration syntax (15s, 5m, 1h30m).", maxLength=32, pattern=DURATION, **kw)
+    return s(desc + " Go duration syntax with h, m, s, ms in that order (15s, 5m, 1h30m, 1.5h, 500ms): a "
+             "whole number of milliseconds, as Grafana has no smaller unit.", minLength=1, maxLength=32,
+             pattern=DURATION, **kw)
 
 
 def tags(desc):
@@ -83,14 +89,17 @@ def backend(signal, flavor_desc, extra):
                  "/prometheus prefix; Tempo: the query-frontend HTTP port (3200); Loki: the gateway or "
                  "query-frontend root; Pyroscope: the HTTP root (4040).", minLength=1, maxLength=2048,
                  pattern=URL),
-        "uid": s(f"Grafana data-source UID. Default: <stack name>-{signal}. Treat as immutable: Grafana "
-                 "breaks links when a provisioned UID changes.", maxLength=40, pattern=UID),
+        "uid": s(f"Grafana data-source UID. Default: <stack name>-{signal} when that fits Grafana's 40 "
+                 f"characters, else the name cut short + '-' + 8 hex digits of sha256(name) + '-{signal}'. Treat "
+                 "as immutable: Grafana breaks links when a provisioned UID changes.", maxLength=40, pattern=UID),
         "name": s(f"Grafana data-source name (Grafana identifies provisioned data sources by name). Default: "
                   f"'{flavor_desc} (<namespace>/<stack>)'.", minLength=1, maxLength=190),
         "tenant": s("Tenant ID sent as X-Scope-OrgID by Grafana and by the probes. Omit for single-tenant "
                     "backends.", maxLength=256, pattern=TENANT),
         "default": b("Make this Grafana's default data source. At most one per stack, and at most one per "
-                     "Grafana organization across all stacks."),
+                     "Grafana organization across ALL provisioning files: kube-prometheus-stack already "
+                     "provisions a default Prometheus, and two defaults make Grafana refuse every data source. "
+                     "Leave false unless this Grafana has no other default."),
         "auth": obj("Credentials. Secrets are referenced, never copied: Grafana reads them from files mounted "
                     "under /etc/grafana/crosslink-secrets/<secret>/<key>.", {
                         "basic": obj("HTTP basic authentication.", {
@@ -115,7 +124,10 @@ def backend(signal, flavor_desc, extra):
     }
     props.update(extra)
     return obj(f"The {signal} backend ({flavor_desc}). Omit to run the stack without {signal}; links to and "
-               f"from {signal} are then not rendered.", props, ["url"])
+               f"from {signal} are then not rendered.", props, **{"x-kubernetes-validations": [{
+                   "rule": "has(self.url) || (has(self.enabled) && !self.enabled)",
+                   "message": "url is required unless enabled is false", "fieldPath": ".url",
+                   "reason": "FieldValueRequired"}]})
 
 
 def crd():
@@ -125,7 +137,14 @@ def crd():
         "scrapeInterval": duration("Scrape interval of the metrics; Grafana's timeInterval (lower bound of "
                                    "$__interval and $__rate_interval).", default="15s"),
     })
-    traces = backend("traces", "Tempo", {})
+    traces = backend("traces", "Tempo", {
+        "traceQueryTimeShift": obj("Tempo's trace-by-ID window (jsonData.traceQuery): when set, a trace looked up "
+                                   "by ID is searched from the time range's start minus before to its end plus "
+                                   "after (Grafana's own default for an unset side is 30m).", {
+                                       "before": duration("Widening before the range start."),
+                                       "after": duration("Widening after the range end."),
+                                   }),
+    })
     logs = backend("logs", "Loki", {
         "traceIdFields": {
             "type": "array",
@@ -140,9 +159,16 @@ def crd():
                 "matcherType": s("regex: matcherRegex runs on the log line and capture group 1 is the trace "
                                  "ID. label: matcherRegex is matched against label and structured-metadata "
                                  "names.", enum=["regex", "label"], default="regex"),
-                "matcherRegex": s("The regular expression (JavaScript syntax).", minLength=1, maxLength=512),
+                "matcherRegex": s("regex: the regular expression (JavaScript syntax). label: the plain label "
+                                  "name, e.g. trace_id (Grafana before 11.5 looks it up as an exact key).",
+                                  minLength=1, maxLength=512),
                 "urlDisplayLabel": s("Link text.", maxLength=128),
-            }, ["name", "matcherRegex"]),
+            }, ["name", "matcherRegex"], **{"x-kubernetes-validations": [{
+                "rule": "!has(self.matcherType) || self.matcherType != 'label' || "
+                        "self.matcherRegex.matches('^[a-zA-Z_][a-zA-Z0-9_]*$')",
+                "message": "with matcherType label, matcherRegex must be a plain label name such as trace_id "
+                           "(regex forms work only from Grafana 11.5)",
+                "fieldPath": ".matcherRegex"}]}),
         },
         "maxLines": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 100000, "default": 1000,
                      "description": "Grafana's maximum number of log lines per query."},
@@ -167,13 +193,18 @@ def crd():
         "exemplarLabels": {"type": "array", "maxItems": 8,
                            "description": "Exemplar label names holding the trace ID (default trace_id, traceID).",
                            "items": s("Exemplar label name.", maxLength=128, pattern=LABEL_NAME)},
+        "histograms": s("How requestMetric is stored: classic (_bucket/_count series) or native (one "
+                        "native-histogram series; OTel SDKs sending to Mimir increasingly do). Chooses the "
+                        "trace-to-metrics queries and the dashboard panels.", enum=["classic", "native"],
+                        default="classic"),
         "tracesToLogs": obj("Override of Tempo's trace-to-logs link.", {
             "tags": tags("Attribute -> label mappings (default: the service mapping plus extraTags)."),
             "timeShift": time_shift("Time window (default correlation.timeShift)."),
             "filterByTraceID": b("Keep only log lines of the trace (default true)."),
             "filterBySpanID": b("Keep only log lines of the span (default false)."),
             "query": s("Custom LogQL query; Grafana variables such as ${__span.traceId} are written "
-                       "unescaped here.", maxLength=4096),
+                       "unescaped here. Default: a query that finds the trace ID in the log line or in the "
+                       "trace_id structured metadata (Loki 3 OTLP logs), see docs/grafana.md.", maxLength=4096),
         }),
         "tracesToMetrics": obj("Override of Tempo's trace-to-metrics links.", {
             "tags": tags("Attribute -> label mappings (default: the service mapping plus extraTags)."),
@@ -202,9 +233,16 @@ def crd():
         "dashboardLabels": label_map("Labels on the dashboards ConfigMap.", {"grafana_dashboard": "1"}),
         "folder": s("Grafana folder of the dashboards (sidecar folder annotation and provider folder).",
                     minLength=1, maxLength=128, default="Observability"),
-        "dashboardsPath": s("options.path of the rendered dashboard provider, for Grafana installs that mount "
-                            "the ConfigMap directly (default /var/lib/grafana/dashboards/crosslink/"
+        "dashboardsPath": s("options.path of the dashboard provider for Grafana installs without the "
+                            "sidecar (docs/grafana.md; default /var/lib/grafana/dashboards/crosslink/"
                             "<namespace>-<stack>).", maxLength=1024, pattern=r"^/.*$"),
+        "prune": b("Write prune: true into the data-source file, so Grafana deletes this stack's data sources "
+                   "when they leave the file. Default false: the Grafana chart's sidecar rewrites a changed file "
+                   "by deleting it first, and a provisioning run in between deletes live data sources "
+                   "(grafana/grafana#97051).", default=False),
+        "orgId": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2147483647, "default": 1,
+                  "description": "Grafana organization of the data sources and the dashboard provider. The "
+                                 "organization must exist, or Grafana rejects the whole file."},
     })
     dashboards = obj("Dashboards to render.", {
         "serviceOverview": b("Render the service overview dashboard (request rate and p99 with exemplars, "

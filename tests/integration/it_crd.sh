@@ -2,7 +2,8 @@
 # it_crd.sh — the CRD on a real kube-apiserver (tests/cluster): it installs
 # and becomes Established; the examples are accepted and defaulted; invalid
 # stacks (no signal, duplicate UID, default-UID collision, two defaults, bad
-# URL) are rejected with the CEL/schema message; the status subresource and
+# URL, sub-millisecond durations, regex label matchers, missing url, org 0)
+# are rejected with the CEL/schema message; the status subresource and
 # printer columns work; what the apiserver stores renders to the same
 # ConfigMaps as the file, and those ConfigMaps pass a server-side dry run.
 # Needs KUBECONFIG (fails without it) and $CROSSLINK. Uses its own namespace
@@ -92,6 +93,40 @@ spec: {logs: {url: 'http://l', auth: {basic: {username: u, passwordSecretRef: {n
 reject timeout_gt_interval "timeout must not exceed interval" "$H
 metadata: {name: verify}
 spec: {logs: {url: 'http://l'}, verify: {interval: 10s, timeout: 20s}}"
+reject sub_millisecond "spec.metrics.scrapeInterval" "$H
+metadata: {name: submilli}
+spec: {metrics: {url: 'http://m', scrapeInterval: 500us}}"
+reject sub_millisecond_fraction "spec.correlation.timeShift.before" "$H
+metadata: {name: submilli2}
+spec: {logs: {url: 'http://l'}, correlation: {timeShift: {before: 1.0005s}}}"
+reject label_matcher_regex "matcherRegex must be a plain label name" "$H
+metadata: {name: labelre}
+spec: {logs: {url: 'http://l', traceIdFields: [{name: t, matcherType: label, matcherRegex: '^trace_id\$'}]}}"
+reject url_required "url is required unless enabled is false" "$H
+metadata: {name: nourl}
+spec: {logs: {}}"
+reject org_zero "spec.grafana.orgId" "$H
+metadata: {name: org0}
+spec: {logs: {url: 'http://l'}, grafana: {orgId: 0}}"
+# accepted: whole-millisecond multi-unit durations, a disabled signal without
+# a url, a 63-character name (default UIDs are shortened to fit), new fields
+cat >"$tmp/accept.yaml" <<EOF2
+$H
+metadata: {name: a-very-long-stack-name-that-uses-all-sixty-three-characters-ok}
+spec:
+  metrics: {url: 'http://m', scrapeInterval: 1m30s}
+  traces: {url: 'http://t', traceQueryTimeShift: {before: 1h, after: 1.5h}}
+  profiles: {enabled: false}
+  correlation: {histograms: native, timeShift: {before: 1.5m, after: '0'}}
+  grafana: {orgId: 2, prune: true}
+EOF2
+if K apply -n "$ns" -f "$tmp/accept.yaml" >"$tmp/out" 2>&1 &&
+    K get ostack -n "$ns" a-very-long-stack-name-that-uses-all-sixty-three-characters-ok -o yaml >"$tmp/acc.yaml" &&
+    "$CROSSLINK" render -f "$tmp/acc.yaml" >/dev/null; then
+    pass grafana_fields_accepted
+else
+    fail grafana_fields_accepted; cat "$tmp/out"
+fi
 
 # status subresource + printer columns
 cat >"$tmp/status.json" <<'EOF'
