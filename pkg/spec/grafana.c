@@ -149,3 +149,42 @@ int spec_stack_default_signal(const struct spec_stack *s)
             return i;
     return -1;
 }
+
+static void add_ref(struct spec_ref *out, size_t *n, const char *kind, const char *name)
+{
+    if (!name)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(out[i].kind, kind) == 0 && strcmp(out[i].name, name) == 0)
+            return;
+    if (*n < SPEC_REFS_MAX) {
+        out[*n].kind = kind;
+        out[*n].name = name;
+        (*n)++;
+    }
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct spec_ref *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+size_t spec_stack_refs(const struct spec_stack *s, struct spec_ref out[SPEC_REFS_MAX])
+{
+    size_t n = 0;
+    for (int i = 0; s && i < SPEC_SIGNAL_COUNT; i++) {
+        const struct spec_backend *b = spec_stack_backend(s, (enum spec_signal)i);
+        if (!b)
+            continue;
+        if (b->auth.basic_username)
+            add_ref(out, &n, "Secret", b->auth.basic_password.name);
+        add_ref(out, &n, "Secret", b->auth.bearer_token.name);
+        add_ref(out, &n, "Secret", b->tls.ca_secret.name);
+        add_ref(out, &n, "ConfigMap", b->tls.ca_configmap.name);
+    }
+    if (n > 1)
+        qsort(out, n, sizeof(*out), ref_cmp);
+    return n;
+}

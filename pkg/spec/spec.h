@@ -246,6 +246,19 @@ const struct spec_backend *spec_stack_backend(const struct spec_stack *s, enum s
  * datasource labels and orgId. */
 int spec_stack_default_signal(const struct spec_stack *s);
 
+/* The Secrets and ConfigMaps the rendered data sources read through
+ * $__file{} (basic-auth passwords, bearer tokens, CA bundles of configured
+ * signals), each once, sorted by kind then name. kind is "ConfigMap" or
+ * "Secret"; name is borrowed from s. Returns how many were written (at most
+ * SPEC_REFS_MAX). For the refs digest (render_refs_digest): the controller
+ * GETs each (one at a time) and hashes their resourceVersions. */
+#define SPEC_REFS_MAX 8
+struct spec_ref {
+    const char *kind;
+    const char *name;
+};
+size_t spec_stack_refs(const struct spec_stack *s, struct spec_ref out[SPEC_REFS_MAX]);
+
 /* Formats a millisecond duration the way Grafana's rangeutil describeInterval
  * reads it: one integer and the largest unit that divides it exactly among
  * h, m, s, ms ("90m", "90s", "1500ms"), "0s" for zero, a leading '-' when

@@ -508,6 +508,27 @@ TEST(grafana_wiring_fields)
     free(msg);
 }
 
+TEST(referenced_objects_for_the_refs_digest)
+{
+    struct spec_stack *s = NULL;
+    struct spec_ref refs[SPEC_REFS_MAX];
+    char *msg = NULL;
+    ASSERT_OK(decode(HDR "metadata: {name: a}\nspec:\n"
+                         "  metrics: {url: 'http://m', auth: {basic: {username: u, passwordSecretRef: {name: pw, key: k}}},"
+                         " tls: {caConfigMapRef: {name: ca, key: c}}}\n"
+                         "  traces: {url: 'http://t', auth: {bearerTokenSecretRef: {name: pw, key: t}}}\n"
+                         "  logs: {url: 'http://l', tls: {caSecretRef: {name: ca-s, key: c}}}\n"
+                         "  profiles: {enabled: false, url: 'http://p', auth: {bearerTokenSecretRef: {name: prof, key: t}}}\n",
+                     &s, &msg));
+    ASSERT_EQ(spec_stack_refs(s, refs), 3); /* pw once; disabled profiles not read */
+    ASSERT_STR_EQ(refs[0].kind, "ConfigMap");
+    ASSERT_STR_EQ(refs[0].name, "ca");
+    ASSERT_STR_EQ(refs[1].name, "ca-s");
+    ASSERT_STR_EQ(refs[2].name, "pw");
+    spec_stack_free(s);
+    free(msg);
+}
+
 TEST(signal_names)
 {
     ASSERT_STR_EQ(spec_signal_name(SPEC_SIGNAL_METRICS), "metrics");
