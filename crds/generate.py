@@ -197,6 +197,9 @@ def crd():
                         "native-histogram series; OTel SDKs sending to Mimir increasingly do). Chooses the "
                         "trace-to-metrics queries and the dashboard panels.", enum=["classic", "native"],
                         default="classic"),
+        "grafanaCorrelations": b("Also provision Grafana correlations (Grafana 10+) as a second click path: "
+                                 "Loki log line -> Tempo trace (trace id taken from the line by a regex), "
+                                 "and Prometheus table results -> the service's logs in Loki.", default=False),
         "tracesToLogs": obj("Override of Tempo's trace-to-logs link.", {
             "tags": tags("Attribute -> label mappings (default: the service mapping plus extraTags)."),
             "timeShift": time_shift("Time window (default correlation.timeShift)."),

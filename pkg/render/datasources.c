@@ -247,6 +247,72 @@ static void logs_json(struct render_ctx *r, const struct spec_stack *s, json_t *
     }
 }
 
+/* One provisioned Grafana correlation (sibling of jsonData; schema of
+ * pkg/services/provisioning/datasources/datasources.go
+ * makeCreateCorrelationCommand): label and description always present
+ * (read with unchecked type assertions), config.type "query" (the legacy
+ * location; the root type defaults to query in newer versions). Strings are
+ * env-interpolated like the rest of the file, hence render__esc. */
+static json_t *correlation_json(struct render_ctx *r, const char *target_uid, const char *label, const char *desc,
+                                const char *field, json_t *target, json_t *transformations)
+{
+    json_t *c = json_object(), *cfg = json_object();
+    render__put(r, c, "targetUID", render__esc(r, target_uid));
+    render__put(r, c, "label", render__esc(r, label));
+    render__put(r, c, "description", render__esc(r, desc));
+    render__put(r, cfg, "type", render__str(r, "query"));
+    render__put(r, cfg, "field", render__esc(r, field));
+    render__put(r, cfg, "target", target);
+    if (transformations)
+        render__put(r, cfg, "transformations", transformations);
+    render__put(r, c, "config", cfg);
+    return c;
+}
+
+/* spec.correlation.grafanaCorrelations: a second click path next to the
+ * data links. Loki -> Tempo on the log line field "Line" (Grafana maps it
+ * to the dataplane body field itself: public/app/features/correlations/
+ * utils.ts fixLokiDataplaneFields), the trace id taken by a regex
+ * transformation; Prometheus -> Loki on the service label column of table
+ * results. */
+static json_t *correlations_json(struct render_ctx *r, const struct spec_stack *s, enum spec_signal sig)
+{
+    const struct spec_backend *t = spec_stack_backend(s, SPEC_SIGNAL_TRACES);
+    const struct spec_backend *l = spec_stack_backend(s, SPEC_SIGNAL_LOGS);
+    const char *lbl = s->correlation.service_label;
+    json_t *list = json_array(), *target, *tr, *x;
+    char *q;
+
+    if (sig == SPEC_SIGNAL_LOGS && t) {
+        target = json_object();
+        render__put(r, target, "queryType", render__str(r, "traceql"));
+        render__put(r, target, "query", render__esc(r, "${trace_id}"));
+        tr = json_array();
+        x = json_object();
+        render__put(r, x, "type", render__str(r, "regex"));
+        render__put(r, x, "expression", render__esc(r, "(?:trace_id|traceID|traceId)[\"]?[=:]\\s*[\"]?(\\w+)"));
+        render__put(r, x, "mapValue", render__str(r, "trace_id"));
+        render__append(r, tr, x);
+        render__append(r, list, correlation_json(r, t->uid, "Trace for this line", "crosslink: trace id in the log line",
+                                                 "Line", target, tr));
+    }
+    if (sig == SPEC_SIGNAL_METRICS && l) {
+        target = json_object();
+        q = op_asprintf("{%s=\"${%s}\"}", lbl, lbl);
+        render__put(r, target, "expr", render__esc(r, q ? q : ""));
+        if (!q)
+            r->oom = 1;
+        free(q);
+        render__append(r, list, correlation_json(r, l->uid, "Logs of this service", "crosslink: the service's logs",
+                                                 lbl, target, NULL));
+    }
+    if (!json_array_size(list)) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
 static json_t *datasource_json(struct render_ctx *r, const struct spec_stack *s, enum spec_signal sig)
 {
     const struct spec_backend *b = &s->backends[sig];
@@ -269,6 +335,11 @@ static json_t *datasource_json(struct render_ctx *r, const struct spec_stack *s,
     default: break;
     }
     render__put(r, ds, "jsonData", jd);
+    if (s->correlation.grafana_correlations) {
+        json_t *corr = correlations_json(r, s, sig);
+        if (corr)
+            render__put(r, ds, "correlations", corr);
+    }
     if (sjd && json_object_size(sjd))
         render__put(r, ds, "secureJsonData", sjd);
     else

@@ -824,7 +824,8 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
 {
     static const char *const allowed[] = {"serviceAttribute", "serviceLabel", "extraTags", "timeShift",
                                           "requestMetric", "exemplarLabels", "tracesToLogs",
-                                          "tracesToMetrics", "tracesToProfiles", "histograms", NULL};
+                                          "tracesToMetrics", "tracesToProfiles", "histograms",
+                                          "grafanaCorrelations", NULL};
     static const char *const logs_allowed[] = {"tags", "timeShift", "filterByTraceID", "filterBySpanID",
                                                "query", NULL};
     static const char *const metrics_allowed[] = {"tags", "timeShift", "queries", NULL};
@@ -872,6 +873,7 @@ static void decode_correlation(struct dec *d, const json_t *spec, struct spec_st
             }
             free(h);
         }
+        get_bool(d, o, path, "grafanaCorrelations", &c->grafana_correlations);
         l = get_object(d, o, path, "tracesToLogs");
         mt = get_object(d, o, path, "tracesToMetrics");
         pr = get_object(d, o, path, "tracesToProfiles");

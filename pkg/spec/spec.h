@@ -196,6 +196,8 @@ struct spec_correlation {
     struct spec_link_metrics traces_to_metrics;
     struct spec_link_profiles traces_to_profiles;
     enum spec_histograms histograms;  /* default classic */
+    int grafana_correlations;   /* also provision Grafana correlations (logs ->
+                                   trace, metrics -> logs); default false */
 };
 
 struct spec_grafana {

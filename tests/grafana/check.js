@@ -37,6 +37,11 @@
  *   link vars   public/app/features/explore/TraceView/createSpanLink.tsx
  *               (${__tags}, ${__span.*}, ${__trace.*}; a link whose query
  *               keeps an undefined variable is hidden)
+ *   correlations pkg/services/provisioning/datasources/datasources.go
+ *               makeCreateCorrelationCommand (label/description strings,
+ *               targetUID provisioned, config.field, config.type query,
+ *               transformations under config) + public/app/features/
+ *               correlations/utils.ts (links attach to config.field by name)
  *   dashboards  pkg/services/provisioning/dashboards/file_reader.go (only
  *               *.json files under the provider path are dashboards; a
  *               {"dashboard": …} envelope is not unwrapped) */
@@ -212,6 +217,7 @@ function checkFile(entry) {
   };
 
   for (const x of dss) checkDatasource(x, byUid, fail);
+  for (const x of dss) checkCorrelations(x, byUid, fail);
   for (const { where, d } of dashboards) checkDashboard(where, d, dss, fail);
   return fired;
 }
@@ -307,6 +313,39 @@ function checkDatasource(x, byUid, fail) {
       }
     });
   }
+}
+
+function checkCorrelations(x, byUid, fail) {
+  const { ds, where } = x;
+  (ds.correlations || []).forEach((c, i) => {
+    const at = `${where}: correlations[${i}]`;
+    if (typeof c.label !== 'string' || typeof c.description !== 'string') fail('correlation', `${at}: label and description must both be strings`);
+    if ('transformations' in c) fail('correlation', `${at}: transformations must be nested under config`);
+    const cfg = c.config || {};
+    if (typeof cfg.field !== 'string' || !cfg.field) fail('correlation', `${at}: config.field missing`);
+    if (cfg.type !== undefined && cfg.type !== 'query') fail('correlation', `${at}: config.type must be query`);
+    const target = byUid(c.targetUID, null, x);
+    if (!target) { fail('ref', `${at}: targetUID "${c.targetUID}" is not provisioned in org ${x.org}`); return; }
+    const vars = {};
+    for (const tr of cfg.transformations || []) {
+      if (tr.type === 'regex') {
+        let re;
+        try { re = new RegExp(tr.expression); } catch (e) { fail('correlation', `${at}: regex ${e.message}`); continue; }
+        const m = re.exec(`level=info trace_id=${SPAN.traceId} msg=ok`) || re.exec(`{"trace_id":"${SPAN.traceId}"}`);
+        vars[tr.mapValue || cfg.field] = m ? m[1] : undefined;
+      }
+    }
+    vars[cfg.field] = vars[cfg.field] ?? SAMPLE;
+    const subst = (q) => q.replace(/\$\{([\w.]+)\}/g, (all, n) => (vars[n] !== undefined ? vars[n] : all));
+    const tq = cfg.target || {};
+    if (target.ds.type === 'loki') checkQuery('logql', `${at} target`, subst(tq.expr || ''), fail);
+    else if (target.ds.type === 'prometheus') checkQuery('promql', `${at} target`, subst(tq.expr || ''), fail);
+    else if (target.ds.type === 'tempo') {
+      const q = subst(tq.query || '');
+      if (tq.queryType === 'traceql' && /^[0-9a-f]{16,32}$/.test(q)) return; // a trace id: trace-by-ID
+      checkQuery('traceql', `${at} target`, q, fail);
+    }
+  });
 }
 
 function checkVariable(where, v, dsOf, fail) {

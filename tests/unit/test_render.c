@@ -743,9 +743,36 @@ TEST(org_prune_and_durations_render_for_grafana)
     ASSERT_TRUE(json_is_true(jpath(tempo, "jsonData.traceQuery.timeShiftEnabled")));
     ASSERT_STR_EQ(jpath_str(tempo, "jsonData.traceQuery.spanStartTimeShift"), "1h"); /* positive: widens */
     ASSERT_STR_EQ(jpath_str(tempo, "jsonData.traceQuery.spanEndTimeShift"), "90m");
+    ASSERT_TRUE(json_object_get(ds_by_type(doc, "loki"), "correlations") == NULL); /* opt-in */
     ASSERT_OK(render_dashboard_provider_yaml(&txt, s));
     ASSERT_CONTAINS(txt, "orgId: 3");
     free(txt);
+    json_decref(doc);
+    render_output_free(o);
+    spec_stack_free(s);
+}
+
+TEST(grafana_correlations_are_opt_in_and_point_at_the_stack)
+{
+    struct spec_stack *s = stack(HDR "metadata: {name: c, namespace: ns}\nspec:\n"
+                                     "  metrics: {url: 'http://m', uid: m}\n  traces: {url: 'http://t', uid: t}\n"
+                                     "  logs: {url: 'http://l', uid: l}\n  correlation: {grafanaCorrelations: true}\n");
+    struct render_output *o = NULL;
+    json_t *doc, *c;
+    char *h = NULL;
+    ASSERT_TRUE(s != NULL);
+    ASSERT_OK(render_stack(&o, s));
+    doc = parsed_datasources(o);
+    c = json_array_get(json_object_get(ds_by_type(doc, "loki"), "correlations"), 0);
+    ASSERT_STR_EQ(jpath_str(c, "targetUID"), "t");
+    ASSERT_STR_EQ(jpath_str(c, "config.field"), "Line");
+    ASSERT_STR_EQ(jpath_str(c, "description"), "crosslink: trace id in the log line");
+    ASSERT_STR_EQ(expanded(jpath(c, "config.target.query"), &h), "${trace_id}");
+    c = json_array_get(json_object_get(ds_by_type(doc, "prometheus"), "correlations"), 0);
+    ASSERT_STR_EQ(jpath_str(c, "targetUID"), "l");
+    ASSERT_STR_EQ(expanded(jpath(c, "config.target.expr"), &h), "{service_name=\"${service_name}\"}");
+    ASSERT_TRUE(json_object_get(ds_by_type(doc, "tempo"), "correlations") == NULL);
+    free(h);
     json_decref(doc);
     render_output_free(o);
     spec_stack_free(s);
