@@ -148,4 +148,52 @@ int op_base64_decode(const char *in, size_t len, char **out, size_t *out_len);
 
 /* ---- end base64 -------------------------------------------------------- */
 
+/* ---- clock (injectable; util.c) ---------------------------------------- */
+
+/* An injectable monotonic clock for timing logic (work-queue delays,
+ * backoff, leader election, reconcile deadlines), so unit tests can drive
+ * time by hand. A NULL clock or NULL function means the real op_mono_ms(). */
+typedef int64_t (*op_now_fn)(void *payload);
+
+struct op_clock {
+    op_now_fn now_ms; /* monotonic milliseconds */
+    void *payload;
+};
+
+int64_t op_clock_now(const struct op_clock *c);
+
+/* ---- hash map (map.c) --------------------------------------------------- */
+
+/* The one string hash of the code base: 32-bit FNV-1a over len bytes,
+ * continuing from h (start with OP_HASH32_INIT). Not for anything an
+ * attacker can choose to collide where that would cost more than time. */
+#define OP_HASH32_INIT 2166136261u
+uint32_t op_hash32(uint32_t h, const void *data, size_t len);
+
+/* A string-keyed chained hash map (doubling buckets). Not thread-safe:
+ * callers lock. free_val (may be NULL) is called for values that are
+ * replaced, deleted or still present at op_map_free. */
+struct op_map;
+
+struct op_map *op_map_new(void (*free_val)(void *));
+void op_map_free(struct op_map *m);
+/* Borrowed value, or NULL when absent (store non-NULL values to tell apart). */
+void *op_map_get(const struct op_map *m, const char *key);
+int op_map_has(const struct op_map *m, const char *key);
+/* Inserts or replaces (the old value is freed). The key is copied. Returns 0
+ * or OP_ENOMEM (then val is NOT taken). */
+int op_map_put(struct op_map *m, const char *key, void *val);
+/* Removes and frees. Returns 0 or OP_ENOTFOUND. */
+int op_map_del(struct op_map *m, const char *key);
+/* Removes without freeing and returns the value (NULL when absent). */
+void *op_map_take(struct op_map *m, const char *key);
+size_t op_map_len(const struct op_map *m);
+/* Calls fn for every entry in unspecified order; a non-zero return stops the
+ * walk and is returned. fn must not modify the map. */
+int op_map_foreach(const struct op_map *m, int (*fn)(const char *key, void *val, void *payload),
+                   void *payload);
+/* Removes every entry for which pred returns non-zero (values freed). */
+void op_map_filter_out(struct op_map *m, int (*pred)(const char *key, void *val, void *payload),
+                       void *payload);
+
 #endif

@@ -169,3 +169,8 @@ double op_rand01(void)
     state ^= state << 17;
     return (double)(state >> 11) / (double)(1ULL << 53);
 }
+
+int64_t op_clock_now(const struct op_clock *c)
+{
+    return (c && c->now_ms) ? c->now_ms(c->payload) : op_mono_ms();
+}

@@ -230,9 +230,9 @@ static int find_conflict(struct ctl_manager *m, const char *key, char *why, size
 {
     struct conflict_ctx x = {key, NULL, why, n, 0};
     pthread_mutex_lock(&m->mu);
-    x.me = ctl_map_get(m->claims, key);
+    x.me = op_map_get(m->claims, key);
     if (x.me)
-        ctl_map_foreach(m->claims, conflict_walk, &x);
+        op_map_foreach(m->claims, conflict_walk, &x);
     pthread_mutex_unlock(&m->mu);
     return x.found;
 }
@@ -258,7 +258,7 @@ static void memo_put(struct ctl_manager *m, const char *mkey, const char *prev_r
     snprintf(mo->new_rv, sizeof(mo->new_rv), "%s", new_rv ? new_rv : "");
     mo->status = status;
     pthread_mutex_lock(&m->mu);
-    if (ctl_map_put(m->memo, mkey, mo) < 0) {
+    if (op_map_put(m->memo, mkey, mo) < 0) {
         json_decref(mo->status);
         free(mo);
     }
@@ -275,7 +275,7 @@ static void memo_begin(struct ctl_manager *m, const char *mkey)
         return; /* then an early echo costs one no-write reconcile */
     mo->pending = 1;
     pthread_mutex_lock(&m->mu);
-    if (ctl_map_put(m->memo, mkey, mo) < 0)
+    if (op_map_put(m->memo, mkey, mo) < 0)
         free(mo);
     pthread_mutex_unlock(&m->mu);
 }
@@ -292,7 +292,7 @@ static int memo_end(struct ctl_manager *m, const char *mkey, const char *prev_rv
     struct ctl_memo *mo;
     int again = 0;
     pthread_mutex_lock(&m->mu);
-    mo = ctl_map_get(m->memo, mkey);
+    mo = op_map_get(m->memo, mkey);
     if (!mo || !mo->pending) {
         pthread_mutex_unlock(&m->mu);
         if (new_rv)
@@ -303,10 +303,10 @@ static int memo_end(struct ctl_manager *m, const char *mkey, const char *prev_rv
     }
     if (mo->seen) {
         again = !new_rv || strcmp(mo->seen_rv, new_rv) != 0;
-        ctl_map_del(m->memo, mkey);
+        op_map_del(m->memo, mkey);
     } else if (!new_rv || !strcmp(new_rv, prev_rv ? prev_rv : "")) {
         /* failed, or not applied (same resourceVersion): no echo to wait for */
-        ctl_map_del(m->memo, mkey);
+        op_map_del(m->memo, mkey);
     } else {
         snprintf(mo->prev_rv, sizeof(mo->prev_rv), "%s", prev_rv ? prev_rv : "");
         snprintf(mo->new_rv, sizeof(mo->new_rv), "%s", new_rv);
@@ -326,14 +326,14 @@ static int memo_lagging(struct ctl_manager *m, const char *mkey, const char *cur
     struct ctl_memo *mo;
     int lag = 0;
     pthread_mutex_lock(&m->mu);
-    mo = ctl_map_get(m->memo, mkey);
+    mo = op_map_get(m->memo, mkey);
     if (mo && !mo->pending) {
         if (!strcmp(mo->prev_rv, cur_rv ? cur_rv : "")) {
             lag = 1;
             if (status_out)
                 *status_out = json_incref(mo->status);
         } else {
-            ctl_map_del(m->memo, mkey); /* the cache has caught up (or moved on) */
+            op_map_del(m->memo, mkey); /* the cache has caught up (or moved on) */
         }
     }
     pthread_mutex_unlock(&m->mu);
@@ -345,7 +345,7 @@ static void memo_forget_stack(struct ctl_manager *m, const char *key)
     char mk[600];
     snprintf(mk, sizeof(mk), "st/%s", key);
     pthread_mutex_lock(&m->mu);
-    ctl_map_del(m->memo, mk);
+    op_map_del(m->memo, mk);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -454,7 +454,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
                 if (done[j]) {
                     r[idx[j]] = got[j];
                     if (!got[j].cached)
-                        ctl_metric_observe(m->m_probe_time,
+                        rt_metric_observe(m->m_probe_time,
                                            (const char *[]){spec_signal_name((enum spec_signal)ps.targets[idx[j]].signal)},
                                            (double)got[j].latency_ms / 1000.0);
                 } else {
@@ -582,7 +582,7 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
     a->existed = cached != NULL;
     if (cm_matches(cached, cm->object, cm->digest, uid)) {
         pthread_mutex_lock(&m->mu);
-        ctl_map_del(m->memo, a->mk); /* the cache shows our write */
+        op_map_del(m->memo, a->mk); /* the cache shows our write */
         pthread_mutex_unlock(&m->mu);
         need = 0;
     } else if (memo_lagging(m, a->mk, a->cur_rv, NULL)) {
@@ -655,7 +655,7 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
         }
         (*writes)++;
         if (a[i].again) /* the key is being processed: this queues it for after */
-            (void)ctl_wq_add(m->queue, key);
+            (void)rt_wq_add(m->queue, key);
     }
     return err;
 }
@@ -814,7 +814,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
          * ConfigMaps; forget what we remembered */
         memo_forget_stack(m, key);
         pthread_mutex_lock(&m->mu);
-        ctl_map_del(m->ready, key);
+        op_map_del(m->ready, key);
         pthread_mutex_unlock(&m->mu);
         goto out;
     }
@@ -990,8 +990,8 @@ done_status:
                 rv3 |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig);
         }
         pthread_mutex_lock(&m->mu);
-        prev = (uintptr_t)ctl_map_get(m->ready, key);
-        (void)ctl_map_put(m->ready, key, (void *)rv3);
+        prev = (uintptr_t)op_map_get(m->ready, key);
+        (void)op_map_put(m->ready, key, (void *)rv3);
         pthread_mutex_unlock(&m->mu);
         if (wrote_status)
             emit_warnings(m, obj, s, sigs, nsig, new_gen ? 0 : prev);

@@ -1,14 +1,14 @@
-/* test_ctl_leader.c — unit tests for controller/leader.c over an in-memory
+/* test_rt_leader.c — unit tests for pkg/runtime/leader.c over an in-memory
  * lease store with optimistic concurrency and a hand-driven clock: acquire,
  * renew, standby, expiry takeover, release hand-over, lost leadership. */
-#include "leader.h"
+#include "runtime.h"
 #include "test.h"
 
 #include <stdlib.h>
 
 struct store {
     int exists;
-    struct ctl_lease_rec rec;
+    struct rt_lease_rec rec;
     int rv;
     int fail; /* make every call fail with OP_EUNAVAILABLE */
     int writes;
@@ -17,7 +17,7 @@ struct store {
 struct cand {
     struct store *s;
     int last_rv;
-    struct ctl_leader *e;
+    struct rt_leader *e;
 };
 
 static int64_t now_ms;
@@ -34,7 +34,7 @@ static void wall(char out[40], void *p)
     snprintf(out, 40, "t%lld", (long long)now_ms);
 }
 
-static int s_get(void *p, struct ctl_lease_rec *out)
+static int s_get(void *p, struct rt_lease_rec *out)
 {
     struct cand *c = p;
     if (c->s->fail)
@@ -46,7 +46,7 @@ static int s_get(void *p, struct ctl_lease_rec *out)
     return 0;
 }
 
-static int s_create(void *p, const struct ctl_lease_rec *rec)
+static int s_create(void *p, const struct rt_lease_rec *rec)
 {
     struct cand *c = p;
     if (c->s->fail)
@@ -60,7 +60,7 @@ static int s_create(void *p, const struct ctl_lease_rec *rec)
     return 0;
 }
 
-static int s_update(void *p, const struct ctl_lease_rec *rec)
+static int s_update(void *p, const struct rt_lease_rec *rec)
 {
     struct cand *c = p;
     if (c->s->fail)
@@ -73,15 +73,15 @@ static int s_update(void *p, const struct ctl_lease_rec *rec)
     return 0;
 }
 
-static struct ctl_leader *mk(struct cand *c, struct store *s, const char *id)
+static struct rt_leader *mk(struct cand *c, struct store *s, const char *id)
 {
-    struct ctl_leader_cfg cfg = {.identity = id};
+    struct rt_leader_cfg cfg = {.identity = id};
     c->s = s;
     c->last_rv = -1;
-    cfg.ops = (struct ctl_lease_ops){s_get, s_create, s_update, c};
+    cfg.ops = (struct rt_lease_ops){s_get, s_create, s_update, c};
     cfg.clock.now_ms = clk;
     cfg.wall_micro = wall;
-    c->e = ctl_leader_new(&cfg);
+    c->e = rt_leader_new(&cfg);
     return c->e;
 }
 
@@ -89,16 +89,16 @@ TEST(leader_invalid_timings_rejected)
 {
     struct store s = {0};
     struct cand c = {0};
-    struct ctl_leader_cfg cfg = {.identity = "a", .lease_ms = 10000, .renew_deadline_ms = 10000};
-    cfg.ops = (struct ctl_lease_ops){s_get, s_create, s_update, &c};
+    struct rt_leader_cfg cfg = {.identity = "a", .lease_ms = 10000, .renew_deadline_ms = 10000};
+    cfg.ops = (struct rt_lease_ops){s_get, s_create, s_update, &c};
     c.s = &s;
-    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+    ASSERT_TRUE(rt_leader_new(&cfg) == NULL);
     cfg.lease_ms = 15000;
     cfg.renew_deadline_ms = 2000;
     cfg.retry_ms = 2000; /* renew deadline must exceed 1.2 x retry */
-    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+    ASSERT_TRUE(rt_leader_new(&cfg) == NULL);
     cfg.identity = "";
-    ASSERT_TRUE(ctl_leader_new(&cfg) == NULL);
+    ASSERT_TRUE(rt_leader_new(&cfg) == NULL);
 }
 
 TEST(leader_acquire_renew_standby)
@@ -109,30 +109,30 @@ TEST(leader_acquire_renew_standby)
     ASSERT_TRUE(mk(&a, &s, "pod-a") != NULL);
     ASSERT_TRUE(mk(&b, &s, "pod-b") != NULL);
 
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
-    ASSERT_TRUE(ctl_leader_is_leader(a.e));
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
+    ASSERT_TRUE(rt_leader_is_leader(a.e));
     ASSERT_STR_EQ(s.rec.holder, "pod-a");
     ASSERT_EQ(s.rec.duration_s, 15);
     ASSERT_EQ(s.rec.transitions, 0);
     ASSERT_STR_EQ(s.rec.acquire_time, "t100000");
 
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
-    ASSERT_TRUE(!ctl_leader_is_leader(b.e));
-    ASSERT_STR_EQ(ctl_leader_observed_holder(b.e), "pod-a");
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
+    ASSERT_TRUE(!rt_leader_is_leader(b.e));
+    ASSERT_STR_EQ(rt_leader_observed_holder(b.e), "pod-a");
 
     /* renewals keep acquireTime and transitions, move renewTime */
     for (int i = 0; i < 20; i++) {
         now_ms += 2000;
-        ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
-        ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+        ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+        ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
     }
-    ASSERT_TRUE(ctl_leader_is_leader(a.e));
-    ASSERT_TRUE(!ctl_leader_is_leader(b.e));
+    ASSERT_TRUE(rt_leader_is_leader(a.e));
+    ASSERT_TRUE(!rt_leader_is_leader(b.e));
     ASSERT_STR_EQ(s.rec.acquire_time, "t100000");
     ASSERT_STR_EQ(s.rec.renew_time, "t140000");
     ASSERT_EQ(s.rec.transitions, 0);
-    ctl_leader_free(a.e);
-    ctl_leader_free(b.e);
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
 }
 
 TEST(leader_takeover_after_expiry_only)
@@ -142,24 +142,24 @@ TEST(leader_takeover_after_expiry_only)
     now_ms = 0;
     mk(&a, &s, "pod-a");
     mk(&b, &s, "pod-b");
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
     now_ms = 1000;
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE); /* observes the record at t=1000 */
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE); /* observes the record at t=1000 */
     /* a dies (kill -9): no more renewals. b must wait leaseDuration from
      * when IT last saw the record change, on its own clock. */
     now_ms = 15999;
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
     now_ms = 16000;
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_STARTED);
     ASSERT_STR_EQ(s.rec.holder, "pod-b");
     ASSERT_EQ(s.rec.transitions, 1);
     ASSERT_STR_EQ(s.rec.acquire_time, "t16000");
     /* a comes back: it sees b holding, loses at once */
     now_ms = 17000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_LOST);
-    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
-    ctl_leader_free(a.e);
-    ctl_leader_free(b.e);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_LOST);
+    ASSERT_TRUE(!rt_leader_is_leader(a.e));
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
 }
 
 TEST(leader_release_hands_over_immediately)
@@ -169,24 +169,24 @@ TEST(leader_release_hands_over_immediately)
     now_ms = 0;
     mk(&a, &s, "pod-a");
     mk(&b, &s, "pod-b");
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
     now_ms = 3000;
-    ASSERT_OK(ctl_leader_release(a.e));
-    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
+    ASSERT_OK(rt_leader_release(a.e));
+    ASSERT_TRUE(!rt_leader_is_leader(a.e));
     ASSERT_STR_EQ(s.rec.holder, "");
     ASSERT_EQ(s.rec.duration_s, 1);
     /* b takes over on its next retry, long before 15 s */
     now_ms = 5000;
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_STARTED);
     ASSERT_STR_EQ(s.rec.holder, "pod-b");
     ASSERT_EQ(s.rec.transitions, 1);
     /* releasing when not leader writes nothing */
     int w = s.writes;
-    ASSERT_OK(ctl_leader_release(a.e));
+    ASSERT_OK(rt_leader_release(a.e));
     ASSERT_EQ(s.writes, w);
-    ctl_leader_free(a.e);
-    ctl_leader_free(b.e);
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
 }
 
 TEST(leader_lost_after_renew_deadline)
@@ -195,22 +195,22 @@ TEST(leader_lost_after_renew_deadline)
     struct cand a = {0};
     now_ms = 0;
     mk(&a, &s, "pod-a");
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
     s.fail = 1; /* apiserver unreachable */
     now_ms = 2000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
     now_ms = 9999;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
-    ASSERT_TRUE(ctl_leader_is_leader(a.e));
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+    ASSERT_TRUE(rt_leader_is_leader(a.e));
     now_ms = 10000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_LOST);
-    ASSERT_TRUE(!ctl_leader_is_leader(a.e));
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_LOST);
+    ASSERT_TRUE(!rt_leader_is_leader(a.e));
     /* it comes back and re-acquires its own (still valid) lease */
     s.fail = 0;
     now_ms = 12000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
     ASSERT_EQ(s.rec.transitions, 0); /* same holder: no transition */
-    ctl_leader_free(a.e);
+    rt_leader_free(a.e);
 }
 
 TEST(leader_create_race_one_winner)
@@ -221,15 +221,15 @@ TEST(leader_create_race_one_winner)
     mk(&a, &s, "pod-a");
     mk(&b, &s, "pod-b");
     /* both see "not found"; only the first create wins */
-    struct ctl_lease_rec tmp;
+    struct rt_lease_rec tmp;
     ASSERT_EQ(s_get(&a, &tmp), OP_ENOTFOUND);
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
-    ASSERT_EQ(ctl_leader_next_delay_ms(a.e), 2000);
-    int64_t d = ctl_leader_next_delay_ms(b.e);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_next_delay_ms(a.e), 2000);
+    int64_t d = rt_leader_next_delay_ms(b.e);
     ASSERT_TRUE(d >= 2000 && d <= 2400);
-    ctl_leader_free(a.e);
-    ctl_leader_free(b.e);
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
 }
 
 TEST(leader_failures_logged_rate_limited)
@@ -240,29 +240,29 @@ TEST(leader_failures_logged_rate_limited)
     mk(&a, &s, "pod-a");
     mk(&b, &s, "pod-b");
     s.fail = 1; /* e.g. the lease namespace does not exist */
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
-    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 1u); /* the first failure is logged */
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_failure_warnings(a.e), 1u); /* the first failure is logged */
     for (int i = 1; i < 29; i++) {
         now_ms = i * 2000;
-        ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
+        ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
     }
-    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 1u); /* 56 s of the same error: quiet */
+    ASSERT_EQ(rt_leader_failure_warnings(a.e), 1u); /* 56 s of the same error: quiet */
     now_ms = 60000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
-    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 2u); /* a reminder a minute later */
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_failure_warnings(a.e), 2u); /* a reminder a minute later */
     s.fail = 0;
     now_ms = 62000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
     s.fail = 1;
     now_ms = 64000;
-    ASSERT_EQ(ctl_leader_tick(a.e), CTL_LEADER_NONE);
-    ASSERT_EQ(ctl_leader_failure_warnings(a.e), 3u); /* a new episode is logged at once */
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_failure_warnings(a.e), 3u); /* a new episode is logged at once */
     /* losing a create or update race to another candidate is not a failure */
     s.fail = 0;
-    ASSERT_EQ(ctl_leader_tick(b.e), CTL_LEADER_NONE);
-    ASSERT_EQ(ctl_leader_failure_warnings(b.e), 0u);
-    ctl_leader_free(a.e);
-    ctl_leader_free(b.e);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_failure_warnings(b.e), 0u);
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
 }
 
 TEST_MAIN()

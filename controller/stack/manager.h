@@ -5,12 +5,8 @@
 #ifndef CROSSLINK_CTL_MANAGER_H
 #define CROSSLINK_CTL_MANAGER_H
 
-#include "health.h"
-#include "leader.h"
-#include "map.h"
-#include "metrics.h"
+#include "runtime.h"
 #include "options.h"
-#include "workqueue.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -131,8 +127,8 @@ struct ctl_prober;
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
     struct kube_client *client;
-    struct ctl_metrics *metrics;
-    struct ctl_wq *queue;
+    struct rt_metrics *metrics;
+    struct rt_wq *queue;
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
     struct kube_events *events;
@@ -143,11 +139,11 @@ struct ctl_manager {
     char **watch_ns; /* NULL entries = all namespaces */
 
     pthread_mutex_t mu;        /* guards the maps below */
-    struct ctl_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
-    struct ctl_map *claims;    /* stack key -> struct ctl_claim * */
-    struct ctl_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
-    struct ctl_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
-    struct ctl_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
+    struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
+    struct op_map *claims;    /* stack key -> struct ctl_claim * */
+    struct op_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
+    struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
+    struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
                                   3 unknown; CTL_READY_*_SHIFT: per-signal bits */
 
     /* events are sent by their own thread so reconciles never wait on them */
@@ -164,16 +160,16 @@ struct ctl_manager {
     int n_workers;
     atomic_int workers_started;
 
-    struct ctl_leader *leader;
-    struct ctl_kube_lease *lease;
+    struct rt_leader *leader;
+    struct rt_kube_lease *lease;
     atomic_int lost_leadership;
 
-    struct ctl_http *http_metrics, *http_health;
+    struct rt_http *http_metrics, *http_health;
 
     /* metric handles */
-    struct ctl_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
-    struct ctl_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
-    struct ctl_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
+    struct rt_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
+    struct rt_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
+    struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
 
     int64_t default_verify_ms;
 };
