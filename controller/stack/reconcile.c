@@ -63,18 +63,15 @@ static char *kv_sig(const struct spec_kvs *kv)
     return op_buf_take(&b);
 }
 
-/* FNV-1a of kind, sig and value, for ctl_claim.toks. */
+/* op_hash32 of kind, sig and value, for ctl_claim.toks. */
 static uint32_t claim_tok(char kind, const char *sig, const char *val)
 {
-    uint32_t h = 2166136261u;
-    const char *parts[] = {sig, val};
-    h = (h ^ (unsigned char)kind) * 16777619u;
-    for (int p = 0; p < 2; p++) {
-        for (const char *c = parts[p] ? parts[p] : ""; *c; c++)
-            h = (h ^ (unsigned char)*c) * 16777619u;
-        h = (h ^ 0xffu) * 16777619u; /* separator: no byte of a C string */
-    }
-    return h;
+    static const unsigned char sep = 0xff; /* no byte of a C string */
+    uint32_t h = op_hash32(OP_HASH32_INIT, &kind, 1);
+    h = op_hash32(h, sig ? sig : "", sig ? strlen(sig) : 0);
+    h = op_hash32(h, &sep, 1);
+    h = op_hash32(h, val ? val : "", val ? strlen(val) : 0);
+    return op_hash32(h, &sep, 1);
 }
 
 static int tok_cmp(const void *a, const void *b)

@@ -5,6 +5,7 @@
  * plugin credentials are cached until their expirationTimestamp. The
  * credential cache is guarded by cfg->lock; everything else is immutable. */
 #include "kube_int.h"
+#include "xy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -386,6 +387,24 @@ static int build_from_merged(struct kube_config *cfg, json_t *clusters, json_t *
     return OP_OK;
 }
 
+/* The first YAML document of text as JSON (null when there is none),
+ * through pkg/yaml's loader (bounded input, depth and node count). */
+static int load_first_doc(const char *text, json_t **out)
+{
+    json_t *docs = NULL;
+    int err = xy_load(&docs, text, strlen(text));
+    if (err == OP_EINVALID) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", op_err_last()); /* op_err_set reuses that buffer */
+        return op_err_set(OP_EINVALID, "kubeconfig: %s", why);
+    }
+    if (err < 0)
+        return err;
+    *out = json_array_size(docs) ? json_incref(json_array_get(docs, 0)) : json_null();
+    json_decref(docs);
+    return OP_OK;
+}
+
 int kube_config_parse_yaml(struct kube_config **out, const char *const *docs,
                            const char *const *base_dirs, size_t n_docs, const char *context)
 {
@@ -403,7 +422,7 @@ int kube_config_parse_yaml(struct kube_config **out, const char *const *docs,
     }
     for (i = 0; i < n_docs; i++) {
         const char *dir = base_dirs ? base_dirs[i] : NULL;
-        if ((err = kube__yaml_load(docs[i], strlen(docs[i]), &doc)) < 0)
+        if ((err = load_first_doc(docs[i], &doc)) < 0)
             goto out;
         if (!json_is_object(doc)) {
             if (json_is_null(doc)) {
