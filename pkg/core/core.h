@@ -64,6 +64,9 @@ struct op_buf {
 
 void op_buf_init(struct op_buf *b, size_t max);
 void op_buf_cleanup(struct op_buf *b);
+/* op_buf_cleanup after op_wipe over the whole capacity (for a buffer that
+ * held a secret: an Authorization header, a Secret read from the API). */
+void op_buf_cleanup_wipe(struct op_buf *b);
 void op_buf_reset(struct op_buf *b);
 int op_buf_append(struct op_buf *b, const void *p, size_t n) OP_WUR;
 int op_buf_puts(struct op_buf *b, const char *s) OP_WUR;
@@ -91,9 +94,15 @@ void op_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* strdup that returns NULL for NULL. */
 char *op_strdup(const char *s);
-/* Overwrites s with NULs (a write the compiler keeps), then frees it; for
- * secret values. NULL-safe. */
+/* Secret wipes (wipe.c): op_wipe clears n bytes with explicit_bzero, a
+ * store the compiler keeps. Use it (never memset) for every buffer that
+ * held a token, a password or a private key: request headers, request and
+ * response bodies included. The others are NULL-safe. */
+void op_wipe(void *p, size_t n);
+/* op_wipe over strlen(s), then free. */
 void op_wipe_free(char *s);
+/* op_wipe over n bytes, then free. */
+void op_wipe_free_n(void *p, size_t n);
 /* malloc'd printf; NULL on OOM. */
 char *op_asprintf(const char *fmt, ...) OP_PRINTF(1, 2);
 int op_str_has_prefix(const char *s, const char *prefix);

@@ -74,10 +74,16 @@ void op_mono_deadline(struct timespec *ts, int64_t ms)
 void op_wipe_free(char *s)
 {
     if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = '\0';
+        op_wipe(s, strlen(s));
         free(s);
+    }
+}
+
+void op_wipe_free_n(void *p, size_t n)
+{
+    if (p) {
+        op_wipe(p, n);
+        free(p);
     }
 }
 

@@ -614,25 +614,23 @@ out:
     if (h)
         curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, NULL);
     handle_put(c, h, reusable);
-    curl_slist_free_all(hdrs);
+    kube__slist_wipe_free(hdrs); /* curl copied the Authorization header into it */
     curl_slist_free_all(connect_to);
-    if (token) {
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (auth_hdr) {
-        memset(auth_hdr, 0, strlen(auth_hdr));
-        free(auth_hdr);
-    }
-    if (key) {
-        memset(key, 0, key_len);
-        free(key);
-    }
+    op_wipe_free(token);
+    op_wipe_free(auth_hdr);
+    op_wipe_free_n(key, key_len);
     free(cert);
     free(ctype_hdr);
     free(url);
     op_buf_cleanup(&errbody);
     return err;
+}
+
+void kube__slist_wipe_free(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next)
+        op_wipe(p->data, p->data ? strlen(p->data) : 0);
+    curl_slist_free_all(l);
 }
 
 static int refreshable(struct kube_client *c)
@@ -722,7 +720,7 @@ int kube_request_raw(struct kube_client *c, const char *method, const char *path
     }
 out:
     json_decref(j);
-    op_buf_cleanup(&resp);
+    op_buf_cleanup_wipe(&resp); /* may be a Secret */
     return err;
 }
 

@@ -171,25 +171,19 @@ void kube_config_free(struct kube_config *cfg)
     free(cfg->context);
     free(cfg->ca);
     free(cfg->cert);
-    if (cfg->key) {
-        memset(cfg->key, 0, cfg->key_len);
-        free(cfg->key);
-    }
+    op_wipe_free_n(cfg->key, cfg->key_len);
     free(cfg->tls_server_name);
-    free(cfg->token);
+    op_wipe_free(cfg->token);
     free(cfg->token_file);
     free(cfg->username);
-    free(cfg->password);
+    op_wipe_free(cfg->password);
     free_strv(cfg->exec_argv);
     free_strv(cfg->exec_env);
     free(cfg->exec_api_version);
     free(cfg->exec_cluster_json);
-    free(cfg->cached_token);
+    op_wipe_free(cfg->cached_token);
     free(cfg->exec_cert);
-    if (cfg->exec_key) {
-        memset(cfg->exec_key, 0, cfg->exec_key_len);
-        free(cfg->exec_key);
-    }
+    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
     pthread_mutex_destroy(&cfg->lock);
     free(cfg);
 }
@@ -827,10 +821,10 @@ static int run_exec(struct kube_config *cfg)
                          cfg->exec_argv[0]);
         goto out;
     }
-    free(cfg->cached_token);
+    op_wipe_free(cfg->cached_token);
     cfg->cached_token = tok ? op_strdup(tok) : NULL;
     free(cfg->exec_cert);
-    free(cfg->exec_key);
+    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
     cfg->exec_cert = cd ? op_strdup(cd) : NULL;
     cfg->exec_cert_len = cd ? strlen(cd) : 0;
     cfg->exec_key = kd ? op_strdup(kd) : NULL;
@@ -893,7 +887,7 @@ int kube_config_token(struct kube_config *cfg, int force_refresh, char **out)
                 while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
                                    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
                     buf[--len] = '\0';
-                free(cfg->cached_token);
+                op_wipe_free(cfg->cached_token);
                 cfg->cached_token = buf;
                 cfg->cached_at_ms = op_mono_ms();
                 cfg->cached_valid = 1;

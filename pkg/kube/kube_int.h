@@ -8,6 +8,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+struct curl_slist;
+/* Wipes every string of a curl header list (op_wipe), then frees it. */
+void kube__slist_wipe_free(struct curl_slist *l);
+
 /* Reads a whole file (bounded by max) into a malloc'd NUL-terminated buffer. */
 int kube__read_file(const char *path, size_t max, char **out, size_t *out_len);
 
