@@ -761,6 +761,14 @@ static int start_workers(struct ctl_manager *m)
     return m->n_workers > 0 ? OP_OK : op_err_set(OP_ERR, "cannot start workers");
 }
 
+/* The client's write fence (kube_client_set_write_fence): the leader's
+ * deadline, on the client's clock (both are op_mono_ms). */
+static int64_t write_fence(void *payload)
+{
+    struct ctl_manager *m = payload;
+    return rt_leader_write_deadline(m->leader);
+}
+
 static void on_leader(enum rt_leader_event ev, void *payload)
 {
     struct ctl_manager *m = payload;
@@ -770,11 +778,15 @@ static void on_leader(enum rt_leader_event ev, void *payload)
         if (start_workers(m) < 0)
             op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
     } else if (ev == RT_LEADER_LOST) {
-        /* like controller-runtime: a former leader must not keep working */
+        /* like controller-runtime: a former leader must not keep working.
+         * Its writes are already fenced (rt_leader_write_deadline ended
+         * before the lease could pass to someone else); the main thread now
+         * stops the workers and exits non-zero. */
         op_log(OP_LOG_ERROR, "leadership lost, exiting", "identity", m->opts->identity, NULL);
         rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
         atomic_store(&m->lost_leadership, 1);
-        kill(getpid(), SIGTERM);
+        rt_wq_shutdown(m->queue); /* no new reconcile starts */
+        rt_stop_request(m->stop, 1, "leadership lost");
     }
 }
 
@@ -992,7 +1004,8 @@ int ctl_manager_main(struct ctl_options *opts)
     struct kube_config *cfg = NULL;
     struct kube_config_opts co = {0};
     sigset_t set;
-    int err, sig = 0, rc = 1;
+    int err, rc = 1;
+    char why[128];
     char *lease_ns = NULL;
     char buf[32];
 
@@ -1010,6 +1023,10 @@ int ctl_manager_main(struct ctl_options *opts)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (!(m->stop = rt_stop_new()) || rt_stop_on_signals(m->stop) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start the signal thread", NULL);
+        goto out;
+    }
 
     co.kubeconfig = opts->kubeconfig;
     co.context = opts->context;
@@ -1078,6 +1095,8 @@ int ctl_manager_main(struct ctl_options *opts)
         lc.identity = opts->identity;
         m->lease = rt_kube_lease_new(m->client, lease_ns, opts->lease_name, &lc.ops);
         m->leader = m->lease ? rt_leader_new(&lc) : NULL;
+        if (m->leader)
+            kube_client_set_write_fence(m->client, write_fence, m);
         if (!m->leader || rt_leader_run(m->leader, on_leader, m) < 0) {
             op_log(OP_LOG_ERROR, "cannot start leader election", NULL);
             goto out;
@@ -1088,10 +1107,8 @@ int ctl_manager_main(struct ctl_options *opts)
         goto out;
     }
 
-    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-        ;
-    op_log(OP_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-    rc = atomic_load(&m->lost_leadership) ? 1 : 0;
+    rc = rt_stop_wait(m->stop, why, sizeof(why));
+    op_log(OP_LOG_INFO, "shutting down", "reason", why, NULL);
 
 out:
     /* stop taking work, finish what is in flight, then give the Lease up */
@@ -1140,6 +1157,7 @@ out:
     pthread_cond_destroy(&m->ev_cond);
     pthread_mutex_destroy(&m->ev_mu);
     pthread_mutex_destroy(&m->mu);
+    rt_stop_free(m->stop);
     op_log(OP_LOG_INFO, "stopped", NULL);
     return rc;
 }

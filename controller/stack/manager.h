@@ -160,6 +160,7 @@ struct ctl_manager {
     int n_workers;
     atomic_int workers_started;
 
+    struct rt_stop *stop; /* tripped by signals and by leadership loss */
     struct rt_leader *leader;
     struct rt_kube_lease *lease;
     atomic_int lost_leadership;

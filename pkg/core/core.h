@@ -40,6 +40,7 @@ enum op_err {
     OP_EFORBIDDEN = -10,  /* 403 */
     OP_ETLS = -11,        /* TLS handshake / verification failure */
     OP_ETOOBIG = -12,     /* a bounded buffer would overflow */
+    OP_ECANCELED = -13,   /* not done on purpose (a write after the leader lease expired) */
 };
 
 /* Sets the calling thread's last error message and returns code. */

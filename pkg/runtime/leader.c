@@ -19,7 +19,9 @@ struct rt_leader {
     struct rt_lease_rec observed;
     int have_observed;
     int64_t observed_at; /* local monotonic time the record last changed */
-    int64_t last_renew;  /* local time of our last successful write */
+    /* local time (taken before the request) of our last successful write;
+     * read by other threads through rt_leader_write_deadline */
+    _Atomic int64_t last_renew;
 
     /* failed Lease reads/writes: logged on the first failure, when the
      * error changes and at most once a minute while it repeats */
@@ -91,6 +93,13 @@ void rt_leader_free(struct rt_leader *e)
     pthread_mutex_destroy(&e->mu);
     free(e->identity);
     free(e);
+}
+
+int64_t rt_leader_write_deadline(struct rt_leader *e)
+{
+    if (!atomic_load(&e->leader))
+        return 0; /* long past: a non-leader writes nothing */
+    return atomic_load(&e->last_renew) + e->cfg.renew_deadline_ms;
 }
 
 int rt_leader_is_leader(const struct rt_leader *e)
@@ -179,7 +188,7 @@ static int try_acquire_or_renew(struct rt_leader *e)
         e->observed = next;
         e->have_observed = 1;
         e->observed_at = now;
-        e->last_renew = now;
+        atomic_store(&e->last_renew, now);
         return 1;
     }
     if (err < 0) {
@@ -212,7 +221,7 @@ static int try_acquire_or_renew(struct rt_leader *e)
     }
     e->observed = next;
     e->observed_at = now;
-    e->last_renew = now;
+    atomic_store(&e->last_renew, now);
     return 1;
 }
 
@@ -229,7 +238,7 @@ enum rt_leader_event rt_leader_tick(struct rt_leader *e)
         return RT_LEADER_NONE;
     /* A failed renew: we stay leader until the renew deadline passes —
      * unless someone else visibly holds the lease now. */
-    if (op_clock_now(&e->cfg.clock) - e->last_renew >= e->cfg.renew_deadline_ms ||
+    if (op_clock_now(&e->cfg.clock) - atomic_load(&e->last_renew) >= e->cfg.renew_deadline_ms ||
         (e->have_observed && e->observed.holder[0] && strcmp(e->observed.holder, e->identity))) {
         atomic_store(&e->leader, 0);
         return RT_LEADER_LOST;

@@ -189,6 +189,11 @@ void rt_leader_free(struct rt_leader *e);
  * renew deadline, else NONE. */
 enum rt_leader_event rt_leader_tick(struct rt_leader *e);
 int rt_leader_is_leader(const struct rt_leader *e);
+/* The clock time (cfg.clock) until which we may write as leader: the start
+ * of our last successful renew + the renew deadline, which is shorter than
+ * the lease, so our writes end before another candidate may take over.
+ * 0 when not leading. Thread-safe; for kube_client_set_write_fence. */
+int64_t rt_leader_write_deadline(struct rt_leader *e);
 /* The holder we last saw ("" when none). Borrowed until the next tick. */
 const char *rt_leader_observed_holder(const struct rt_leader *e);
 /* Gives the lease up if we hold it: holderIdentity "" and
@@ -259,5 +264,22 @@ void rt_http_free(struct rt_http *h);
 /* Splits "HOST:PORT", ":PORT" or "[V6]:PORT" (port 0-65535). 0 or
  * OP_EINVALID. Pure. */
 int rt_addr_parse(const char *s, char *host_out, size_t host_cap, int *port_out);
+
+/* ---- stop latch (stop.c) ------------------------------------------------- */
+
+/* The one way the controller stops: any thread trips the latch with an exit
+ * code and a reason (the first wins); the main thread waits on it and runs
+ * the orderly shutdown. rt_stop_on_signals starts a thread that trips it
+ * (code 0) on SIGTERM/SIGINT, which the caller must have blocked in every
+ * thread (block them before creating any). */
+struct rt_stop;
+struct rt_stop *rt_stop_new(void);
+void rt_stop_request(struct rt_stop *s, int code, const char *why);
+/* Blocks until requested; returns the code, why gets the reason. */
+int rt_stop_wait(struct rt_stop *s, char *why, size_t cap);
+int rt_stop_requested(struct rt_stop *s);
+int rt_stop_on_signals(struct rt_stop *s);
+/* Ends the signal thread and frees. NULL-safe. */
+void rt_stop_free(struct rt_stop *s);
 
 #endif

@@ -4,6 +4,8 @@
 #include "runtime.h"
 #include "test.h"
 
+#include <pthread.h>
+
 #include <stdlib.h>
 
 struct store {
@@ -211,6 +213,64 @@ TEST(leader_lost_after_renew_deadline)
     ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
     ASSERT_EQ(s.rec.transitions, 0); /* same holder: no transition */
     rt_leader_free(a.e);
+}
+
+/* The write fence: while renewals fail, the deadline stays at the start of
+ * the last good renew + the renew deadline (10 s), before the 15 s lease a
+ * successor waits out; a successor can only write after it. */
+TEST(leader_write_deadline_ends_before_the_lease)
+{
+    struct store s = {0};
+    struct cand a = {0}, b = {0};
+    now_ms = 1000;
+    mk(&a, &s, "pod-a");
+    mk(&b, &s, "pod-b");
+    ASSERT_EQ(rt_leader_write_deadline(a.e), 0); /* not leading yet */
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_STARTED);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_write_deadline(a.e), 11000);
+    now_ms = 3000;
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE); /* renewed */
+    ASSERT_EQ(rt_leader_write_deadline(a.e), 13000);
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE); /* b sees the renewal */
+    s.fail = 1; /* a partitioned leader: renewals fail, the deadline holds */
+    now_ms = 9000;
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_NONE);
+    ASSERT_EQ(rt_leader_write_deadline(a.e), 13000);
+    now_ms = 13000;
+    ASSERT_EQ(rt_leader_tick(a.e), RT_LEADER_LOST);
+    ASSERT_EQ(rt_leader_write_deadline(a.e), 0);
+    /* b saw the record change at 3000: it may take over at 18000, after a's
+     * last possible write at 13000 */
+    s.fail = 0;
+    now_ms = 17999;
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_NONE);
+    now_ms = 18000;
+    ASSERT_EQ(rt_leader_tick(b.e), RT_LEADER_STARTED);
+    rt_leader_free(a.e);
+    rt_leader_free(b.e);
+}
+
+static void *trip(void *p)
+{
+    rt_stop_request(p, 1, "leadership lost");
+    rt_stop_request(p, 0, "SIGTERM"); /* the first reason wins */
+    return NULL;
+}
+
+TEST(stop_latch_first_reason_wins)
+{
+    struct rt_stop *st = rt_stop_new();
+    pthread_t t;
+    char why[64];
+    ASSERT_TRUE(st != NULL);
+    ASSERT_EQ(rt_stop_requested(st), 0);
+    ASSERT_OK(pthread_create(&t, NULL, trip, st));
+    ASSERT_EQ(rt_stop_wait(st, why, sizeof(why)), 1);
+    pthread_join(t, NULL);
+    ASSERT_STR_EQ(why, "leadership lost");
+    ASSERT_EQ(rt_stop_requested(st), 1);
+    rt_stop_free(st);
 }
 
 TEST(leader_create_race_one_winner)
