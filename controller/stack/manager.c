@@ -7,6 +7,7 @@
 #include "manager.h"
 
 #include "prober.h"
+#include "probe_targets.h"
 
 #include "kube.h"
 #include "probe.h"
@@ -790,6 +791,84 @@ static void on_leader(enum rt_leader_event ev, void *payload)
     }
 }
 
+/* ---- the reconcile's ports, bound to the running manager ----------------- */
+
+static json_t *env_get_stack(void *ctx, const char *key)
+{
+    return ctl_mgr_get_stack(ctx, key);
+}
+
+static json_t *env_get_cm(void *ctx, const char *key)
+{
+    return ctl_mgr_get_cm(ctx, key);
+}
+
+static char **env_owned_cms(void *ctx, const char *key)
+{
+    return ctl_mgr_owned_cms(ctx, key);
+}
+
+static int env_apply_cm(void *ctx, const char *ns, const json_t *body, json_t **res)
+{
+    struct ctl_manager *m = ctx;
+    return kube_apply(m->client, &KUBE_RES_CONFIGMAP, ns, body, res, NULL);
+}
+
+static int env_delete_cm(void *ctx, const char *ns, const char *name)
+{
+    struct ctl_manager *m = ctx;
+    return kube_delete(m->client, &KUBE_RES_CONFIGMAP, ns, name, NULL);
+}
+
+static int env_patch_status(void *ctx, const char *ns, const char *name, const json_t *patch, json_t **res)
+{
+    struct ctl_manager *m = ctx;
+    return kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, res, NULL);
+}
+
+static void env_emit_event(void *ctx, const json_t *regarding, const char *type, const char *reason,
+                           const char *note)
+{
+    ctl_mgr_emit_event(ctx, regarding, type, reason, note);
+}
+
+static int env_lookup_ref(void *ctx, int is_configmap, const char *ns, const char *name, const char *key,
+                          char **out)
+{
+    struct ctl_manager *m = ctx;
+    return ctl_ref_lookup_kube(m->client, is_configmap, ns, name, key, out);
+}
+
+static int env_probe(void *ctx, const char *key, const struct probe_target *t, size_t n,
+                     struct probe_result *results, int *done, int64_t wait_ms)
+{
+    struct ctl_manager *m = ctx;
+    return ctl_prober_check(m->prober, key, t, n, results, done, wait_ms);
+}
+
+static int64_t env_now_s(void *ctx)
+{
+    (void)ctx;
+    return op_wall_s();
+}
+
+void ctl_stack_env_kube(struct ctl_manager *m)
+{
+    m->env = (struct stack_env){
+        .get_stack = env_get_stack,
+        .get_cm = env_get_cm,
+        .owned_cms = env_owned_cms,
+        .apply_cm = env_apply_cm,
+        .delete_cm = env_delete_cm,
+        .patch_status = env_patch_status,
+        .emit_event = env_emit_event,
+        .lookup_ref = env_lookup_ref,
+        .probe = (m->probes && m->prober) ? env_probe : NULL,
+        .now_s = env_now_s,
+        .ctx = m,
+    };
+}
+
 /* ---- metrics and health --------------------------------------------------- */
 
 static void on_request(const char *method, int code, const char *host, void *payload)
@@ -1078,6 +1157,7 @@ int ctl_manager_main(struct ctl_options *opts)
             m->ev_running = 1;
         pthread_attr_destroy(&a);
     }
+    ctl_stack_env_kube(m);
     if ((err = start_http(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start HTTP server", "error", op_err_last(), NULL);
         goto out;

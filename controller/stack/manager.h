@@ -109,6 +109,38 @@ json_t *ctl_cm_transform(json_t *obj, void *payload);
  * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
 
+/* The ports of the reconcile (struct stack_env): everything it reads from
+ * or does to the world goes through these, so unit tests drive it with
+ * fakes and no apiserver (tests/unit/test_stack_reconcile.c). manager.c
+ * binds them to the informer caches, pkg/kube, the event recorder and the
+ * prober. Results are new references; keys are "ns/name". */
+struct probe_target;
+struct probe_result;
+struct stack_env {
+    /* read cache (compact cached forms; see the transforms above) */
+    json_t *(*get_stack)(void *ctx, const char *key);
+    json_t *(*get_cm)(void *ctx, const char *key);
+    /* NULL-terminated malloc'd names of the ConfigMaps the stack owns, or NULL */
+    char **(*owned_cms)(void *ctx, const char *key);
+    /* writes: 0 or an op_err (message in op_err_last()) */
+    int (*apply_cm)(void *ctx, const char *ns, const json_t *body, json_t **res);
+    int (*delete_cm)(void *ctx, const char *ns, const char *name);
+    int (*patch_status)(void *ctx, const char *ns, const char *name, const json_t *patch, json_t **res);
+    /* emit event (asynchronous; never fails the reconcile) */
+    void (*emit_event)(void *ctx, const json_t *regarding, const char *type, const char *reason,
+                       const char *note);
+    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn)
+     * and check targets as ctl_prober_check does; probe NULL = checks are
+     * not available */
+    int (*lookup_ref)(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
+                      char **out);
+    int (*probe)(void *ctx, const char *key, const struct probe_target *t, size_t n,
+                 struct probe_result *results, int *done, int64_t wait_ms);
+    /* clock: wall seconds for lastTransitionTime */
+    int64_t (*now_s)(void *ctx);
+    void *ctx;
+};
+
 struct ctl_evt; /* queued Event */
 struct ctl_prober;
 
@@ -173,7 +205,12 @@ struct ctl_manager {
     struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
 
     int64_t default_verify_ms;
+
+    struct stack_env env; /* the reconcile's ports (bound by ctl_stack_env_kube) */
 };
+
+/* Binds m->env to the running manager: caches, pkg/kube, events, prober. */
+void ctl_stack_env_kube(struct ctl_manager *m);
 
 /* Reconciles one stack key ("ns/name"). Returns 0 with *requeue_after_ms
  * (0 = none) or a negative op_err (the caller backs off). */

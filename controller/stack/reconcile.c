@@ -418,10 +418,10 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
     memset(&ps, 0, sizeof(ps));
     for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
-    if (!m->probes || !m->prober) {
+    if (!m->env.probe) {
         rc = OP_ERR;
         snprintf(run_err, sizeof(run_err), "backend checks are not available");
-    } else if ((rc = ctl_probe_set_build(&ps, s, ctl_ref_lookup_kube, m->client)) < 0) {
+    } else if ((rc = ctl_probe_set_build(&ps, s, m->env.lookup_ref, m->env.ctx)) < 0) {
         snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
     } else {
         struct probe_target run[SPEC_SIGNAL_COUNT];
@@ -443,7 +443,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
             idx[nrun] = k;
             run[nrun++] = ps.targets[k];
         }
-        rc = ctl_prober_check(m->prober, key, run, nrun, got, done, wait);
+        rc = m->env.probe(m->env.ctx, key, run, nrun, got, done, wait);
         if (rc < 0) {
             snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
         } else {
@@ -536,11 +536,10 @@ struct cm_apply {
 static void cm_apply_run(struct cm_apply *a)
 {
     json_t *res = NULL;
-    struct kube_status st;
 
     a->ran = 1;
     memo_begin(a->m, a->mk);
-    a->err = kube_apply(a->m->client, &KUBE_RES_CONFIGMAP, a->ns, a->body, &res, &st);
+    a->err = a->m->env.apply_cm(a->m->env.ctx, a->ns, a->body, &res);
     json_decref(a->body);
     a->body = NULL;
     if (a->err < 0) {
@@ -573,7 +572,7 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
 
     snprintf(a->ck, sizeof(a->ck), "%s/%s", ns, cm->name);
     snprintf(a->mk, sizeof(a->mk), "cm/%s/%s", ns, cm->name);
-    cached = ctl_mgr_get_cm(m, a->ck);
+    cached = m->env.get_cm(m->env.ctx, a->ck);
     cur_rv = cached ? kube_obj_resource_version(cached) : NULL;
     snprintf(a->cur_rv, sizeof(a->cur_rv), "%s", cur_rv ? cur_rv : "");
     a->existed = cached != NULL;
@@ -587,7 +586,7 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
     } else {
         /* the informer may have delivered our last write (and dropped its
          * memo) since we read the cache: look again */
-        fresh = ctl_mgr_get_cm(m, a->ck);
+        fresh = m->env.get_cm(m->env.ctx, a->ck);
         frv = fresh ? kube_obj_resource_version(fresh) : "";
         if (strcmp(frv ? frv : "", a->cur_rv) != 0 && cm_matches(fresh, cm->object, cm->digest, uid))
             need = 0;
@@ -661,7 +660,7 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
 static int delete_stale(struct ctl_manager *m, const char *key, const char *ns, const struct render_output *keep,
                         int *writes, char *msg, size_t n)
 {
-    char **owned = ctl_mgr_owned_cms(m, key);
+    char **owned = m->env.owned_cms(m->env.ctx, key);
     int err = OP_OK;
     for (size_t i = 0; owned && owned[i]; i++) {
         int needed = 0;
@@ -670,8 +669,7 @@ static int delete_stale(struct ctl_manager *m, const char *key, const char *ns, 
                 needed = 1;
         if (needed)
             continue;
-        struct kube_status st;
-        int e = kube_delete(m->client, &KUBE_RES_CONFIGMAP, ns, owned[i], &st);
+        int e = m->env.delete_cm(m->env.ctx, ns, owned[i]);
         if (e < 0 && e != OP_ENOTFOUND) {
             snprintf(msg, n, "delete ConfigMap %s/%s: %s", ns, owned[i], op_err_last());
             err = e;
@@ -768,14 +766,14 @@ static void emit_warnings(struct ctl_manager *m, const json_t *obj, const struct
                      "spec.%s.tls.insecureSkipVerify is true: neither the controller's probes nor "
                      "Grafana verify the %s backend's TLS certificate",
                      sn, sn);
-            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_INSECURE_SKIP_VERIFY, note);
+            m->env.emit_event(m->env.ctx, obj, "Warning", CTL_REASON_INSECURE_SKIP_VERIFY, note);
         }
         if (sigs[i].dollar && !(prev & ((uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig)))) {
             snprintf(note, sizeof(note),
                      "a credential referenced by spec.%s.auth contains '$'; Grafana re-expands what "
                      "$__file{} reads, so the %s data source would receive it truncated",
                      sn, sn);
-            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_CREDENTIAL_DOLLAR, note);
+            m->env.emit_event(m->env.ctx, obj, "Warning", CTL_REASON_CREDENTIAL_DOLLAR, note);
         }
     }
 }
@@ -805,7 +803,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     *requeue_after_ms = 0;
     spec_errors_init(&errs);
     memset(sigs, 0, sizeof(sigs));
-    obj = ctl_mgr_get_stack(m, key);
+    obj = m->env.get_stack(m->env.ctx, key);
     if (!obj) {
         /* deleted: ownerReferences let the garbage collector remove the
          * ConfigMaps; forget what we remembered */
@@ -907,7 +905,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         in.apply_message = apply_msg;
         in.signals = sc;
         in.n_signals = nsig;
-        in.now_s = op_wall_s();
+        in.now_s = m->env.now_s(m->env.ctx);
         if ((err = ctl_conditions_compute(json_object_get(stored, "conditions"), &in, &conds, tr, &ntr)) < 0)
             goto out;
     }
@@ -925,7 +923,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
     if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
         /* the informer may have delivered our last status write (and
          * dropped its memo) since we read the cache: look again */
-        json_t *fresh = ctl_mgr_get_stack(m, key), *fsum = NULL;
+        json_t *fresh = m->env.get_stack(m->env.ctx, key), *fsum = NULL;
         const char *frv = fresh ? kube_obj_resource_version(fresh) : NULL;
         if (frv && rv && strcmp(frv, rv) != 0)
             fsum = ctl_cached_status_summary(fresh);
@@ -945,7 +943,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
                 json_object_set_new(pst, optional[i], json_null());
         patch = json_pack("{s:o}", "status", pst);
         memo_begin(m, mk);
-        err = kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, &res, NULL);
+        err = m->env.patch_status(m->env.ctx, ns, name, patch, &res);
         if (err < 0)
             (void)memo_end(m, mk, rv, NULL, NULL);
         if (err == OP_ENOTFOUND) {
@@ -965,7 +963,7 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         for (size_t i = 0; i < ntr; i++) {
             char note[1100];
             snprintf(note, sizeof(note), "%s=%s: %s", tr[i].type, tr[i].status, tr[i].message);
-            ctl_mgr_emit_event(m, obj, tr[i].event_type, tr[i].reason, note);
+            m->env.emit_event(m->env.ctx, obj, tr[i].event_type, tr[i].reason, note);
         }
         new_gen = json_integer_value(json_object_get(stored, "observedGeneration")) != gen;
         wrote_status = 1;
