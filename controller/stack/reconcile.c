@@ -778,246 +778,312 @@ static void emit_warnings(struct ctl_manager *m, const json_t *obj, const struct
     }
 }
 
-/* ---- the reconcile -------------------------------------------------------- */
+/* ---- the reconcile: one pass, as steps over struct pass ------------------- */
+
+/* Everything one pass knows; the steps below fill it in order. */
+struct pass {
+    struct ctl_manager *m;
+    const char *key;
+    json_t *obj, *view;             /* cached stack and its decodable view */
+    const char *ns, *name, *uid, *rv;
+    int64_t gen;
+    char genbuf[24], mk[600];
+    struct spec_stack *s;           /* NULL when the spec is invalid */
+    struct spec_errors errs;
+    struct sig_out sigs[SPEC_SIGNAL_COUNT];
+    size_t nsig;
+    const char *stall_reason;       /* InvalidSpec / UIDConflict, or NULL */
+    char *stall_msg;
+    struct render_output *ro;
+    int apply_err, writes, probes_pending, wrote_status, new_gen;
+    char apply_msg[MSG_MAX + 64];
+    json_t *stored, *conds, *desired, *dsum;
+    struct ctl_cond_transition tr[CTL_MAX_CONDITIONS];
+    size_t ntr;
+};
+
+static void pass_cleanup(struct pass *p)
+{
+    json_decref(p->view);
+    json_decref(p->dsum);
+    json_decref(p->desired);
+    json_decref(p->stored);
+    json_decref(p->conds);
+    free(p->stall_msg);
+    render_output_free(p->ro);
+    spec_stack_free(p->s);
+    spec_errors_cleanup(&p->errs);
+    json_decref(p->obj);
+}
+
+/* Step 1: decode. An invalid spec stalls the stack (InvalidSpec, every
+ * field error); its signals are listed as unknown. */
+static int step_decode(struct pass *p)
+{
+    const json_t *spec;
+    int err;
+
+    if (!(p->view = ctl_stack_view(p->obj)))
+        return OP_ENOMEM;
+    err = spec_stack_from_json(&p->s, p->view, p->ns, &p->errs);
+    if (err == OP_ENOMEM)
+        return err;
+    if (err == OP_OK) {
+        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
+            if (spec_stack_backend(p->s, (enum spec_signal)i))
+                p->sigs[p->nsig++].sig = (enum spec_signal)i;
+        return OP_OK;
+    }
+    p->stall_reason = CTL_REASON_INVALID_SPEC;
+    if (!(p->stall_msg = spec_errors_format(&p->errs, "; ")))
+        return OP_ENOMEM;
+    truncate_msg(p->stall_msg);
+    spec = json_object_get(p->view, "spec");
+    for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
+        if (json_object_get(spec, spec_signal_name((enum spec_signal)i))) {
+            p->sigs[p->nsig].sig = (enum spec_signal)i;
+            p->sigs[p->nsig].cond.type = probe_condition_type(i);
+            p->sigs[p->nsig].cond.status = CTL_COND_UNKNOWN;
+            p->sigs[p->nsig].reachable = -1;
+            p->nsig++;
+        }
+    return OP_OK;
+}
+
+/* Step 2: claims. A stack that collides with an earlier one in the same
+ * Grafana stalls (UIDConflict) and provisions nothing: its ConfigMaps go. */
+static int step_claims(struct pass *p)
+{
+    char why[1024];
+    if (p->stall_reason || !find_conflict(p->m, p->key, why, sizeof(why)))
+        return OP_OK;
+    p->stall_reason = CTL_REASON_UID_CONFLICT;
+    if (!(p->stall_msg = op_strdup(why)))
+        return OP_ENOMEM;
+    for (size_t i = 0; i < p->nsig; i++) {
+        p->sigs[i].cond.type = probe_condition_type((int)p->sigs[i].sig);
+        p->sigs[i].reachable = -1;
+    }
+    p->apply_err = delete_stale(p->m, p->key, p->ns, NULL, &p->writes, p->apply_msg, sizeof(p->apply_msg));
+    return p->apply_err;
+}
+
+/* Steps 3-5: render, apply what differs from the cache, delete owned
+ * ConfigMaps no longer rendered, then probe. Errors of provisioning are
+ * reported in the status (ProvisioningApplied) before the pass fails. */
+static int step_provision_and_probe(struct pass *p)
+{
+    int err;
+    if (p->stall_reason)
+        return OP_OK;
+    if ((err = render_stack(&p->ro, p->s)) < 0) {
+        snprintf(p->apply_msg, sizeof(p->apply_msg), "render failed: %s", op_err_last());
+        p->apply_err = err;
+    } else {
+        p->apply_err = apply_cms(p->m, p->key, p->ns, p->name, p->uid, p->ro, &p->writes, p->apply_msg,
+                                 sizeof(p->apply_msg));
+        if (p->apply_err == OP_OK)
+            p->apply_err = delete_stale(p->m, p->key, p->ns, p->ro, &p->writes, p->apply_msg,
+                                        sizeof(p->apply_msg));
+        if (p->apply_err == OP_OK)
+            snprintf(p->apply_msg, sizeof(p->apply_msg), "ConfigMaps %s, %s carry digest %s", p->ro->cms[0].name,
+                     p->ro->cms[1].name, render_stack_digest(p->ro));
+    }
+    p->probes_pending = probe_signals(p->m, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), p->sigs,
+                                      p->nsig);
+    return OP_OK;
+}
+
+/* Step 6a: conditions and the desired status, starting from the status we
+ * last wrote when the cache has not caught up with it yet. */
+static int step_conditions(struct pass *p)
+{
+    struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
+    struct ctl_cond_input in;
+    int err;
+
+    if (!memo_lagging(p->m, p->mk, p->rv, &p->stored) || !p->stored) {
+        json_decref(p->stored);
+        p->stored = ctl_cached_status_summary(p->obj);
+    }
+    for (size_t i = 0; i < p->nsig; i++)
+        sc[i] = p->sigs[i].cond;
+    memset(&in, 0, sizeof(in));
+    in.generation = p->gen;
+    in.stall_reason = p->stall_reason;
+    in.stall_message = p->stall_msg;
+    in.apply = p->apply_err == OP_OK ? CTL_APPLY_OK : CTL_APPLY_FAILED;
+    in.apply_message = p->apply_msg;
+    in.signals = sc;
+    in.n_signals = p->nsig;
+    in.now_s = p->m->env.now_s(p->m->env.ctx);
+    if ((err = ctl_conditions_compute(json_object_get(p->stored, "conditions"), &in, &p->conds, p->tr, &p->ntr)) < 0)
+        return err;
+    p->desired = build_status(p->gen, json_incref(p->conds), p->stall_reason ? NULL : p->ro, p->sigs, p->nsig,
+                              (p->stall_reason && !strcmp(p->stall_reason, CTL_REASON_INVALID_SPEC)) ? NULL : p->s);
+    if (!p->desired || !(p->dsum = ctl_status_summary(p->desired)))
+        return OP_ENOMEM;
+    return OP_OK;
+}
+
+/* Does the status we want differ from what is stored? The informer may
+ * have delivered our last status write (and dropped its memo) since the
+ * pass read the cache: look again before deciding to write. */
+static int status_differs(struct pass *p)
+{
+    json_t *fresh, *fsum = NULL;
+    const char *frv;
+    int same;
+    if (json_equal(json_object_get(p->dsum, "digest"), json_object_get(p->stored, "digest")))
+        return 0;
+    fresh = p->m->env.get_stack(p->m->env.ctx, p->key);
+    frv = fresh ? kube_obj_resource_version(fresh) : NULL;
+    if (frv && p->rv && strcmp(frv, p->rv) != 0)
+        fsum = ctl_cached_status_summary(fresh);
+    json_decref(fresh);
+    same = fsum && json_equal(json_object_get(p->dsum, "digest"), json_object_get(fsum, "digest"));
+    json_decref(fsum);
+    return !same;
+}
+
+/* Step 6b: merge-patch /status (only when it differs) and send an Event per
+ * condition transition. Returns 0, 1 when the stack is gone, or an op_err. */
+static int step_write_status(struct pass *p)
+{
+    static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
+    json_t *pst, *patch, *res = NULL;
+    const char *nrv;
+    int err;
+
+    if (!status_differs(p))
+        return OP_OK;
+    pst = json_deep_copy(p->desired);
+    /* merge patch: fields we no longer report must be nulled */
+    for (size_t i = 0; pst && i < sizeof(optional) / sizeof(optional[0]); i++)
+        if (!json_object_get(p->desired, optional[i]))
+            json_object_set_new(pst, optional[i], json_null());
+    patch = json_pack("{s:o}", "status", pst);
+    memo_begin(p->m, p->mk);
+    err = p->m->env.patch_status(p->m->env.ctx, p->ns, p->name, patch, &res);
+    json_decref(patch);
+    if (err < 0) {
+        (void)memo_end(p->m, p->mk, p->rv, NULL, NULL);
+        if (err == OP_ENOTFOUND)
+            return 1; /* deleted meanwhile: nothing more to do */
+        op_log(OP_LOG_WARN, "status update failed", "stack", p->key, "error", op_err_last(), NULL);
+        return err;
+    }
+    p->writes++;
+    nrv = kube_obj_resource_version(res);
+    /* other stack events need no help here: spec changes enqueue on their
+     * own, status-only ones do not (GenerationChanged) */
+    (void)memo_end(p->m, p->mk, p->rv, nrv, json_incref(p->dsum));
+    op_log(OP_LOG_INFO, "status updated", "stack", p->key, "generation", p->genbuf, "rv", nrv ? nrv : "", NULL);
+    for (size_t i = 0; i < p->ntr; i++) {
+        char note[1100];
+        snprintf(note, sizeof(note), "%s=%s: %s", p->tr[i].type, p->tr[i].status, p->tr[i].message);
+        p->m->env.emit_event(p->m->env.ctx, p->obj, p->tr[i].event_type, p->tr[i].reason, note);
+    }
+    json_decref(res);
+    p->new_gen = json_integer_value(json_object_get(p->stored, "observedGeneration")) != p->gen;
+    p->wrote_status = 1;
+    return OP_OK;
+}
+
+/* Step 7: remember readiness and per-signal state (metrics, once-per-
+ * generation Warnings; bits in CTL_READY_*) and send the Warnings. */
+static void step_record(struct pass *p)
+{
+    const json_t *rc = ctl_condition_find(p->conds, CTL_COND_READY);
+    const char *rs = json_string_value(json_object_get(rc, "status"));
+    uintptr_t bits = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3, prev;
+
+    for (size_t i = 0; i < p->nsig; i++) {
+        const struct sig_out *o = &p->sigs[i];
+        bits |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + o->sig);
+        if (o->reachable > 0)
+            bits |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + o->sig);
+        if (o->insecure)
+            bits |= (uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + o->sig);
+        if (o->dollar)
+            bits |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + o->sig);
+    }
+    pthread_mutex_lock(&p->m->mu);
+    prev = (uintptr_t)op_map_get(p->m->ready, p->key);
+    (void)op_map_put(p->m->ready, p->key, (void *)bits);
+    pthread_mutex_unlock(&p->m->mu);
+    if (p->wrote_status)
+        emit_warnings(p->m, p->obj, p->s, p->sigs, p->nsig, p->new_gen ? 0 : prev);
+}
+
+/* A stack that is gone: the garbage collector removes its ConfigMaps
+ * through their ownerReferences; forget what we remembered. */
+static void forget_stack(struct ctl_manager *m, const char *key)
+{
+    memo_forget_stack(m, key);
+    pthread_mutex_lock(&m->mu);
+    op_map_del(m->ready, key);
+    pthread_mutex_unlock(&m->mu);
+}
 
 int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms)
 {
-    json_t *obj = NULL, *conds = NULL, *desired = NULL, *stored = NULL, *patch = NULL, *res = NULL;
-    json_t *dsum = NULL, *view = NULL;
-    struct spec_stack *s = NULL;
-    struct render_output *ro = NULL;
-    struct spec_errors errs;
-    struct sig_out sigs[SPEC_SIGNAL_COUNT];
-    size_t nsig = 0, ntr = 0;
-    struct ctl_cond_transition tr[CTL_MAX_CONDITIONS];
-    struct ctl_cond_input in;
-    char *stall_msg = NULL;
-    const char *stall_reason = NULL;
-    char apply_msg[MSG_MAX + 64] = "";
-    char genbuf[24];
-    int err = OP_OK, apply_err = OP_OK, writes = 0, wrote_status = 0, new_gen = 0, probes_pending = 0;
-    const char *ns, *name, *uid, *rv;
-    int64_t gen;
-    char mk[600];
+    struct pass p;
+    int err;
 
     *requeue_after_ms = 0;
-    spec_errors_init(&errs);
-    memset(sigs, 0, sizeof(sigs));
-    obj = m->env.get_stack(m->env.ctx, key);
-    if (!obj) {
-        /* deleted: ownerReferences let the garbage collector remove the
-         * ConfigMaps; forget what we remembered */
-        memo_forget_stack(m, key);
-        pthread_mutex_lock(&m->mu);
-        op_map_del(m->ready, key);
-        pthread_mutex_unlock(&m->mu);
-        goto out;
+    memset(&p, 0, sizeof(p));
+    p.m = m;
+    p.key = key;
+    spec_errors_init(&p.errs);
+    if (!(p.obj = m->env.get_stack(m->env.ctx, key))) {
+        forget_stack(m, key);
+        return OP_OK;
     }
-    if (json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
-        goto out;
-    ns = kube_obj_namespace(obj);
-    name = kube_obj_name(obj);
-    uid = kube_obj_uid(obj);
-    rv = kube_obj_resource_version(obj);
-    gen = json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
-    snprintf(genbuf, sizeof(genbuf), "%lld", (long long)gen);
-    snprintf(mk, sizeof(mk), "st/%s", key);
-    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", genbuf, "rv", rv ? rv : "", NULL);
+    if (json_object_get(json_object_get(p.obj, "metadata"), "deletionTimestamp"))
+        goto out_ok;
+    p.ns = kube_obj_namespace(p.obj);
+    p.name = kube_obj_name(p.obj);
+    p.uid = kube_obj_uid(p.obj);
+    p.rv = kube_obj_resource_version(p.obj);
+    p.gen = json_integer_value(json_object_get(json_object_get(p.obj, "metadata"), "generation"));
+    snprintf(p.genbuf, sizeof(p.genbuf), "%lld", (long long)p.gen);
+    snprintf(p.mk, sizeof(p.mk), "st/%s", key);
+    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", p.genbuf, "rv", p.rv ? p.rv : "", NULL);
 
-    if (!(view = ctl_stack_view(obj))) {
-        err = OP_ENOMEM;
+    if ((err = step_decode(&p)) < 0)
         goto out;
-    }
-    err = spec_stack_from_json(&s, view, ns, &errs);
-    if (err == OP_ENOMEM)
+    if ((err = step_claims(&p)) < 0 && err == OP_ENOMEM)
         goto out;
-    if (err < 0) {
-        const json_t *spec = json_object_get(view, "spec");
-        err = OP_OK;
-        stall_reason = CTL_REASON_INVALID_SPEC;
-        stall_msg = spec_errors_format(&errs, "; ");
-        if (!stall_msg) {
-            err = OP_ENOMEM;
-            goto out;
-        }
-        truncate_msg(stall_msg);
-        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
-            if (json_object_get(spec, spec_signal_name((enum spec_signal)i))) {
-                sigs[nsig].sig = (enum spec_signal)i;
-                sigs[nsig].cond.type = probe_condition_type(i);
-                sigs[nsig].cond.status = CTL_COND_UNKNOWN;
-                sigs[nsig].reachable = -1;
-                nsig++;
-            }
-    } else {
-        char why[1024];
-        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
-            if (spec_stack_backend(s, (enum spec_signal)i))
-                sigs[nsig++].sig = (enum spec_signal)i;
-        if (find_conflict(m, key, why, sizeof(why))) {
-            stall_reason = CTL_REASON_UID_CONFLICT;
-            stall_msg = op_strdup(why);
-            for (size_t i = 0; i < nsig; i++) {
-                sigs[i].cond.type = probe_condition_type((int)sigs[i].sig);
-                sigs[i].reachable = -1;
-            }
-            /* the loser must not provision anything */
-            if ((apply_err = delete_stale(m, key, ns, NULL, &writes, apply_msg, sizeof(apply_msg))) < 0)
-                err = apply_err;
-        }
-    }
-
-    if (!stall_reason) {
-        if ((err = render_stack(&ro, s)) < 0) {
-            snprintf(apply_msg, sizeof(apply_msg), "render failed: %s", op_err_last());
-            apply_err = err;
-        } else {
-            apply_err = apply_cms(m, key, ns, name, uid, ro, &writes, apply_msg, sizeof(apply_msg));
-            if (apply_err == OP_OK)
-                apply_err = delete_stale(m, key, ns, ro, &writes, apply_msg, sizeof(apply_msg));
-            if (apply_err == OP_OK)
-                snprintf(apply_msg, sizeof(apply_msg), "ConfigMaps %s, %s carry digest %s",
-                         ro->cms[0].name, ro->cms[1].name, render_stack_digest(ro));
-        }
-        probes_pending = probe_signals(m, key, s, effective_interval_ms(m, s, view), sigs, nsig);
-    }
-    if (probes_pending > 0 && apply_err == OP_OK) {
+    if ((err = step_provision_and_probe(&p)) < 0)
+        goto out;
+    if (p.probes_pending > 0 && p.apply_err == OP_OK) {
         /* the status waits for the probes: one write when they end (the
          * prober re-enqueues this stack), not a ProbePending write first */
-        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", genbuf, NULL);
+        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", p.genbuf, NULL);
         goto requeue;
     }
-
-    /* conditions, starting from the status we last wrote if the cache lags */
-    if (!memo_lagging(m, mk, rv, &stored) || !stored) {
-        json_decref(stored);
-        stored = ctl_cached_status_summary(obj);
-    }
-    {
-        struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
-        for (size_t i = 0; i < nsig; i++)
-            sc[i] = sigs[i].cond;
-        memset(&in, 0, sizeof(in));
-        in.generation = gen;
-        in.stall_reason = stall_reason;
-        in.stall_message = stall_msg;
-        in.apply = apply_err == OP_OK ? CTL_APPLY_OK : CTL_APPLY_FAILED;
-        in.apply_message = apply_msg;
-        in.signals = sc;
-        in.n_signals = nsig;
-        in.now_s = m->env.now_s(m->env.ctx);
-        if ((err = ctl_conditions_compute(json_object_get(stored, "conditions"), &in, &conds, tr, &ntr)) < 0)
-            goto out;
-    }
-    desired = build_status(gen, json_incref(conds), stall_reason ? NULL : ro, sigs, nsig,
-                           (stall_reason && !strcmp(stall_reason, CTL_REASON_INVALID_SPEC)) ? NULL : s);
-    if (!desired) {
-        err = OP_ENOMEM;
+    if ((err = step_conditions(&p)) < 0 || (err = step_write_status(&p)) < 0)
         goto out;
-    }
-    dsum = ctl_status_summary(desired);
-    if (!dsum) {
-        err = OP_ENOMEM;
-        goto out;
-    }
-    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
-        /* the informer may have delivered our last status write (and
-         * dropped its memo) since we read the cache: look again */
-        json_t *fresh = m->env.get_stack(m->env.ctx, key), *fsum = NULL;
-        const char *frv = fresh ? kube_obj_resource_version(fresh) : NULL;
-        if (frv && rv && strcmp(frv, rv) != 0)
-            fsum = ctl_cached_status_summary(fresh);
-        json_decref(fresh);
-        if (fsum && json_equal(json_object_get(dsum, "digest"), json_object_get(fsum, "digest"))) {
-            json_decref(fsum);
-            goto done_status;
-        }
-        json_decref(fsum);
-    }
-    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
-        static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
-        json_t *pst = json_deep_copy(desired);
-        /* merge patch: fields we no longer report must be nulled */
-        for (size_t i = 0; pst && i < sizeof(optional) / sizeof(optional[0]); i++)
-            if (!json_object_get(desired, optional[i]))
-                json_object_set_new(pst, optional[i], json_null());
-        patch = json_pack("{s:o}", "status", pst);
-        memo_begin(m, mk);
-        err = m->env.patch_status(m->env.ctx, ns, name, patch, &res);
-        if (err < 0)
-            (void)memo_end(m, mk, rv, NULL, NULL);
-        if (err == OP_ENOTFOUND) {
-            err = OP_OK;
-            goto out;
-        }
-        if (err < 0) {
-            op_log(OP_LOG_WARN, "status update failed", "stack", key, "error", op_err_last(), NULL);
-            goto out;
-        }
-        writes++;
-        /* other stack events need no help here: spec changes enqueue on
-         * their own, status-only ones do not (GenerationChanged) */
-        (void)memo_end(m, mk, rv, kube_obj_resource_version(res), json_incref(dsum));
-        op_log(OP_LOG_INFO, "status updated", "stack", key, "generation", genbuf, "rv",
-               kube_obj_resource_version(res) ? kube_obj_resource_version(res) : "", NULL);
-        for (size_t i = 0; i < ntr; i++) {
-            char note[1100];
-            snprintf(note, sizeof(note), "%s=%s: %s", tr[i].type, tr[i].status, tr[i].message);
-            m->env.emit_event(m->env.ctx, obj, tr[i].event_type, tr[i].reason, note);
-        }
-        new_gen = json_integer_value(json_object_get(stored, "observedGeneration")) != gen;
-        wrote_status = 1;
-    }
-done_status:
-    {
-        const json_t *rc = ctl_condition_find(conds, CTL_COND_READY);
-        const char *rs = json_string_value(json_object_get(rc, "status"));
-        uintptr_t rv3 = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3, prev;
-        /* bits 4..7: configured signals, bits 8..11: reachable ones (for
-         * crosslink_backend_up); see CTL_READY_* in manager.h */
-        for (size_t i = 0; i < nsig; i++) {
-            rv3 |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + sigs[i].sig);
-            if (sigs[i].reachable > 0)
-                rv3 |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + sigs[i].sig);
-            if (sigs[i].insecure)
-                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + sigs[i].sig);
-            if (sigs[i].dollar)
-                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig);
-        }
-        pthread_mutex_lock(&m->mu);
-        prev = (uintptr_t)op_map_get(m->ready, key);
-        (void)op_map_put(m->ready, key, (void *)rv3);
-        pthread_mutex_unlock(&m->mu);
-        if (wrote_status)
-            emit_warnings(m, obj, s, sigs, nsig, new_gen ? 0 : prev);
-    }
-    if (writes) {
+    if (err > 0)
+        goto out_ok;
+    step_record(&p);
+    if (p.writes) {
         char wb[16];
-        snprintf(wb, sizeof(wb), "%d", writes);
-        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", genbuf, "writes", wb, NULL);
+        snprintf(wb, sizeof(wb), "%d", p.writes);
+        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", p.genbuf, "writes", wb, NULL);
     }
-    if (apply_err < 0) {
-        err = apply_err;
+    if ((err = p.apply_err) < 0)
         goto out;
-    }
 requeue:
-    if (!stall_reason) {
-        int64_t iv = effective_interval_ms(m, s, view);
+    if (!p.stall_reason) {
+        int64_t iv = effective_interval_ms(m, p.s, p.view);
         if (iv > 0)
             *requeue_after_ms = iv;
     }
+out_ok:
+    err = OP_OK;
 out:
-    json_decref(view);
-    json_decref(dsum);
-    json_decref(res);
-    json_decref(patch);
-    json_decref(desired);
-    json_decref(stored);
-    json_decref(conds);
-    free(stall_msg);
-    render_output_free(ro);
-    spec_stack_free(s);
-    spec_errors_cleanup(&errs);
-    json_decref(obj);
+    pass_cleanup(&p);
     return err;
 }
