@@ -1077,47 +1077,30 @@ static int start_watches(struct ctl_manager *m)
     return OP_OK;
 }
 
-int ctl_manager_main(struct ctl_options *opts)
+/* Everything between the signal mask and waiting: client, caches and
+ * maps, probes, Events thread, the reconcile's ports, HTTP endpoints,
+ * informers, then leader election (workers start on leadership) or the
+ * workers. Returns 0 or an op_err (logged); ctl_manager_stop undoes any
+ * prefix of it. */
+static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char **lease_ns_out)
 {
-    struct ctl_manager mm, *m = &mm;
     struct kube_config *cfg = NULL;
     struct kube_config_opts co = {0};
-    sigset_t set;
-    int err, rc = 1;
-    char why[128];
     char *lease_ns = NULL;
     char buf[32];
-
-    memset(m, 0, sizeof(*m));
-    m->opts = opts;
-    m->default_verify_ms = opts->verify_interval_ms;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_mutex_init(&m->ev_mu, NULL);
-    pthread_cond_init(&m->ev_cond, NULL);
-
-    /* every thread created from here on inherits the blocked signals; the
-     * main thread takes them with sigwait */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (!(m->stop = rt_stop_new()) || rt_stop_on_signals(m->stop) < 0) {
-        op_log(OP_LOG_ERROR, "cannot start the signal thread", NULL);
-        goto out;
-    }
+    int err = OP_ERR;
 
     co.kubeconfig = opts->kubeconfig;
     co.context = opts->context;
     if ((err = kube_config_load(&cfg, &co)) < 0) {
         op_log(OP_LOG_ERROR, "cannot load Kubernetes configuration", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     lease_ns = op_strdup(opts->lease_namespace ? opts->lease_namespace : kube_config_namespace(cfg));
     if (!lease_ns || (err = kube_client_new(&m->client, cfg)) < 0) {
         op_log(OP_LOG_ERROR, "cannot create Kubernetes client", "error", op_err_last(), NULL);
         kube_config_free(cfg);
-        goto out;
+        goto fail;
     }
     cfg = NULL;
 
@@ -1131,7 +1114,7 @@ int ctl_manager_main(struct ctl_options *opts)
     if (!m->metrics || !m->queue || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
         register_metrics(m) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
-        goto out;
+        goto fail;
     }
     kube_client_set_on_request(m->client, on_request, m);
     {
@@ -1160,7 +1143,7 @@ int ctl_manager_main(struct ctl_options *opts)
     ctl_stack_env_kube(m);
     if ((err = start_http(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start HTTP server", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     snprintf(buf, sizeof(buf), "%d", opts->workers);
     op_log(OP_LOG_INFO, "starting", "version", CROSSLINK_VERSION, "identity", opts->identity, "workers", buf,
@@ -1168,7 +1151,7 @@ int ctl_manager_main(struct ctl_options *opts)
            NULL);
     if ((err = start_watches(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start informers", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     if (opts->leader_elect) {
         struct rt_leader_cfg lc = {0};
@@ -1179,18 +1162,26 @@ int ctl_manager_main(struct ctl_options *opts)
             kube_client_set_write_fence(m->client, write_fence, m);
         if (!m->leader || rt_leader_run(m->leader, on_leader, m) < 0) {
             op_log(OP_LOG_ERROR, "cannot start leader election", NULL);
-            goto out;
+            goto fail;
         }
         rt_metric_set(m->m_leader, (const char *[]){opts->lease_name}, 0);
     } else if (start_workers(m) < 0) {
         op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
 
-    rc = rt_stop_wait(m->stop, why, sizeof(why));
-    op_log(OP_LOG_INFO, "shutting down", "reason", why, NULL);
+    *lease_ns_out = lease_ns;
+    return OP_OK;
+fail:
+    *lease_ns_out = lease_ns;
+    return err < 0 ? err : OP_ERR;
+}
 
-out:
+/* The orderly shutdown: stop taking work, let in-flight reconciles end
+ * (their writes are fenced once leadership is gone), give the Lease up,
+ * stop informers, Events, HTTP and probes, free. */
+static void manager_stop(struct ctl_manager *m, char *lease_ns)
+{
     /* stop taking work, finish what is in flight, then give the Lease up */
     if (m->queue)
         rt_wq_shutdown(m->queue);
@@ -1238,6 +1229,40 @@ out:
     pthread_mutex_destroy(&m->ev_mu);
     pthread_mutex_destroy(&m->mu);
     rt_stop_free(m->stop);
+}
+
+int ctl_manager_main(struct ctl_options *opts)
+{
+    struct ctl_manager mm, *m = &mm;
+    char *lease_ns = NULL;
+    sigset_t set;
+    int rc = 1;
+    char why[128];
+
+    memset(m, 0, sizeof(*m));
+    m->opts = opts;
+    m->default_verify_ms = opts->verify_interval_ms;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->ev_mu, NULL);
+    pthread_cond_init(&m->ev_cond, NULL);
+
+    /* every thread created from here on inherits the blocked signals; the
+     * stop latch's signal thread takes them with sigwait */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!(m->stop = rt_stop_new()) || rt_stop_on_signals(m->stop) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start the signal thread", NULL);
+        goto out;
+    }
+    if (manager_start(m, opts, &lease_ns) < 0)
+        goto out;
+    rc = rt_stop_wait(m->stop, why, sizeof(why));
+    op_log(OP_LOG_INFO, "shutting down", "reason", why, NULL);
+out:
+    manager_stop(m, lease_ns);
     op_log(OP_LOG_INFO, "stopped", NULL);
     return rc;
 }
