@@ -369,7 +369,14 @@ TEST(two_thousand_connections_leave_rss_and_fds_flat)
     fds_after = open_fds();
     fprintf(stderr, "  churn: RSS %ld -> %ld KiB, fds %d -> %d\n", before, after, fds_before, fds_after);
     ASSERT_TRUE(before > 0);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan's quarantine keeps freed memory mapped, so RSS grows by design;
+     * leaks are LSan's job in this build. The bound is checked in the plain
+     * build (tests/run-all runs both). */
+    fprintf(stderr, "  SKIPPED: the RSS bound under AddressSanitizer (fds still checked)\n");
+#else
     ASSERT_TRUE(after - before < 2048);
+#endif
     ASSERT_TRUE(fds_after <= fds_before);
     ASSERT_EQ(get(s.port, "GET", "/healthz", 1000, NULL, 0), 200);
     srv_stop(&s);

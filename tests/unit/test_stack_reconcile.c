@@ -271,9 +271,12 @@ static void add_stack(const char *name, const char *created, const char *uid)
         return;
     o = json_incref(json_array_get(docs, 0));
     json_decref(docs);
-    json_object_update(json_object_get(o, "metadata"),
-                       json_pack("{s:s, s:s, s:i, s:s}", "name", name, "uid", uid, "generation", 1,
-                                 "creationTimestamp", created));
+    {
+        json_t *md = json_pack("{s:s, s:s, s:i, s:s}", "name", name, "uid", uid, "generation", 1,
+                               "creationTimestamp", created);
+        json_object_update(json_object_get(o, "metadata"), md);
+        json_decref(md);
+    }
     bump_rv(o);
     {
         char key[300];
