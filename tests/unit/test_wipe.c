@@ -35,9 +35,13 @@ void __wrap_op_wipe(void *p, size_t n);
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_token, g_auth_hdr, g_secret_body, g_calls;
 
+/* Does p hold needle before its first NUL? (A buffer's tail past its
+ * terminator may be uninitialised: op_buf_cleanup_wipe clears its whole
+ * capacity.) */
 static int holds(const void *p, size_t n, const char *needle)
 {
     size_t k = strlen(needle);
+    n = p ? strnlen(p, n) : 0;
     for (size_t i = 0; p && i + k <= n; i++)
         if (!memcmp((const char *)p + i, needle, k))
             return 1;
