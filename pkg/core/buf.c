@@ -22,6 +22,12 @@ void op_buf_cleanup(struct op_buf *b)
     b->len = b->cap = 0;
 }
 
+void op_buf_cleanup_wipe(struct op_buf *b)
+{
+    op_wipe(b->data, b->cap);
+    op_buf_cleanup(b);
+}
+
 void op_buf_reset(struct op_buf *b)
 {
     b->len = 0;

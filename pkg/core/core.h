@@ -40,6 +40,7 @@ enum op_err {
     OP_EFORBIDDEN = -10,  /* 403 */
     OP_ETLS = -11,        /* TLS handshake / verification failure */
     OP_ETOOBIG = -12,     /* a bounded buffer would overflow */
+    OP_ECANCELED = -13,   /* not done on purpose (a write after the leader lease expired) */
 };
 
 /* Sets the calling thread's last error message and returns code. */
@@ -64,6 +65,9 @@ struct op_buf {
 
 void op_buf_init(struct op_buf *b, size_t max);
 void op_buf_cleanup(struct op_buf *b);
+/* op_buf_cleanup after op_wipe over the whole capacity (for a buffer that
+ * held a secret: an Authorization header, a Secret read from the API). */
+void op_buf_cleanup_wipe(struct op_buf *b);
 void op_buf_reset(struct op_buf *b);
 int op_buf_append(struct op_buf *b, const void *p, size_t n) OP_WUR;
 int op_buf_puts(struct op_buf *b, const char *s) OP_WUR;
@@ -91,9 +95,15 @@ void op_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* strdup that returns NULL for NULL. */
 char *op_strdup(const char *s);
-/* Overwrites s with NULs (a write the compiler keeps), then frees it; for
- * secret values. NULL-safe. */
+/* Secret wipes (wipe.c): op_wipe clears n bytes with explicit_bzero, a
+ * store the compiler keeps. Use it (never memset) for every buffer that
+ * held a token, a password or a private key: request headers, request and
+ * response bodies included. The others are NULL-safe. */
+void op_wipe(void *p, size_t n);
+/* op_wipe over strlen(s), then free. */
 void op_wipe_free(char *s);
+/* op_wipe over n bytes, then free. */
+void op_wipe_free_n(void *p, size_t n);
 /* malloc'd printf; NULL on OOM. */
 char *op_asprintf(const char *fmt, ...) OP_PRINTF(1, 2);
 int op_str_has_prefix(const char *s, const char *prefix);
@@ -147,5 +157,53 @@ int op_buf_json_string(struct op_buf *b, const char *s) OP_WUR;
 int op_base64_decode(const char *in, size_t len, char **out, size_t *out_len);
 
 /* ---- end base64 -------------------------------------------------------- */
+
+/* ---- clock (injectable; util.c) ---------------------------------------- */
+
+/* An injectable monotonic clock for timing logic (work-queue delays,
+ * backoff, leader election, reconcile deadlines), so unit tests can drive
+ * time by hand. A NULL clock or NULL function means the real op_mono_ms(). */
+typedef int64_t (*op_now_fn)(void *payload);
+
+struct op_clock {
+    op_now_fn now_ms; /* monotonic milliseconds */
+    void *payload;
+};
+
+int64_t op_clock_now(const struct op_clock *c);
+
+/* ---- hash map (map.c) --------------------------------------------------- */
+
+/* The one string hash of the code base: 32-bit FNV-1a over len bytes,
+ * continuing from h (start with OP_HASH32_INIT). Not for anything an
+ * attacker can choose to collide where that would cost more than time. */
+#define OP_HASH32_INIT 2166136261u
+uint32_t op_hash32(uint32_t h, const void *data, size_t len);
+
+/* A string-keyed chained hash map (doubling buckets). Not thread-safe:
+ * callers lock. free_val (may be NULL) is called for values that are
+ * replaced, deleted or still present at op_map_free. */
+struct op_map;
+
+struct op_map *op_map_new(void (*free_val)(void *));
+void op_map_free(struct op_map *m);
+/* Borrowed value, or NULL when absent (store non-NULL values to tell apart). */
+void *op_map_get(const struct op_map *m, const char *key);
+int op_map_has(const struct op_map *m, const char *key);
+/* Inserts or replaces (the old value is freed). The key is copied. Returns 0
+ * or OP_ENOMEM (then val is NOT taken). */
+int op_map_put(struct op_map *m, const char *key, void *val);
+/* Removes and frees. Returns 0 or OP_ENOTFOUND. */
+int op_map_del(struct op_map *m, const char *key);
+/* Removes without freeing and returns the value (NULL when absent). */
+void *op_map_take(struct op_map *m, const char *key);
+size_t op_map_len(const struct op_map *m);
+/* Calls fn for every entry in unspecified order; a non-zero return stops the
+ * walk and is returned. fn must not modify the map. */
+int op_map_foreach(const struct op_map *m, int (*fn)(const char *key, void *val, void *payload),
+                   void *payload);
+/* Removes every entry for which pred returns non-zero (values freed). */
+void op_map_filter_out(struct op_map *m, int (*pred)(const char *key, void *val, void *payload),
+                       void *payload);
 
 #endif

@@ -42,6 +42,7 @@ const char *op_err_name(int code)
     case OP_EFORBIDDEN: return "OP_EFORBIDDEN";
     case OP_ETLS: return "OP_ETLS";
     case OP_ETOOBIG: return "OP_ETOOBIG";
+    case OP_ECANCELED: return "OP_ECANCELED";
     default: return "OP_UNKNOWN";
     }
 }

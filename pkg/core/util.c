@@ -74,10 +74,16 @@ void op_mono_deadline(struct timespec *ts, int64_t ms)
 void op_wipe_free(char *s)
 {
     if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = '\0';
+        op_wipe(s, strlen(s));
         free(s);
+    }
+}
+
+void op_wipe_free_n(void *p, size_t n)
+{
+    if (p) {
+        op_wipe(p, n);
+        free(p);
     }
 }
 
@@ -168,4 +174,9 @@ double op_rand01(void)
     state ^= state >> 7;
     state ^= state << 17;
     return (double)(state >> 11) / (double)(1ULL << 53);
+}
+
+int64_t op_clock_now(const struct op_clock *c)
+{
+    return (c && c->now_ms) ? c->now_ms(c->payload) : op_mono_ms();
 }

@@ -44,6 +44,8 @@ struct kube_client {
     char *connect_to;  /* CURLOPT_CONNECT_TO entry or NULL */
     kube_request_fn on_request;
     void *on_request_payload;
+    kube_write_fence_fn fence;
+    void *fence_payload;
     long timeout_ms;
     int max_retries;
     int openssl; /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
@@ -206,6 +208,12 @@ void kube_client_set_on_request(struct kube_client *c, kube_request_fn fn, void 
 {
     c->on_request = fn;
     c->on_request_payload = payload;
+}
+
+void kube_client_set_write_fence(struct kube_client *c, kube_write_fence_fn fn, void *payload)
+{
+    c->fence = fn;
+    c->fence_payload = payload;
 }
 
 void kube_client_set_timeout_ms(struct kube_client *c, long ms)
@@ -425,6 +433,21 @@ struct req {
     int refresh_creds;
 };
 
+/* The request timeout for rq under the write fence: c->timeout_ms, cut to
+ * end at the fence's deadline; 0 when the deadline has passed (do not send). */
+static long fenced_timeout_ms(const struct kube_client *c, const struct req *rq)
+{
+    int64_t dl, left;
+    if (!c->fence || !strcmp(rq->method, "GET") || strstr(rq->path, "/apis/coordination.k8s.io/"))
+        return c->timeout_ms;
+    if ((dl = c->fence(c->fence_payload)) < 0)
+        return c->timeout_ms;
+    left = dl - op_mono_ms();
+    if (left <= 0)
+        return 0;
+    return left < c->timeout_ms ? (long)left : c->timeout_ms;
+}
+
 /* One HTTP exchange. Returns 0 for 2xx (body in *resp), else an op_err with
  * st filled. Never retries. */
 static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf *resp,
@@ -441,6 +464,7 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     struct op_buf errbody;
     CURLcode rc;
     int err = OP_OK, reusable = 1;
+    long timeout_ms = fenced_timeout_ms(c, rq);
 
     memset(&x, 0, sizeof(x));
     memset(st, 0, sizeof(*st));
@@ -451,6 +475,11 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     x.stream = rq->stream;
     errbuf[0] = '\0';
 
+    if (timeout_ms <= 0) {
+        snprintf(st->message, sizeof(st->message), "not sent: the leader lease expired (write fence)");
+        err = op_err_set(OP_ECANCELED, "%s %s: %s", rq->method, rq->path, st->message);
+        goto out;
+    }
     if ((err = kube_config_token(c->cfg, rq->refresh_creds, &token)) < 0 ||
         (err = kube__config_client_cert(c->cfg, rq->refresh_creds, &cert, &cert_len, &key,
                                         &key_len)) < 0) {
@@ -497,7 +526,7 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     curl_easy_setopt(h->easy, CURLOPT_USERAGENT, KUBE_USER_AGENT);
     curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, rq->stream ? 0L : c->timeout_ms);
+    curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, rq->stream ? 0L : timeout_ms);
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPIDLE, 30L);
     curl_easy_setopt(h->easy, CURLOPT_TCP_KEEPINTVL, 15L);
@@ -614,25 +643,23 @@ out:
     if (h)
         curl_easy_setopt(h->easy, CURLOPT_ERRORBUFFER, NULL);
     handle_put(c, h, reusable);
-    curl_slist_free_all(hdrs);
+    kube__slist_wipe_free(hdrs); /* curl copied the Authorization header into it */
     curl_slist_free_all(connect_to);
-    if (token) {
-        memset(token, 0, strlen(token));
-        free(token);
-    }
-    if (auth_hdr) {
-        memset(auth_hdr, 0, strlen(auth_hdr));
-        free(auth_hdr);
-    }
-    if (key) {
-        memset(key, 0, key_len);
-        free(key);
-    }
+    op_wipe_free(token);
+    op_wipe_free(auth_hdr);
+    op_wipe_free_n(key, key_len);
     free(cert);
     free(ctype_hdr);
     free(url);
     op_buf_cleanup(&errbody);
     return err;
+}
+
+void kube__slist_wipe_free(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next)
+        op_wipe(p->data, p->data ? strlen(p->data) : 0);
+    curl_slist_free_all(l);
 }
 
 static int refreshable(struct kube_client *c)
@@ -722,7 +749,7 @@ int kube_request_raw(struct kube_client *c, const char *method, const char *path
     }
 out:
     json_decref(j);
-    op_buf_cleanup(&resp);
+    op_buf_cleanup_wipe(&resp); /* may be a Secret */
     return err;
 }
 

@@ -5,6 +5,7 @@
  * plugin credentials are cached until their expirationTimestamp. The
  * credential cache is guarded by cfg->lock; everything else is immutable. */
 #include "kube_int.h"
+#include "xy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,25 +171,19 @@ void kube_config_free(struct kube_config *cfg)
     free(cfg->context);
     free(cfg->ca);
     free(cfg->cert);
-    if (cfg->key) {
-        memset(cfg->key, 0, cfg->key_len);
-        free(cfg->key);
-    }
+    op_wipe_free_n(cfg->key, cfg->key_len);
     free(cfg->tls_server_name);
-    free(cfg->token);
+    op_wipe_free(cfg->token);
     free(cfg->token_file);
     free(cfg->username);
-    free(cfg->password);
+    op_wipe_free(cfg->password);
     free_strv(cfg->exec_argv);
     free_strv(cfg->exec_env);
     free(cfg->exec_api_version);
     free(cfg->exec_cluster_json);
-    free(cfg->cached_token);
+    op_wipe_free(cfg->cached_token);
     free(cfg->exec_cert);
-    if (cfg->exec_key) {
-        memset(cfg->exec_key, 0, cfg->exec_key_len);
-        free(cfg->exec_key);
-    }
+    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
     pthread_mutex_destroy(&cfg->lock);
     free(cfg);
 }
@@ -386,6 +381,24 @@ static int build_from_merged(struct kube_config *cfg, json_t *clusters, json_t *
     return OP_OK;
 }
 
+/* The first YAML document of text as JSON (null when there is none),
+ * through pkg/yaml's loader (bounded input, depth and node count). */
+static int load_first_doc(const char *text, json_t **out)
+{
+    json_t *docs = NULL;
+    int err = xy_load(&docs, text, strlen(text));
+    if (err == OP_EINVALID) {
+        char why[256];
+        snprintf(why, sizeof(why), "%s", op_err_last()); /* op_err_set reuses that buffer */
+        return op_err_set(OP_EINVALID, "kubeconfig: %s", why);
+    }
+    if (err < 0)
+        return err;
+    *out = json_array_size(docs) ? json_incref(json_array_get(docs, 0)) : json_null();
+    json_decref(docs);
+    return OP_OK;
+}
+
 int kube_config_parse_yaml(struct kube_config **out, const char *const *docs,
                            const char *const *base_dirs, size_t n_docs, const char *context)
 {
@@ -403,7 +416,7 @@ int kube_config_parse_yaml(struct kube_config **out, const char *const *docs,
     }
     for (i = 0; i < n_docs; i++) {
         const char *dir = base_dirs ? base_dirs[i] : NULL;
-        if ((err = kube__yaml_load(docs[i], strlen(docs[i]), &doc)) < 0)
+        if ((err = load_first_doc(docs[i], &doc)) < 0)
             goto out;
         if (!json_is_object(doc)) {
             if (json_is_null(doc)) {
@@ -808,10 +821,10 @@ static int run_exec(struct kube_config *cfg)
                          cfg->exec_argv[0]);
         goto out;
     }
-    free(cfg->cached_token);
+    op_wipe_free(cfg->cached_token);
     cfg->cached_token = tok ? op_strdup(tok) : NULL;
     free(cfg->exec_cert);
-    free(cfg->exec_key);
+    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
     cfg->exec_cert = cd ? op_strdup(cd) : NULL;
     cfg->exec_cert_len = cd ? strlen(cd) : 0;
     cfg->exec_key = kd ? op_strdup(kd) : NULL;
@@ -874,7 +887,7 @@ int kube_config_token(struct kube_config *cfg, int force_refresh, char **out)
                 while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
                                    buf[len - 1] == ' ' || buf[len - 1] == '\t'))
                     buf[--len] = '\0';
-                free(cfg->cached_token);
+                op_wipe_free(cfg->cached_token);
                 cfg->cached_token = buf;
                 cfg->cached_at_ms = op_mono_ms();
                 cfg->cached_valid = 1;

@@ -207,6 +207,16 @@ struct kube_config *kube_client_config(struct kube_client *c);
 typedef void (*kube_request_fn)(const char *method, int code, const char *host, void *payload);
 void kube_client_set_on_request(struct kube_client *c, kube_request_fn fn, void *payload);
 
+/* The write fence of a leader-elected controller: before every request
+ * that is not a GET (watches included) and not to a coordination.k8s.io
+ * Lease, fn returns the op_mono_ms() time after which writes must stop
+ * (< 0: no limit now). Once it has passed the request is not sent
+ * (OP_ECANCELED); before it, the request's timeout is cut to end by it, so
+ * no write of ours is in flight after the deadline. Set before starting
+ * threads that use the client; fn NULL disables. */
+typedef int64_t (*kube_write_fence_fn)(void *payload);
+void kube_client_set_write_fence(struct kube_client *c, kube_write_fence_fn fn, void *payload);
+
 /* Total timeout for non-watch requests (default 30000 ms) and the maximum
  * number of Retry-After retries on 429/5xx (default 10; 0 disables). Set
  * before sharing the client across threads. */

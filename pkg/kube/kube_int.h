@@ -8,10 +8,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* yaml.c: parses the first YAML document of text into JSON (plain scalars
- * true/false/null/integers typed, everything else a string). *out: new
- * reference. Errors: OP_EINVALID with line/column in the message. */
-int kube__yaml_load(const char *text, size_t len, json_t **out);
+struct curl_slist;
+/* Wipes every string of a curl header list (op_wipe), then frees it. */
+void kube__slist_wipe_free(struct curl_slist *l);
 
 /* Reads a whole file (bounded by max) into a malloc'd NUL-terminated buffer. */
 int kube__read_file(const char *path, size_t max, char **out, size_t *out_len);

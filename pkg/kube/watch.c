@@ -122,14 +122,12 @@ struct store {
     size_t nb, len;
 };
 
+/* The table is intrusive (one allocation per object holds key, rv and
+ * JSON) rather than an op_map, which would add a node and a second key copy
+ * per cached object; it shares pkg/core's hash function. */
 static uint32_t store_hash(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
+    return op_hash32(OP_HASH32_INIT, s, strlen(s));
 }
 
 static void store_clear(struct store *s)

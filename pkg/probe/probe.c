@@ -414,6 +414,14 @@ static void finish(struct probe_job *j, int ok, const char *reason, const char *
     j->step = STEP_DONE;
 }
 
+/* Wipes every string of a curl header list (op_wipe), then frees it. */
+static void slist_wipe_free(struct curl_slist *l)
+{
+    for (struct curl_slist *p = l; p; p = p->next)
+        op_wipe(p->data, p->data ? strlen(p->data) : 0);
+    curl_slist_free_all(l);
+}
+
 static void job_cleanup_request(struct probe_job *j, CURLM *multi)
 {
     if (j->easy) {
@@ -421,7 +429,7 @@ static void job_cleanup_request(struct probe_job *j, CURLM *multi)
         curl_easy_cleanup(j->easy);
         j->easy = NULL;
     }
-    curl_slist_free_all(j->hdrs);
+    slist_wipe_free(j->hdrs); /* holds the Authorization header */
     j->hdrs = NULL;
     curl_slist_free_all(j->connect_to);
     j->connect_to = NULL;
@@ -612,10 +620,7 @@ static void job_start_request(struct probe_job *j, CURLM *multi)
         hdr = op_asprintf("Authorization: Bearer %s", t->bearer_token);
         if (hdr && (tmp = curl_slist_append(j->hdrs, hdr)))
             j->hdrs = tmp;
-        if (hdr) {
-            memset(hdr, 0, strlen(hdr));
-            free(hdr);
-        }
+        op_wipe_free(hdr);
         hdr = NULL;
     } else if (is_set(t->basic_user) || is_set(t->basic_password)) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

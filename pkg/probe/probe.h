@@ -151,7 +151,7 @@ int probe_run(struct probe_engine *e, const struct probe_target *targets, size_t
  * younger than t->max_age_ms (0 → the engine TTL; < 0 → never), copies it
  * into *out (cached = 1), counts a cache hit and returns 1; otherwise
  * returns 0 and sends nothing. For callers that must not wait on a backend
- * (the controller probes misses on its own threads, see controller/prober.h). */
+ * (the controller probes misses on its own threads, see controller/stack/prober.h). */
 int probe_cached(struct probe_engine *e, const struct probe_target *t, struct probe_result *out);
 
 /* Fills a result by hand (e.g. SecretNotFound from the caller). fmt makes

@@ -128,9 +128,7 @@ void probe_target_key(const struct probe_target *t, char out[65])
         op_sha256_hex(b.data, b.len, cred);
     else
         op_sha256_hex("oom", 3, cred);
-    if (b.data)
-        memset(b.data, 0, b.len);
-    op_buf_cleanup(&b);
+    op_buf_cleanup_wipe(&b);
     op_sha256_hex(t->ca_pem ? t->ca_pem : "", t->ca_pem ? strlen(t->ca_pem) : 0, ca);
 
     op_buf_init(&b, 1 << 20);
@@ -143,9 +141,7 @@ void probe_target_key(const struct probe_target *t, char out[65])
         op_sha256_hex(b.data, b.len, out);
     else
         op_sha256_hex("oom", 3, out);
-    if (b.data)
-        memset(b.data, 0, b.len); /* the url may carry userinfo */
-    op_buf_cleanup(&b);
+    op_buf_cleanup_wipe(&b); /* the url may carry userinfo */
 }
 
 void probe_result_set(struct probe_result *res, int ok, const char *reason, const char *fmt, ...)

@@ -1,5 +1,5 @@
 /* test_ctl_claims.c — unit tests for the Grafana conflict rules of
- * controller/reconcile.c (ctl_claim_build / ctl_claim_conflict): shared uid,
+ * controller/stack/claims.c (ctl_claim_build / ctl_claim_conflict): shared uid,
  * shared name, two defaults, dashboard uid, different Grafanas never clash,
  * invalid stacks claim nothing. */
 #include "kube.h"

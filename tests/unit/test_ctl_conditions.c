@@ -1,4 +1,4 @@
-/* test_ctl_conditions.c — unit tests for controller/conditions.c: every
+/* test_ctl_conditions.c — unit tests for controller/stack/conditions.c: every
  * condition present, kstatus semantics, lastTransitionTime kept unless the
  * status flips, transitions for Events, stall and apply-failure cases. */
 #include "conditions.h"

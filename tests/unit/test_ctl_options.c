@@ -1,6 +1,7 @@
-/* test_ctl_options.c — unit tests for controller/options.c: defaults, env vars,
+/* test_ctl_options.c — unit tests for controller/cli/options.c: defaults, env vars,
  * flag precedence, bool flags, address and duration validation, identity. */
 #include "options.h"
+#include "runtime.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -128,18 +129,18 @@ TEST(options_help_and_addr_parse)
     ASSERT_EQ(o.help, 1);
     ctl_options_cleanup(&o);
 
-    ASSERT_OK(ctl_addr_parse(":8080", host, sizeof(host), &port));
+    ASSERT_OK(rt_addr_parse(":8080", host, sizeof(host), &port));
     ASSERT_STR_EQ(host, "");
     ASSERT_EQ(port, 8080);
-    ASSERT_OK(ctl_addr_parse("127.0.0.1:0", host, sizeof(host), &port));
+    ASSERT_OK(rt_addr_parse("127.0.0.1:0", host, sizeof(host), &port));
     ASSERT_STR_EQ(host, "127.0.0.1");
     ASSERT_EQ(port, 0);
-    ASSERT_OK(ctl_addr_parse("[::1]:9", host, sizeof(host), &port));
+    ASSERT_OK(rt_addr_parse("[::1]:9", host, sizeof(host), &port));
     ASSERT_STR_EQ(host, "::1");
     ASSERT_EQ(port, 9);
-    ASSERT_EQ(ctl_addr_parse("::1:9", host, sizeof(host), &port), OP_EINVALID);
-    ASSERT_EQ(ctl_addr_parse("host:", host, sizeof(host), &port), OP_EINVALID);
-    ASSERT_EQ(ctl_addr_parse("", host, sizeof(host), &port), OP_EINVALID);
+    ASSERT_EQ(rt_addr_parse("::1:9", host, sizeof(host), &port), OP_EINVALID);
+    ASSERT_EQ(rt_addr_parse("host:", host, sizeof(host), &port), OP_EINVALID);
+    ASSERT_EQ(rt_addr_parse("", host, sizeof(host), &port), OP_EINVALID);
 }
 
 TEST_MAIN()

@@ -1,4 +1,4 @@
-/* test_ctl_prober.c — controller/prober.c over real loopback sockets: a
+/* test_ctl_prober.c — controller/stack/prober.c over real loopback sockets: a
  * refused port (answers at once) and a listening socket that never accepts
  * (a dead backend: the probe times out). Checks that results arrive within
  * the wait without a notify, that identical targets share one job, that a

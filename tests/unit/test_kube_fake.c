@@ -351,6 +351,51 @@ static void h_echo(struct fake *f, int fd, const char *method, const char *targe
         respond(fd, strcmp(method, "POST") == 0 ? 201 : 200, NULL, body && *body ? body : CM_X);
 }
 
+/* ---- write fence ---------------------------------------------------------- */
+
+static int64_t g_fence;
+static int64_t fence_fn(void *p)
+{
+    (void)p;
+    return g_fence;
+}
+
+/* After the leader's write deadline nothing but GETs and Lease requests
+ * leaves the client; before it, writes go out. */
+TEST(write_fence_stops_writes_after_the_deadline)
+{
+    struct fake f;
+    struct kube_client *c;
+    json_t *cm = json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+                           "x", "namespace", "ns");
+    json_t *out = NULL;
+    ASSERT_OK(fake_start(&f, h_echo));
+    c = fake_client(&f, "{token: t}");
+    kube_client_set_write_fence(c, fence_fn, NULL);
+    g_fence = op_mono_ms() + 60000;
+    ASSERT_OK(kube_apply(c, &KUBE_RES_CONFIGMAP, NULL, cm, &out, NULL));
+    json_decref(out);
+    out = NULL;
+    ASSERT_EQ(fake_count(&f, "PATCH "), 1);
+    g_fence = op_mono_ms() - 1; /* the lease is gone */
+    ASSERT_EQ(kube_apply(c, &KUBE_RES_CONFIGMAP, NULL, cm, &out, NULL), OP_ECANCELED);
+    ASSERT_EQ(kube_create(c, &KUBE_RES_CONFIGMAP, "ns", cm, NULL, NULL), OP_ECANCELED);
+    ASSERT_EQ(kube_delete(c, &KUBE_RES_CONFIGMAP, "ns", "x", NULL), OP_ECANCELED);
+    ASSERT_EQ(kube_merge_patch_status(c, &KUBE_RES_STACK, "ns", "s", cm, NULL, NULL), OP_ECANCELED);
+    ASSERT_EQ(fake_count(&f, "PATCH "), 1);
+    ASSERT_EQ(fake_count(&f, "POST "), 0);
+    ASSERT_EQ(fake_count(&f, "DELETE "), 0);
+    /* reads and the Lease itself still go out */
+    ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "x", &out, NULL));
+    json_decref(out);
+    ASSERT_OK(kube_create(c, &KUBE_RES_LEASE, "ns", cm, NULL, NULL));
+    ASSERT_EQ(fake_count(&f, "GET "), 1);
+    ASSERT_EQ(fake_count(&f, "POST /apis/coordination.k8s.io/"), 1);
+    json_decref(cm);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
 TEST(request_headers_and_verbs)
 {
     struct fake f;

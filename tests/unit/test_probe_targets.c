@@ -1,4 +1,4 @@
-/* test_probe_targets.c — controller/probe_targets.c: a decoded stack becomes
+/* test_probe_targets.c — controller/stack/probe_targets.c: a decoded stack becomes
  * one probe target per configured signal with tenant, timeout and resolved
  * credentials; unresolvable references pre-fail with SecretNotFound (naming
  * the reference, never a value); the offline environment lookup. No network:

@@ -1,18 +1,17 @@
-/* test_ctl_metrics.c — unit tests for controller/metrics.c (exposition text:
- * labels, escaping, histogram buckets, collector hook) and controller/health.c
+/* test_rt_metrics.c — unit tests for pkg/runtime/metrics.c (exposition text:
+ * labels, escaping, histogram buckets, collector hook) and pkg/runtime/http.c
  * (served on a loopback ephemeral port and fetched with libcurl). */
-#include "health.h"
-#include "metrics.h"
+#include "runtime.h"
 #include "test.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
 
-static char *render(struct ctl_metrics *m)
+static char *render(struct rt_metrics *m)
 {
     struct op_buf b;
     op_buf_init(&b, 1 << 20);
-    if (ctl_metrics_render(m, &b) < 0) {
+    if (rt_metrics_render(m, &b) < 0) {
         op_buf_cleanup(&b);
         return NULL;
     }
@@ -21,21 +20,21 @@ static char *render(struct ctl_metrics *m)
 
 TEST(metrics_counter_gauge_text)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
-    struct ctl_metric *c = ctl_metrics_register(
-        m, CTL_METRIC_COUNTER, "controller_runtime_reconcile_total", "Total reconciliations",
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *c = rt_metrics_register(
+        m, RT_METRIC_COUNTER, "controller_runtime_reconcile_total", "Total reconciliations",
         (const char *[]){"controller", "result", NULL}, NULL, 0);
-    struct ctl_metric *g =
-        ctl_metrics_register(m, CTL_METRIC_GAUGE, "workqueue_depth", "Current depth", NULL, NULL, 0);
+    struct rt_metric *g =
+        rt_metrics_register(m, RT_METRIC_GAUGE, "workqueue_depth", "Current depth", NULL, NULL, 0);
     ASSERT_TRUE(c && g);
-    ASSERT_TRUE(ctl_metrics_register(m, CTL_METRIC_GAUGE, "workqueue_depth", "dup", NULL, NULL, 0) ==
+    ASSERT_TRUE(rt_metrics_register(m, RT_METRIC_GAUGE, "workqueue_depth", "dup", NULL, NULL, 0) ==
                 NULL);
-    ctl_metric_add(c, (const char *[]){"observabilitystack", "success"}, 1);
-    ctl_metric_add(c, (const char *[]){"observabilitystack", "success"}, 2);
-    ctl_metric_add(c, (const char *[]){"observabilitystack", "error"}, 1);
-    ctl_metric_set(g, NULL, 7);
-    ASSERT_EQ(ctl_metric_value(c, (const char *[]){"observabilitystack", "success"}), 3);
-    ASSERT_EQ(ctl_metric_value(c, (const char *[]){"observabilitystack", "requeue"}), 0);
+    rt_metric_add(c, (const char *[]){"observabilitystack", "success"}, 1);
+    rt_metric_add(c, (const char *[]){"observabilitystack", "success"}, 2);
+    rt_metric_add(c, (const char *[]){"observabilitystack", "error"}, 1);
+    rt_metric_set(g, NULL, 7);
+    ASSERT_EQ(rt_metric_value(c, (const char *[]){"observabilitystack", "success"}), 3);
+    ASSERT_EQ(rt_metric_value(c, (const char *[]){"observabilitystack", "requeue"}), 0);
     char *t = render(m);
     ASSERT_CONTAINS(t, "# HELP controller_runtime_reconcile_total Total reconciliations\n"
                        "# TYPE controller_runtime_reconcile_total counter\n"
@@ -43,60 +42,60 @@ TEST(metrics_counter_gauge_text)
                        "controller_runtime_reconcile_total{controller=\"observabilitystack\",result=\"error\"} 1\n");
     ASSERT_CONTAINS(t, "# TYPE workqueue_depth gauge\nworkqueue_depth 7\n");
     free(t);
-    ctl_metric_clear(c);
+    rt_metric_clear(c);
     t = render(m);
     ASSERT_NOT_CONTAINS(t, "result=\"success\"");
     free(t);
-    ctl_metrics_free(m);
+    rt_metrics_free(m);
 }
 
 TEST(metrics_set_new_appends_in_order)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
-    struct ctl_metric *g = ctl_metrics_register(m, CTL_METRIC_GAUGE, "up", "Up",
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *g = rt_metrics_register(m, RT_METRIC_GAUGE, "up", "Up",
                                                 (const char *[]){"stack", NULL}, NULL, 0);
     ASSERT_TRUE(g);
-    ctl_metric_set_new(g, (const char *[]){"a"}, 1);
-    ctl_metric_set_new(g, (const char *[]){"b"}, 0);
-    ctl_metric_set(g, (const char *[]){"a"}, 0); /* an appended series is found again */
-    ASSERT_EQ(ctl_metric_value(g, (const char *[]){"a"}), 0);
+    rt_metric_set_new(g, (const char *[]){"a"}, 1);
+    rt_metric_set_new(g, (const char *[]){"b"}, 0);
+    rt_metric_set(g, (const char *[]){"a"}, 0); /* an appended series is found again */
+    ASSERT_EQ(rt_metric_value(g, (const char *[]){"a"}), 0);
     char *t = render(m);
     ASSERT_CONTAINS(t, "up{stack=\"a\"} 0\nup{stack=\"b\"} 0\n");
     free(t);
-    ctl_metric_clear(g);
-    ctl_metric_set_new(g, (const char *[]){"b"}, 1);
+    rt_metric_clear(g);
+    rt_metric_set_new(g, (const char *[]){"b"}, 1);
     t = render(m);
     ASSERT_NOT_CONTAINS(t, "stack=\"a\"");
     ASSERT_CONTAINS(t, "up{stack=\"b\"} 1\n");
     free(t);
-    ctl_metrics_free(m);
+    rt_metrics_free(m);
 }
 
 TEST(metrics_label_escaping)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
-    struct ctl_metric *c = ctl_metrics_register(m, CTL_METRIC_COUNTER, "x_total", "a \\ help\nline",
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *c = rt_metrics_register(m, RT_METRIC_COUNTER, "x_total", "a \\ help\nline",
                                                 (const char *[]){"v", NULL}, NULL, 0);
-    ctl_metric_add(c, (const char *[]){"q\"b\\s\nn"}, 1.5);
+    rt_metric_add(c, (const char *[]){"q\"b\\s\nn"}, 1.5);
     char *t = render(m);
     ASSERT_CONTAINS(t, "# HELP x_total a \\\\ help\\nline\n");
     ASSERT_CONTAINS(t, "x_total{v=\"q\\\"b\\\\s\\nn\"} 1.5\n");
     free(t);
-    ctl_metrics_free(m);
+    rt_metrics_free(m);
 }
 
 TEST(metrics_histogram_buckets)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
-    struct ctl_metric *h = ctl_metrics_register(
-        m, CTL_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds", "Reconcile time",
-        (const char *[]){"controller", NULL}, CTL_RECONCILE_BUCKETS, CTL_RECONCILE_NBUCKETS);
-    ASSERT_EQ(CTL_RECONCILE_NBUCKETS, 40);
-    ctl_metric_observe(h, (const char *[]){"s"}, 0.003);
-    ctl_metric_observe(h, (const char *[]){"s"}, 0.005); /* le is inclusive */
-    ctl_metric_observe(h, (const char *[]){"s"}, 0.2);
-    ctl_metric_observe(h, (const char *[]){"s"}, 100);
-    ASSERT_EQ(ctl_metric_value(h, (const char *[]){"s"}), 4);
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *h = rt_metrics_register(
+        m, RT_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds", "Reconcile time",
+        (const char *[]){"controller", NULL}, RT_RECONCILE_BUCKETS, RT_RECONCILE_NBUCKETS);
+    ASSERT_EQ(RT_RECONCILE_NBUCKETS, 40);
+    rt_metric_observe(h, (const char *[]){"s"}, 0.003);
+    rt_metric_observe(h, (const char *[]){"s"}, 0.005); /* le is inclusive */
+    rt_metric_observe(h, (const char *[]){"s"}, 0.2);
+    rt_metric_observe(h, (const char *[]){"s"}, 100);
+    ASSERT_EQ(rt_metric_value(h, (const char *[]){"s"}), 4);
     char *t = render(m);
     ASSERT_CONTAINS(t, "# TYPE controller_runtime_reconcile_time_seconds histogram\n");
     ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_bucket{controller=\"s\",le=\"0.005\"} 2\n");
@@ -107,10 +106,10 @@ TEST(metrics_histogram_buckets)
     ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_sum{controller=\"s\"} 100.208\n");
     ASSERT_CONTAINS(t, "controller_runtime_reconcile_time_seconds_count{controller=\"s\"} 4\n");
     free(t);
-    ctl_metrics_free(m);
+    rt_metrics_free(m);
 }
 
-static void collect(struct ctl_metrics *m, void *payload)
+static void collect(struct rt_metrics *m, void *payload)
 {
     (void)m;
     int *calls = payload;
@@ -119,13 +118,13 @@ static void collect(struct ctl_metrics *m, void *payload)
 
 TEST(metrics_collector_called_per_render)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
+    struct rt_metrics *m = rt_metrics_new();
     int calls = 0;
-    ctl_metrics_set_collector(m, collect, &calls);
+    rt_metrics_set_collector(m, collect, &calls);
     free(render(m));
     free(render(m));
     ASSERT_EQ(calls, 2);
-    ctl_metrics_free(m);
+    rt_metrics_free(m);
 }
 
 /* ---- HTTP ----------------------------------------------------------------- */
@@ -170,18 +169,18 @@ static int ready(char *why, size_t cap, void *payload)
 
 TEST(http_metrics_healthz_readyz)
 {
-    struct ctl_metrics *m = ctl_metrics_new();
-    struct ctl_metric *g =
-        ctl_metrics_register(m, CTL_METRIC_GAUGE, "leader_election_master_status", "Leader",
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *g =
+        rt_metrics_register(m, RT_METRIC_GAUGE, "leader_election_master_status", "Leader",
                              (const char *[]){"name", NULL}, NULL, 0);
-    struct ctl_http *h = NULL;
-    struct ctl_http_opts o = {.addr = "127.0.0.1:0", .metrics = m, .health = 1, .ready = ready};
+    struct rt_http *h = NULL;
+    struct rt_http_opts o = {.addr = "127.0.0.1:0", .metrics = m, .health = 1, .ready = ready};
     char *body = NULL;
     int port;
 
-    ctl_metric_set(g, (const char *[]){"crosslink-controller"}, 1);
-    ASSERT_OK(ctl_http_start(&h, &o));
-    port = ctl_http_port(h);
+    rt_metric_set(g, (const char *[]){"crosslink-controller"}, 1);
+    ASSERT_OK(rt_http_start(&h, &o));
+    port = rt_http_port(h);
     ASSERT_TRUE(port > 0);
 
     ASSERT_EQ(fetch(port, "/metrics", &body), 200);
@@ -199,18 +198,18 @@ TEST(http_metrics_healthz_readyz)
     free(body);
     ASSERT_EQ(fetch(port, "/nope", &body), 404);
     free(body);
-    ctl_http_free(h);
+    rt_http_free(h);
 
     /* a metrics-only listener does not answer health paths */
-    struct ctl_http_opts o2 = {.addr = "127.0.0.1:0", .metrics = m};
-    ASSERT_OK(ctl_http_start(&h, &o2));
-    ASSERT_EQ(fetch(ctl_http_port(h), "/healthz", &body), 404);
+    struct rt_http_opts o2 = {.addr = "127.0.0.1:0", .metrics = m};
+    ASSERT_OK(rt_http_start(&h, &o2));
+    ASSERT_EQ(fetch(rt_http_port(h), "/healthz", &body), 404);
     free(body);
-    ctl_http_free(h);
+    rt_http_free(h);
 
-    struct ctl_http_opts bad = {.addr = "nonsense"};
-    ASSERT_EQ(ctl_http_start(&h, &bad), OP_EINVALID);
-    ctl_metrics_free(m);
+    struct rt_http_opts bad = {.addr = "nonsense"};
+    ASSERT_EQ(rt_http_start(&h, &bad), OP_EINVALID);
+    rt_metrics_free(m);
 }
 
 TEST_MAIN()

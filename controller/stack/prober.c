@@ -6,7 +6,7 @@
  * mutex; probes run without it. */
 #include "prober.h"
 
-#include "map.h"
+#include "runtime.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ struct ctl_prober {
     pthread_cond_t done_cv;  /* a job finished (or stop) */
     pthread_cond_t queue_cv; /* a job was queued (or stop) */
     struct probe_engine *e;
-    struct ctl_map *inflight; /* tkey -> struct job * (not owned by the map) */
+    struct op_map *inflight; /* tkey -> struct job * (not owned by the map) */
     struct job *qhead, *qtail;
     pthread_t *threads;
     int nthreads, max_threads, idle, stop;
@@ -131,7 +131,7 @@ static void *pool_main(void *arg)
         j->res = res;
         j->state = JOB_DONE;
         job_wipe(j); /* present waiters read only res */
-        ctl_map_del(p->inflight, j->tkey);
+        op_map_del(p->inflight, j->tkey);
         /* stacks no longer waiting are told; present ones read res */
         for (wp = &j->waiters; *wp;) {
             struct waiter *w = *wp;
@@ -170,9 +170,9 @@ int ctl_prober_new(struct ctl_prober **out, struct probe_engine *e, int max_thre
         return op_err_set(OP_ENOMEM, "out of memory");
     p->max_threads = max_threads > 0 ? max_threads : 64;
     p->threads = calloc((size_t)p->max_threads, sizeof(*p->threads));
-    p->inflight = ctl_map_new(NULL);
+    p->inflight = op_map_new(NULL);
     if (!p->threads || !p->inflight) {
-        ctl_map_free(p->inflight);
+        op_map_free(p->inflight);
         free(p->threads);
         free(p);
         return op_err_set(OP_ENOMEM, "out of memory");
@@ -207,7 +207,7 @@ void ctl_prober_free(struct ctl_prober *p)
         p->qhead = j->qnext;
         job_free(j);
     }
-    ctl_map_free(p->inflight);
+    op_map_free(p->inflight);
     pthread_cond_destroy(&p->queue_cv);
     pthread_cond_destroy(&p->done_cv);
     pthread_mutex_destroy(&p->mu);
@@ -280,16 +280,16 @@ int ctl_prober_check(struct ctl_prober *p, const char *stack_key, const struct p
         struct waiter *w;
         if (done[i])
             continue;
-        j = ctl_map_get(p->inflight, keys[i]);
+        j = op_map_get(p->inflight, keys[i]);
         if (!j) {
-            if (!(j = job_new(&t[i], keys[i])) || ctl_map_put(p->inflight, keys[i], j) < 0) {
+            if (!(j = job_new(&t[i], keys[i])) || op_map_put(p->inflight, keys[i], j) < 0) {
                 job_free(j);
                 err = op_err_set(OP_ENOMEM, "out of memory");
                 break;
             }
             if (enqueue(p, j) < 0) {
                 /* no thread at all: answer at once rather than never */
-                ctl_map_del(p->inflight, keys[i]);
+                op_map_del(p->inflight, keys[i]);
                 job_wipe(j);
                 probe_result_set(&j->res, 0, PROBE_REASON_INVALID,
                                  "probe failed to run: no probe thread could be started");

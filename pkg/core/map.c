@@ -1,41 +1,45 @@
-/* map.c — chained hash map with string keys (FNV-1a) that doubles its bucket
+/* map.c — the code base's one hash function (op_hash32, FNV-1a) and one
+ * hash map: chained, string keys, that doubles its bucket
  * array at load factor 1. Keys are owned copies; values are opaque and freed
  * through the callback given at creation. No locking: the owner serialises. */
-#include "map.h"
-
 #include "core.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct ctl_map_ent {
-    struct ctl_map_ent *next;
+struct op_map_ent {
+    struct op_map_ent *next;
     uint32_t hash;
     void *val;
     char key[]; /* flexible array member (not a VLA) */
 };
 
-struct ctl_map {
-    struct ctl_map_ent **b;
+struct op_map {
+    struct op_map_ent **b;
     size_t nb;
     size_t len;
     void (*free_val)(void *);
 };
 
-static uint32_t hash_str(const char *s)
+uint32_t op_hash32(uint32_t h, const void *data, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
         h *= 16777619u;
     }
     return h;
 }
 
-struct ctl_map *ctl_map_new(void (*free_val)(void *))
+static uint32_t hash_str(const char *s)
 {
-    struct ctl_map *m = calloc(1, sizeof(*m));
+    return op_hash32(OP_HASH32_INIT, s, strlen(s));
+}
+
+struct op_map *op_map_new(void (*free_val)(void *))
+{
+    struct op_map *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->nb = 16;
@@ -48,14 +52,14 @@ struct ctl_map *ctl_map_new(void (*free_val)(void *))
     return m;
 }
 
-void ctl_map_free(struct ctl_map *m)
+void op_map_free(struct op_map *m)
 {
     if (!m)
         return;
     for (size_t i = 0; i < m->nb; i++) {
-        struct ctl_map_ent *e = m->b[i];
+        struct op_map_ent *e = m->b[i];
         while (e) {
-            struct ctl_map_ent *n = e->next;
+            struct op_map_ent *n = e->next;
             if (m->free_val)
                 m->free_val(e->val);
             free(e);
@@ -66,35 +70,35 @@ void ctl_map_free(struct ctl_map *m)
     free(m);
 }
 
-static struct ctl_map_ent **find_slot(const struct ctl_map *m, const char *key, uint32_t h)
+static struct op_map_ent **find_slot(const struct op_map *m, const char *key, uint32_t h)
 {
-    struct ctl_map_ent **pp = &m->b[h & (m->nb - 1)];
+    struct op_map_ent **pp = &m->b[h & (m->nb - 1)];
     while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
         pp = &(*pp)->next;
     return pp;
 }
 
-void *ctl_map_get(const struct ctl_map *m, const char *key)
+void *op_map_get(const struct op_map *m, const char *key)
 {
-    struct ctl_map_ent **pp = find_slot(m, key, hash_str(key));
+    struct op_map_ent **pp = find_slot(m, key, hash_str(key));
     return *pp ? (*pp)->val : NULL;
 }
 
-int ctl_map_has(const struct ctl_map *m, const char *key)
+int op_map_has(const struct op_map *m, const char *key)
 {
     return *find_slot(m, key, hash_str(key)) != NULL;
 }
 
-static void grow(struct ctl_map *m)
+static void grow(struct op_map *m)
 {
     size_t nnb = m->nb * 2;
-    struct ctl_map_ent **nb = calloc(nnb, sizeof(*nb));
+    struct op_map_ent **nb = calloc(nnb, sizeof(*nb));
     if (!nb)
         return; /* stay at the current size; chains just get longer */
     for (size_t i = 0; i < m->nb; i++) {
-        struct ctl_map_ent *e = m->b[i];
+        struct op_map_ent *e = m->b[i];
         while (e) {
-            struct ctl_map_ent *n = e->next;
+            struct op_map_ent *n = e->next;
             e->next = nb[e->hash & (nnb - 1)];
             nb[e->hash & (nnb - 1)] = e;
             e = n;
@@ -105,11 +109,11 @@ static void grow(struct ctl_map *m)
     m->nb = nnb;
 }
 
-int ctl_map_put(struct ctl_map *m, const char *key, void *val)
+int op_map_put(struct op_map *m, const char *key, void *val)
 {
     uint32_t h = hash_str(key);
-    struct ctl_map_ent **pp = find_slot(m, key, h);
-    struct ctl_map_ent *e;
+    struct op_map_ent **pp = find_slot(m, key, h);
+    struct op_map_ent *e;
     size_t kl;
 
     if (*pp) {
@@ -133,10 +137,10 @@ int ctl_map_put(struct ctl_map *m, const char *key, void *val)
     return OP_OK;
 }
 
-void *ctl_map_take(struct ctl_map *m, const char *key)
+void *op_map_take(struct op_map *m, const char *key)
 {
-    struct ctl_map_ent **pp = find_slot(m, key, hash_str(key));
-    struct ctl_map_ent *e = *pp;
+    struct op_map_ent **pp = find_slot(m, key, hash_str(key));
+    struct op_map_ent *e = *pp;
     void *v;
     if (!e)
         return NULL;
@@ -147,10 +151,10 @@ void *ctl_map_take(struct ctl_map *m, const char *key)
     return v;
 }
 
-int ctl_map_del(struct ctl_map *m, const char *key)
+int op_map_del(struct op_map *m, const char *key)
 {
-    struct ctl_map_ent **pp = find_slot(m, key, hash_str(key));
-    struct ctl_map_ent *e = *pp;
+    struct op_map_ent **pp = find_slot(m, key, hash_str(key));
+    struct op_map_ent *e = *pp;
     if (!e)
         return OP_ENOTFOUND;
     *pp = e->next;
@@ -161,16 +165,16 @@ int ctl_map_del(struct ctl_map *m, const char *key)
     return OP_OK;
 }
 
-size_t ctl_map_len(const struct ctl_map *m)
+size_t op_map_len(const struct op_map *m)
 {
     return m->len;
 }
 
-int ctl_map_foreach(const struct ctl_map *m, int (*fn)(const char *key, void *val, void *payload),
+int op_map_foreach(const struct op_map *m, int (*fn)(const char *key, void *val, void *payload),
                     void *payload)
 {
     for (size_t i = 0; i < m->nb; i++) {
-        for (struct ctl_map_ent *e = m->b[i]; e; e = e->next) {
+        for (struct op_map_ent *e = m->b[i]; e; e = e->next) {
             int r = fn(e->key, e->val, payload);
             if (r)
                 return r;
@@ -179,13 +183,13 @@ int ctl_map_foreach(const struct ctl_map *m, int (*fn)(const char *key, void *va
     return 0;
 }
 
-void ctl_map_filter_out(struct ctl_map *m, int (*pred)(const char *key, void *val, void *payload),
+void op_map_filter_out(struct op_map *m, int (*pred)(const char *key, void *val, void *payload),
                         void *payload)
 {
     for (size_t i = 0; i < m->nb; i++) {
-        struct ctl_map_ent **pp = &m->b[i];
+        struct op_map_ent **pp = &m->b[i];
         while (*pp) {
-            struct ctl_map_ent *e = *pp;
+            struct op_map_ent *e = *pp;
             if (pred(e->key, e->val, payload)) {
                 *pp = e->next;
                 if (m->free_val)

@@ -1,9 +1,9 @@
 /* leader.c — leader election state machine (tryAcquireOrRenew of client-go's
  * tools/leaderelection) and its runner thread. The state machine touches
- * the lease only through struct ctl_lease_ops and time only through the
+ * the lease only through struct rt_lease_ops and time only through the
  * injected clocks, so unit tests drive it deterministically. Only the runner
  * thread calls tick; is_leader is read from other threads (atomic). */
-#include "leader.h"
+#include "runtime.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -12,14 +12,16 @@
 #include <string.h>
 #include <time.h>
 
-struct ctl_leader {
-    struct ctl_leader_cfg cfg;
+struct rt_leader {
+    struct rt_leader_cfg cfg;
     char *identity;
     atomic_int leader;
-    struct ctl_lease_rec observed;
+    struct rt_lease_rec observed;
     int have_observed;
     int64_t observed_at; /* local monotonic time the record last changed */
-    int64_t last_renew;  /* local time of our last successful write */
+    /* local time (taken before the request) of our last successful write;
+     * read by other threads through rt_leader_write_deadline */
+    _Atomic int64_t last_renew;
 
     /* failed Lease reads/writes: logged on the first failure, when the
      * error changes and at most once a minute while it repeats */
@@ -33,11 +35,11 @@ struct ctl_leader {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop;
-    ctl_leader_cb cb;
+    rt_leader_cb cb;
     void *cb_payload;
 };
 
-static void now_micro(struct ctl_leader *e, char out[40])
+static void now_micro(struct rt_leader *e, char out[40])
 {
     if (e->cfg.wall_micro)
         e->cfg.wall_micro(out, e->cfg.wall_payload);
@@ -45,9 +47,9 @@ static void now_micro(struct ctl_leader *e, char out[40])
         op_rfc3339_micro(out);
 }
 
-struct ctl_leader *ctl_leader_new(const struct ctl_leader_cfg *cfg)
+struct rt_leader *rt_leader_new(const struct rt_leader_cfg *cfg)
 {
-    struct ctl_leader *e;
+    struct rt_leader *e;
     pthread_condattr_t ca;
 
     if (!cfg->identity || !*cfg->identity || !cfg->ops.get || !cfg->ops.create || !cfg->ops.update)
@@ -81,29 +83,36 @@ struct ctl_leader *ctl_leader_new(const struct ctl_leader_cfg *cfg)
     return e;
 }
 
-void ctl_leader_free(struct ctl_leader *e)
+void rt_leader_free(struct rt_leader *e)
 {
     if (!e)
         return;
     if (e->running)
-        ctl_leader_stop(e, 0);
+        rt_leader_stop(e, 0);
     pthread_cond_destroy(&e->cond);
     pthread_mutex_destroy(&e->mu);
     free(e->identity);
     free(e);
 }
 
-int ctl_leader_is_leader(const struct ctl_leader *e)
+int64_t rt_leader_write_deadline(struct rt_leader *e)
 {
-    return atomic_load(&((struct ctl_leader *)e)->leader);
+    if (!atomic_load(&e->leader))
+        return 0; /* long past: a non-leader writes nothing */
+    return atomic_load(&e->last_renew) + e->cfg.renew_deadline_ms;
 }
 
-const char *ctl_leader_observed_holder(const struct ctl_leader *e)
+int rt_leader_is_leader(const struct rt_leader *e)
+{
+    return atomic_load(&((struct rt_leader *)e)->leader);
+}
+
+const char *rt_leader_observed_holder(const struct rt_leader *e)
 {
     return e->have_observed ? e->observed.holder : "";
 }
 
-static int rec_equal(const struct ctl_lease_rec *a, const struct ctl_lease_rec *b)
+static int rec_equal(const struct rt_lease_rec *a, const struct rt_lease_rec *b)
 {
     return !strcmp(a->holder, b->holder) && a->duration_s == b->duration_s &&
            !strcmp(a->acquire_time, b->acquire_time) && !strcmp(a->renew_time, b->renew_time) &&
@@ -117,7 +126,7 @@ static void set_str(char *dst, size_t cap, const char *s)
 
 #define LEASE_WARN_EVERY_MS 60000
 
-static void lease_failed(struct ctl_leader *e, const char *what, int code, int64_t now)
+static void lease_failed(struct rt_leader *e, const char *what, int code, int64_t now)
 {
     char err[256];
     const char *msg = op_err_last();
@@ -134,7 +143,7 @@ static void lease_failed(struct ctl_leader *e, const char *what, int code, int64
     }
 }
 
-static void lease_ok(struct ctl_leader *e)
+static void lease_ok(struct rt_leader *e)
 {
     if (e->failures) {
         char n[24];
@@ -146,16 +155,16 @@ static void lease_ok(struct ctl_leader *e)
     e->last_err[0] = '\0';
 }
 
-unsigned long ctl_leader_failure_warnings(const struct ctl_leader *e)
+unsigned long rt_leader_failure_warnings(const struct rt_leader *e)
 {
     return e->warnings;
 }
 
 /* Returns 1 when we hold the lease after this attempt. */
-static int try_acquire_or_renew(struct ctl_leader *e)
+static int try_acquire_or_renew(struct rt_leader *e)
 {
-    struct ctl_lease_rec cur, next;
-    int64_t now = ctl_clock_now(&e->cfg.clock);
+    struct rt_lease_rec cur, next;
+    int64_t now = op_clock_now(&e->cfg.clock);
     char ts[40];
     int err;
 
@@ -179,7 +188,7 @@ static int try_acquire_or_renew(struct ctl_leader *e)
         e->observed = next;
         e->have_observed = 1;
         e->observed_at = now;
-        e->last_renew = now;
+        atomic_store(&e->last_renew, now);
         return 1;
     }
     if (err < 0) {
@@ -212,34 +221,34 @@ static int try_acquire_or_renew(struct ctl_leader *e)
     }
     e->observed = next;
     e->observed_at = now;
-    e->last_renew = now;
+    atomic_store(&e->last_renew, now);
     return 1;
 }
 
-enum ctl_leader_event ctl_leader_tick(struct ctl_leader *e)
+enum rt_leader_event rt_leader_tick(struct rt_leader *e)
 {
     int was = atomic_load(&e->leader);
     int ok = try_acquire_or_renew(e);
 
     if (ok) {
         atomic_store(&e->leader, 1);
-        return was ? CTL_LEADER_NONE : CTL_LEADER_STARTED;
+        return was ? RT_LEADER_NONE : RT_LEADER_STARTED;
     }
     if (!was)
-        return CTL_LEADER_NONE;
+        return RT_LEADER_NONE;
     /* A failed renew: we stay leader until the renew deadline passes —
      * unless someone else visibly holds the lease now. */
-    if (ctl_clock_now(&e->cfg.clock) - e->last_renew >= e->cfg.renew_deadline_ms ||
+    if (op_clock_now(&e->cfg.clock) - atomic_load(&e->last_renew) >= e->cfg.renew_deadline_ms ||
         (e->have_observed && e->observed.holder[0] && strcmp(e->observed.holder, e->identity))) {
         atomic_store(&e->leader, 0);
-        return CTL_LEADER_LOST;
+        return RT_LEADER_LOST;
     }
-    return CTL_LEADER_NONE;
+    return RT_LEADER_NONE;
 }
 
-int ctl_leader_release(struct ctl_leader *e)
+int rt_leader_release(struct rt_leader *e)
 {
-    struct ctl_lease_rec next;
+    struct rt_lease_rec next;
     int err = OP_OK;
 
     if (!atomic_load(&e->leader))
@@ -247,7 +256,7 @@ int ctl_leader_release(struct ctl_leader *e)
     /* Re-read so the update carries the latest resourceVersion; give up if
      * the lease is no longer ours. */
     for (int attempt = 0; attempt < 3; attempt++) {
-        struct ctl_lease_rec cur;
+        struct rt_lease_rec cur;
         memset(&cur, 0, sizeof(cur));
         if ((err = e->cfg.ops.get(e->cfg.ops.payload, &cur)) < 0)
             break;
@@ -267,9 +276,9 @@ int ctl_leader_release(struct ctl_leader *e)
     return err;
 }
 
-int64_t ctl_leader_next_delay_ms(const struct ctl_leader *e)
+int64_t rt_leader_next_delay_ms(const struct rt_leader *e)
 {
-    if (ctl_leader_is_leader(e))
+    if (rt_leader_is_leader(e))
         return e->cfg.retry_ms;
     return e->cfg.retry_ms + (int64_t)(op_rand01() * 0.2 * (double)e->cfg.retry_ms);
 }
@@ -278,18 +287,18 @@ int64_t ctl_leader_next_delay_ms(const struct ctl_leader *e)
 
 static void *run_thread(void *p)
 {
-    struct ctl_leader *e = p;
+    struct rt_leader *e = p;
     pthread_mutex_lock(&e->mu);
     while (!e->stop) {
-        enum ctl_leader_event ev;
+        enum rt_leader_event ev;
         int64_t d;
         struct timespec ts;
 
         pthread_mutex_unlock(&e->mu);
-        ev = ctl_leader_tick(e);
-        if (ev != CTL_LEADER_NONE && e->cb)
+        ev = rt_leader_tick(e);
+        if (ev != RT_LEADER_NONE && e->cb)
             e->cb(ev, e->cb_payload);
-        d = ctl_leader_next_delay_ms(e);
+        d = rt_leader_next_delay_ms(e);
         pthread_mutex_lock(&e->mu);
         if (e->stop)
             break;
@@ -300,7 +309,7 @@ static void *run_thread(void *p)
     return NULL;
 }
 
-int ctl_leader_run(struct ctl_leader *e, ctl_leader_cb cb, void *payload)
+int rt_leader_run(struct rt_leader *e, rt_leader_cb cb, void *payload)
 {
     pthread_attr_t a;
     int rc;
@@ -317,7 +326,7 @@ int ctl_leader_run(struct ctl_leader *e, ctl_leader_cb cb, void *payload)
     return OP_OK;
 }
 
-void ctl_leader_stop(struct ctl_leader *e, int release)
+void rt_leader_stop(struct rt_leader *e, int release)
 {
     if (e->running) {
         pthread_mutex_lock(&e->mu);
@@ -328,5 +337,5 @@ void ctl_leader_stop(struct ctl_leader *e, int release)
         e->running = 0;
     }
     if (release)
-        (void)ctl_leader_release(e);
+        (void)rt_leader_release(e);
 }

@@ -2,7 +2,7 @@
  * coordination.k8s.io/v1 Leases through pkg/kube. Keeps the last Lease
  * object seen so updates are PUTs carrying its resourceVersion (a race with
  * another candidate then fails with 409 instead of overwriting). */
-#include "leader.h"
+#include "runtime.h"
 
 #include "kube.h"
 
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ctl_kube_lease {
+struct rt_kube_lease {
     struct kube_client *c;
     char *ns, *name;
     json_t *last; /* owned: the Lease as last read or written */
@@ -21,7 +21,7 @@ static void copy_str(char *dst, size_t cap, const char *s)
     snprintf(dst, cap, "%s", s ? s : "");
 }
 
-static void rec_from_json(const json_t *lease, struct ctl_lease_rec *out)
+static void rec_from_json(const json_t *lease, struct rt_lease_rec *out)
 {
     const json_t *spec = json_object_get(lease, "spec");
     memset(out, 0, sizeof(*out));
@@ -33,7 +33,7 @@ static void rec_from_json(const json_t *lease, struct ctl_lease_rec *out)
     out->transitions = (int)json_integer_value(json_object_get(spec, "leaseTransitions"));
 }
 
-static int fill_spec(json_t *lease, const struct ctl_lease_rec *rec)
+static int fill_spec(json_t *lease, const struct rt_lease_rec *rec)
 {
     json_t *spec = json_object();
     if (!spec)
@@ -48,9 +48,9 @@ static int fill_spec(json_t *lease, const struct ctl_lease_rec *rec)
     return json_object_set_new(lease, "spec", spec) < 0 ? OP_ENOMEM : OP_OK;
 }
 
-static int kl_get(void *p, struct ctl_lease_rec *out)
+static int kl_get(void *p, struct rt_lease_rec *out)
 {
-    struct ctl_kube_lease *l = p;
+    struct rt_kube_lease *l = p;
     json_t *obj = NULL;
     int err = kube_lease_get(l->c, l->ns, l->name, &obj, NULL);
     if (err < 0)
@@ -66,7 +66,7 @@ typedef int (*lease_write_fn)(struct kube_client *c, const char *ns, const json_
 
 /* Fills obj (stolen) with rec and writes it with fn; on success the
  * server's answer becomes the last-seen Lease. */
-static int kl_write(struct ctl_kube_lease *l, json_t *obj, const struct ctl_lease_rec *rec, lease_write_fn fn)
+static int kl_write(struct rt_kube_lease *l, json_t *obj, const struct rt_lease_rec *rec, lease_write_fn fn)
 {
     json_t *res = NULL;
     int err;
@@ -83,34 +83,34 @@ static int kl_write(struct ctl_kube_lease *l, json_t *obj, const struct ctl_leas
     return OP_OK;
 }
 
-static int kl_create(void *p, const struct ctl_lease_rec *rec)
+static int kl_create(void *p, const struct rt_lease_rec *rec)
 {
-    struct ctl_kube_lease *l = p;
+    struct rt_kube_lease *l = p;
     json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "coordination.k8s.io/v1",
                             "kind", "Lease", "metadata", "name", l->name, "namespace", l->ns);
     return kl_write(l, obj, rec, kube_lease_create);
 }
 
-static int kl_update(void *p, const struct ctl_lease_rec *rec)
+static int kl_update(void *p, const struct rt_lease_rec *rec)
 {
-    struct ctl_kube_lease *l = p;
+    struct rt_kube_lease *l = p;
     if (!l->last)
         return op_err_set(OP_ERR, "lease update without a prior read");
     /* the PUT carries the last-seen resourceVersion: a concurrent writer → 409 */
     return kl_write(l, json_deep_copy(l->last), rec, kube_lease_update);
 }
 
-struct ctl_kube_lease *ctl_kube_lease_new(struct kube_client *c, const char *ns, const char *name,
-                                          struct ctl_lease_ops *ops)
+struct rt_kube_lease *rt_kube_lease_new(struct kube_client *c, const char *ns, const char *name,
+                                          struct rt_lease_ops *ops)
 {
-    struct ctl_kube_lease *l = calloc(1, sizeof(*l));
+    struct rt_kube_lease *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
     l->c = c;
     l->ns = op_strdup(ns);
     l->name = op_strdup(name);
     if (!l->ns || !l->name) {
-        ctl_kube_lease_free(l);
+        rt_kube_lease_free(l);
         return NULL;
     }
     ops->get = kl_get;
@@ -120,7 +120,7 @@ struct ctl_kube_lease *ctl_kube_lease_new(struct kube_client *c, const char *ns,
     return l;
 }
 
-void ctl_kube_lease_free(struct ctl_kube_lease *l)
+void rt_kube_lease_free(struct rt_kube_lease *l)
 {
     if (!l)
         return;

@@ -3,7 +3,7 @@
  * lookups are linear and memory stays at a few hundred bytes per series.
  * Rendering writes HELP/TYPE lines, escaped label values, cumulative
  * histogram buckets with le="+Inf", _sum and _count. */
-#include "metrics.h"
+#include "runtime.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double CTL_RECONCILE_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35,
+const double RT_RECONCILE_BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35,
                                         0.4,   0.45, 0.5,   0.6,  0.7, 0.8,  0.9, 1.0,  1.25, 1.5,
                                         1.75,  2.0,  2.5,   3.0,  3.5, 4.0,  4.5, 5,    6,    7,
                                         8,     9,    10,    15,   20,  25,   30,  40,   50,   60};
-const size_t CTL_RECONCILE_NBUCKETS = sizeof(CTL_RECONCILE_BUCKETS) / sizeof(CTL_RECONCILE_BUCKETS[0]);
+const size_t RT_RECONCILE_NBUCKETS = sizeof(RT_RECONCILE_BUCKETS) / sizeof(RT_RECONCILE_BUCKETS[0]);
 
 struct series {
     struct series *next;
@@ -25,10 +25,10 @@ struct series {
     uint64_t *buckets; /* histogram: per-bucket (non-cumulative) counts */
 };
 
-struct ctl_metric {
-    struct ctl_metric *next;
-    struct ctl_metrics *reg;
-    enum ctl_metric_type type;
+struct rt_metric {
+    struct rt_metric *next;
+    struct rt_metrics *reg;
+    enum rt_metric_type type;
     char *name, *help;
     char **labels;
     size_t nlabels;
@@ -37,16 +37,16 @@ struct ctl_metric {
     struct series *series, **tail;
 };
 
-struct ctl_metrics {
+struct rt_metrics {
     pthread_mutex_t mu;
-    struct ctl_metric *first, **tail;
-    ctl_metrics_collect_fn collect;
+    struct rt_metric *first, **tail;
+    rt_metrics_collect_fn collect;
     void *collect_payload;
 };
 
-struct ctl_metrics *ctl_metrics_new(void)
+struct rt_metrics *rt_metrics_new(void)
 {
-    struct ctl_metrics *m = calloc(1, sizeof(*m));
+    struct rt_metrics *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     pthread_mutex_init(&m->mu, NULL);
@@ -61,7 +61,7 @@ static void series_free(struct series *s, size_t nlabels)
     free(s);
 }
 
-static void clear_series(struct ctl_metric *x)
+static void clear_series(struct rt_metric *x)
 {
     struct series *s = x->series;
     while (s) {
@@ -73,7 +73,7 @@ static void clear_series(struct ctl_metric *x)
     x->tail = &x->series;
 }
 
-static void metric_free(struct ctl_metric *x)
+static void metric_free(struct rt_metric *x)
 {
     clear_series(x);
     for (size_t i = 0; i < x->nlabels; i++)
@@ -85,14 +85,14 @@ static void metric_free(struct ctl_metric *x)
     free(x);
 }
 
-void ctl_metrics_free(struct ctl_metrics *m)
+void rt_metrics_free(struct rt_metrics *m)
 {
-    struct ctl_metric *x;
+    struct rt_metric *x;
     if (!m)
         return;
     x = m->first;
     while (x) {
-        struct ctl_metric *n = x->next;
+        struct rt_metric *n = x->next;
         metric_free(x);
         x = n;
     }
@@ -100,12 +100,12 @@ void ctl_metrics_free(struct ctl_metrics *m)
     free(m);
 }
 
-struct ctl_metric *ctl_metrics_register(struct ctl_metrics *m, enum ctl_metric_type type,
+struct rt_metric *rt_metrics_register(struct rt_metrics *m, enum rt_metric_type type,
                                         const char *name, const char *help,
                                         const char *const *labels, const double *buckets,
                                         size_t nbuckets)
 {
-    struct ctl_metric *x;
+    struct rt_metric *x;
     size_t n = 0;
 
     pthread_mutex_lock(&m->mu);
@@ -133,7 +133,7 @@ struct ctl_metric *ctl_metrics_register(struct ctl_metrics *m, enum ctl_metric_t
     for (x->nlabels = 0; x->nlabels < n; x->nlabels++)
         if (!(x->labels[x->nlabels] = op_strdup(labels[x->nlabels])))
             goto oom;
-    if (type == CTL_METRIC_HISTOGRAM && nbuckets) {
+    if (type == RT_METRIC_HISTOGRAM && nbuckets) {
         x->bounds = malloc(nbuckets * sizeof(*x->bounds));
         if (!x->bounds)
             goto oom;
@@ -150,10 +150,10 @@ oom:
     return NULL;
 }
 
-static struct series *new_series(struct ctl_metric *x, const char *const *lv);
+static struct series *new_series(struct rt_metric *x, const char *const *lv);
 
 /* Finds or creates a series; mutex held. NULL on OOM. */
-static struct series *get_series(struct ctl_metric *x, const char *const *lv, int create)
+static struct series *get_series(struct rt_metric *x, const char *const *lv, int create)
 {
     struct series *s;
     for (s = x->series; s; s = s->next) {
@@ -170,7 +170,7 @@ static struct series *get_series(struct ctl_metric *x, const char *const *lv, in
 /* Appends a series without looking for an existing one; mutex held. The
  * series, its label-value array and the values are one allocation
  * (thousands of per-stack gauge series). */
-static struct series *new_series(struct ctl_metric *x, const char *const *lv)
+static struct series *new_series(struct rt_metric *x, const char *const *lv)
 {
     size_t sz = sizeof(struct series) + (x->nlabels + 1) * sizeof(char *);
     struct series *s;
@@ -188,7 +188,7 @@ static struct series *new_series(struct ctl_metric *x, const char *const *lv)
         s->lv[i] = p;
         p += l;
     }
-    if (x->type == CTL_METRIC_HISTOGRAM && !(s->buckets = calloc(x->nbounds + 1, sizeof(*s->buckets))))
+    if (x->type == RT_METRIC_HISTOGRAM && !(s->buckets = calloc(x->nbounds + 1, sizeof(*s->buckets))))
         goto oom;
     *x->tail = s;
     x->tail = &s->next;
@@ -198,7 +198,7 @@ oom:
     return NULL;
 }
 
-void ctl_metric_add(struct ctl_metric *x, const char *const *lv, double v)
+void rt_metric_add(struct rt_metric *x, const char *const *lv, double v)
 {
     struct series *s;
     if (!x)
@@ -209,7 +209,7 @@ void ctl_metric_add(struct ctl_metric *x, const char *const *lv, double v)
     pthread_mutex_unlock(&x->reg->mu);
 }
 
-void ctl_metric_set(struct ctl_metric *x, const char *const *lv, double v)
+void rt_metric_set(struct rt_metric *x, const char *const *lv, double v)
 {
     struct series *s;
     if (!x)
@@ -220,7 +220,7 @@ void ctl_metric_set(struct ctl_metric *x, const char *const *lv, double v)
     pthread_mutex_unlock(&x->reg->mu);
 }
 
-void ctl_metric_set_new(struct ctl_metric *x, const char *const *lv, double v)
+void rt_metric_set_new(struct rt_metric *x, const char *const *lv, double v)
 {
     struct series *s;
     if (!x)
@@ -231,7 +231,7 @@ void ctl_metric_set_new(struct ctl_metric *x, const char *const *lv, double v)
     pthread_mutex_unlock(&x->reg->mu);
 }
 
-void ctl_metric_observe(struct ctl_metric *x, const char *const *lv, double v)
+void rt_metric_observe(struct rt_metric *x, const char *const *lv, double v)
 {
     struct series *s;
     if (!x)
@@ -248,7 +248,7 @@ void ctl_metric_observe(struct ctl_metric *x, const char *const *lv, double v)
     pthread_mutex_unlock(&x->reg->mu);
 }
 
-double ctl_metric_value(struct ctl_metric *x, const char *const *lv)
+double rt_metric_value(struct rt_metric *x, const char *const *lv)
 {
     struct series *s;
     double v = 0;
@@ -256,12 +256,12 @@ double ctl_metric_value(struct ctl_metric *x, const char *const *lv)
         return 0;
     pthread_mutex_lock(&x->reg->mu);
     if ((s = get_series(x, lv, 0)))
-        v = x->type == CTL_METRIC_HISTOGRAM ? (double)s->count : s->value;
+        v = x->type == RT_METRIC_HISTOGRAM ? (double)s->count : s->value;
     pthread_mutex_unlock(&x->reg->mu);
     return v;
 }
 
-void ctl_metric_clear(struct ctl_metric *x)
+void rt_metric_clear(struct rt_metric *x)
 {
     if (!x)
         return;
@@ -270,7 +270,7 @@ void ctl_metric_clear(struct ctl_metric *x)
     pthread_mutex_unlock(&x->reg->mu);
 }
 
-void ctl_metrics_set_collector(struct ctl_metrics *m, ctl_metrics_collect_fn fn, void *payload)
+void rt_metrics_set_collector(struct rt_metrics *m, rt_metrics_collect_fn fn, void *payload)
 {
     pthread_mutex_lock(&m->mu);
     m->collect = fn;
@@ -308,7 +308,7 @@ static int put_num(struct op_buf *b, double v)
 }
 
 /* name{l1="v1",...[,le="x"]} */
-static int put_labels(struct op_buf *b, const struct ctl_metric *x, const struct series *s,
+static int put_labels(struct op_buf *b, const struct rt_metric *x, const struct series *s,
                       const char *le)
 {
     int err = 0;
@@ -326,7 +326,7 @@ static int put_labels(struct op_buf *b, const struct ctl_metric *x, const struct
     return op_buf_puts(b, "}");
 }
 
-static int render_metric(struct op_buf *b, const struct ctl_metric *x)
+static int render_metric(struct op_buf *b, const struct rt_metric *x)
 {
     static const char *types[] = {"counter", "gauge", "histogram"};
     int err;
@@ -335,7 +335,7 @@ static int render_metric(struct op_buf *b, const struct ctl_metric *x)
         (err = op_buf_appendf(b, "\n# TYPE %s %s\n", x->name, types[x->type])))
         return err;
     for (const struct series *s = x->series; s; s = s->next) {
-        if (x->type != CTL_METRIC_HISTOGRAM) {
+        if (x->type != RT_METRIC_HISTOGRAM) {
             if ((err = op_buf_puts(b, x->name)) || (err = put_labels(b, x, s, NULL)) ||
                 (err = op_buf_puts(b, " ")) || (err = put_num(b, s->value)) ||
                 (err = op_buf_puts(b, "\n")))
@@ -363,9 +363,9 @@ static int render_metric(struct op_buf *b, const struct ctl_metric *x)
     return 0;
 }
 
-int ctl_metrics_render(struct ctl_metrics *m, struct op_buf *out)
+int rt_metrics_render(struct rt_metrics *m, struct op_buf *out)
 {
-    ctl_metrics_collect_fn fn;
+    rt_metrics_collect_fn fn;
     void *payload;
     int err = 0;
 
@@ -376,7 +376,7 @@ int ctl_metrics_render(struct ctl_metrics *m, struct op_buf *out)
     if (fn)
         fn(m, payload);
     pthread_mutex_lock(&m->mu);
-    for (const struct ctl_metric *x = m->first; x && !err; x = x->next)
+    for (const struct rt_metric *x = m->first; x && !err; x = x->next)
         err = render_metric(out, x);
     pthread_mutex_unlock(&m->mu);
     return err;

@@ -1,8 +1,7 @@
-/* test_ctl_workqueue.c — unit tests for controller/workqueue.c (and map.c):
+/* test_rt_workqueue.c — unit tests for pkg/runtime/workqueue.c (and map.c):
  * dedup, processing set, delayed adds and backoff on a hand-driven clock, and
  * real worker threads that must never see one key twice at once. */
-#include "map.h"
-#include "workqueue.h"
+#include "runtime.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -19,102 +18,102 @@ static int64_t fake_clock(void *p)
     return atomic_load(&fake_now);
 }
 
-static struct ctl_wq *new_fake_q(void)
+static struct rt_wq *new_fake_q(void)
 {
-    struct ctl_wq_opts o = {0};
+    struct rt_wq_opts o = {0};
     atomic_store(&fake_now, 1000);
     o.clock.now_ms = fake_clock;
-    return ctl_wq_new(&o);
+    return rt_wq_new(&o);
 }
 
 /* Gets without blocking; returns the key (caller frees) or NULL. */
-static char *try_get(struct ctl_wq *q)
+static char *try_get(struct rt_wq *q)
 {
     char *k = NULL;
-    if (ctl_wq_get(q, 0, &k) != 0)
+    if (rt_wq_get(q, 0, &k) != 0)
         return NULL;
     return k;
 }
 
 TEST(map_basic)
 {
-    struct ctl_map *m = ctl_map_new(free);
+    struct op_map *m = op_map_new(free);
     char name[32];
     ASSERT_TRUE(m != NULL);
     for (int i = 0; i < 1000; i++) {
         snprintf(name, sizeof(name), "ns/stack-%d", i);
-        ASSERT_OK(ctl_map_put(m, name, op_strdup(name)));
+        ASSERT_OK(op_map_put(m, name, op_strdup(name)));
     }
-    ASSERT_EQ(ctl_map_len(m), 1000);
-    ASSERT_STR_EQ(ctl_map_get(m, "ns/stack-517"), "ns/stack-517");
-    ASSERT_OK(ctl_map_put(m, "ns/stack-517", op_strdup("replaced")));
-    ASSERT_EQ(ctl_map_len(m), 1000);
-    ASSERT_STR_EQ(ctl_map_get(m, "ns/stack-517"), "replaced");
-    ASSERT_OK(ctl_map_del(m, "ns/stack-1"));
-    ASSERT_EQ(ctl_map_del(m, "ns/stack-1"), OP_ENOTFOUND);
-    ASSERT_TRUE(ctl_map_get(m, "ns/stack-1") == NULL);
-    char *v = ctl_map_take(m, "ns/stack-2");
+    ASSERT_EQ(op_map_len(m), 1000);
+    ASSERT_STR_EQ(op_map_get(m, "ns/stack-517"), "ns/stack-517");
+    ASSERT_OK(op_map_put(m, "ns/stack-517", op_strdup("replaced")));
+    ASSERT_EQ(op_map_len(m), 1000);
+    ASSERT_STR_EQ(op_map_get(m, "ns/stack-517"), "replaced");
+    ASSERT_OK(op_map_del(m, "ns/stack-1"));
+    ASSERT_EQ(op_map_del(m, "ns/stack-1"), OP_ENOTFOUND);
+    ASSERT_TRUE(op_map_get(m, "ns/stack-1") == NULL);
+    char *v = op_map_take(m, "ns/stack-2");
     ASSERT_STR_EQ(v, "ns/stack-2");
     free(v);
-    ASSERT_EQ(ctl_map_len(m), 998);
-    ctl_map_free(m);
+    ASSERT_EQ(op_map_len(m), 998);
+    op_map_free(m);
 }
 
 TEST(wq_dedup_fifo)
 {
-    struct ctl_wq *q = new_fake_q();
-    struct ctl_wq_stats st;
+    struct rt_wq *q = new_fake_q();
+    struct rt_wq_stats st;
     char *k;
-    ASSERT_OK(ctl_wq_add(q, "a"));
-    ASSERT_OK(ctl_wq_add(q, "b"));
-    ASSERT_OK(ctl_wq_add(q, "a"));
-    ctl_wq_get_stats(q, &st);
+    ASSERT_OK(rt_wq_add(q, "a"));
+    ASSERT_OK(rt_wq_add(q, "b"));
+    ASSERT_OK(rt_wq_add(q, "a"));
+    rt_wq_get_stats(q, &st);
     ASSERT_EQ(st.depth, 2);
     ASSERT_EQ(st.adds_total, 2);
     k = try_get(q);
     ASSERT_STR_EQ(k, "a");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     k = try_get(q);
     ASSERT_STR_EQ(k, "b");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     ASSERT_TRUE(try_get(q) == NULL);
-    ctl_wq_free(q);
+    rt_wq_free(q);
 }
 
 TEST(wq_processing_key_requeued_on_done)
 {
-    struct ctl_wq *q = new_fake_q();
+    struct rt_wq *q = new_fake_q();
     char *k, *k2;
-    ASSERT_OK(ctl_wq_add(q, "ns/a"));
+    ASSERT_OK(rt_wq_add(q, "ns/a"));
     k = try_get(q);
     ASSERT_STR_EQ(k, "ns/a");
     /* re-added while processing: must not be handed to a second worker */
-    ASSERT_OK(ctl_wq_add(q, "ns/a"));
-    ASSERT_OK(ctl_wq_add(q, "ns/a"));
+    ASSERT_OK(rt_wq_add(q, "ns/a"));
+    ASSERT_OK(rt_wq_add(q, "ns/a"));
     ASSERT_TRUE(try_get(q) == NULL);
-    ASSERT_EQ(ctl_wq_wait_idle(q, 0), OP_ETIMEOUT);
-    ctl_wq_done(q, k);
+    ASSERT_EQ(rt_wq_wait_idle(q, 0), OP_ETIMEOUT);
+    rt_wq_done(q, k);
     free(k);
     k2 = try_get(q);
     ASSERT_STR_EQ(k2, "ns/a");
-    ctl_wq_done(q, k2);
+    rt_wq_done(q, k2);
     free(k2);
     ASSERT_TRUE(try_get(q) == NULL); /* only once, not twice */
-    ASSERT_OK(ctl_wq_wait_idle(q, 0));
-    ctl_wq_free(q);
+    ASSERT_OK(rt_wq_wait_idle(q, 0));
+    rt_wq_free(q);
 }
 
 TEST(wq_delayed_add)
 {
-    struct ctl_wq *q = new_fake_q();
-    struct ctl_wq_stats st;
+    struct rt_wq *q = new_fake_q();
+    struct rt_wq_stats st;
     char *k;
-    ASSERT_OK(ctl_wq_add_after(q, "x", 100));
-    ASSERT_OK(ctl_wq_add_after(q, "y", 300));
+    ASSERT_OK(rt_wq_add_after(q, "x", 100));
+    ASSERT_OK(rt_wq_add_after(q, "y", 300));
     ASSERT_TRUE(try_get(q) == NULL);
-    ctl_wq_get_stats(q, &st);
+    rt_wq_get_stats(q, &st);
     ASSERT_EQ(st.delayed, 2);
     ASSERT_EQ(st.depth, 0);
     atomic_store(&fake_now, 1099);
@@ -122,113 +121,113 @@ TEST(wq_delayed_add)
     atomic_store(&fake_now, 1100);
     k = try_get(q);
     ASSERT_STR_EQ(k, "x");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     ASSERT_TRUE(try_get(q) == NULL);
     atomic_store(&fake_now, 1300);
     k = try_get(q);
     ASSERT_STR_EQ(k, "y");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     /* zero delay is an immediate add */
-    ASSERT_OK(ctl_wq_add_after(q, "z", 0));
+    ASSERT_OK(rt_wq_add_after(q, "z", 0));
     k = try_get(q);
     ASSERT_STR_EQ(k, "z");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
-    ctl_wq_free(q);
+    rt_wq_free(q);
 }
 
 TEST(wq_delayed_earliest_deadline_wins)
 {
-    struct ctl_wq *q = new_fake_q();
-    struct ctl_wq_stats st;
+    struct rt_wq *q = new_fake_q();
+    struct rt_wq_stats st;
     char *k;
-    ASSERT_OK(ctl_wq_add_after(q, "x", 100));
-    ASSERT_OK(ctl_wq_add_after(q, "x", 50));
-    ASSERT_OK(ctl_wq_add_after(q, "x", 500)); /* does not postpone */
-    ctl_wq_get_stats(q, &st);
+    ASSERT_OK(rt_wq_add_after(q, "x", 100));
+    ASSERT_OK(rt_wq_add_after(q, "x", 50));
+    ASSERT_OK(rt_wq_add_after(q, "x", 500)); /* does not postpone */
+    rt_wq_get_stats(q, &st);
     ASSERT_EQ(st.delayed, 1);
     atomic_store(&fake_now, 1050);
     k = try_get(q);
     ASSERT_STR_EQ(k, "x");
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     atomic_store(&fake_now, 1600);
     ASSERT_TRUE(try_get(q) == NULL); /* the later ones were merged */
-    ctl_wq_free(q);
+    rt_wq_free(q);
 }
 
 TEST(wq_delayed_key_already_queued_is_deduped)
 {
-    struct ctl_wq *q = new_fake_q();
+    struct rt_wq *q = new_fake_q();
     char *k;
-    ASSERT_OK(ctl_wq_add(q, "x"));
-    ASSERT_OK(ctl_wq_add_after(q, "x", 10));
+    ASSERT_OK(rt_wq_add(q, "x"));
+    ASSERT_OK(rt_wq_add_after(q, "x", 10));
     atomic_store(&fake_now, 1010);
     k = try_get(q);
     ASSERT_STR_EQ(k, "x");
     ASSERT_TRUE(try_get(q) == NULL);
-    ctl_wq_done(q, k);
+    rt_wq_done(q, k);
     free(k);
     ASSERT_TRUE(try_get(q) == NULL);
-    ctl_wq_free(q);
+    rt_wq_free(q);
 }
 
 TEST(wq_backoff_exponential_capped_and_forget)
 {
-    struct ctl_wq *q = new_fake_q();
-    struct ctl_wq_stats st;
+    struct rt_wq *q = new_fake_q();
+    struct rt_wq_stats st;
     char *k;
     int64_t expect = 5;
-    ASSERT_EQ(ctl_wq_next_backoff_ms(q, "k"), 5);
+    ASSERT_EQ(rt_wq_next_backoff_ms(q, "k"), 5);
     for (int i = 0; i < 5; i++) {
-        ASSERT_EQ(ctl_wq_next_backoff_ms(q, "k"), expect);
-        ASSERT_OK(ctl_wq_add_rate_limited(q, "k"));
+        ASSERT_EQ(rt_wq_next_backoff_ms(q, "k"), expect);
+        ASSERT_OK(rt_wq_add_rate_limited(q, "k"));
         ASSERT_TRUE(try_get(q) == NULL);
         atomic_fetch_add(&fake_now, expect - 1);
         ASSERT_TRUE(try_get(q) == NULL);
         atomic_fetch_add(&fake_now, 1);
         k = try_get(q);
         ASSERT_STR_EQ(k, "k");
-        ctl_wq_done(q, k);
+        rt_wq_done(q, k);
         free(k);
         expect *= 2;
     }
-    ASSERT_EQ(ctl_wq_num_requeues(q, "k"), 5);
-    ASSERT_EQ(ctl_wq_next_backoff_ms(q, "k"), 160);
-    ASSERT_EQ(ctl_wq_num_requeues(q, "other"), 0);
+    ASSERT_EQ(rt_wq_num_requeues(q, "k"), 5);
+    ASSERT_EQ(rt_wq_next_backoff_ms(q, "k"), 160);
+    ASSERT_EQ(rt_wq_num_requeues(q, "other"), 0);
     /* after many failures the delay is capped at 1000 s */
     for (int i = 0; i < 60; i++)
-        ASSERT_OK(ctl_wq_add_rate_limited(q, "k"));
-    ASSERT_EQ(ctl_wq_next_backoff_ms(q, "k"), 1000 * 1000);
-    ctl_wq_get_stats(q, &st);
+        ASSERT_OK(rt_wq_add_rate_limited(q, "k"));
+    ASSERT_EQ(rt_wq_next_backoff_ms(q, "k"), 1000 * 1000);
+    rt_wq_get_stats(q, &st);
     ASSERT_EQ(st.retries_total, 65);
-    ctl_wq_forget(q, "k");
-    ASSERT_EQ(ctl_wq_num_requeues(q, "k"), 0);
-    ASSERT_EQ(ctl_wq_next_backoff_ms(q, "k"), 5);
-    ctl_wq_free(q);
+    rt_wq_forget(q, "k");
+    ASSERT_EQ(rt_wq_num_requeues(q, "k"), 0);
+    ASSERT_EQ(rt_wq_next_backoff_ms(q, "k"), 5);
+    rt_wq_free(q);
 }
 
 TEST(wq_shutdown_stops_handing_out)
 {
-    struct ctl_wq *q = new_fake_q();
+    struct rt_wq *q = new_fake_q();
     char *k = NULL;
-    ASSERT_OK(ctl_wq_add(q, "a"));
-    ASSERT_OK(ctl_wq_add(q, "b"));
+    ASSERT_OK(rt_wq_add(q, "a"));
+    ASSERT_OK(rt_wq_add(q, "b"));
     k = try_get(q);
     ASSERT_STR_EQ(k, "a");
-    ctl_wq_shutdown(q);
-    ASSERT_TRUE(ctl_wq_is_shutdown(q));
+    rt_wq_shutdown(q);
+    ASSERT_TRUE(rt_wq_is_shutdown(q));
     char *k2 = NULL;
-    ASSERT_EQ(ctl_wq_get(q, -1, &k2), CTL_WQ_SHUTDOWN);
-    ASSERT_OK(ctl_wq_add(q, "c")); /* ignored, not an error */
-    ASSERT_EQ(ctl_wq_get(q, 0, &k2), CTL_WQ_SHUTDOWN);
-    ASSERT_EQ(ctl_wq_wait_idle(q, 0), OP_ETIMEOUT); /* "a" in flight */
-    ctl_wq_done(q, k);
+    ASSERT_EQ(rt_wq_get(q, -1, &k2), RT_WQ_SHUTDOWN);
+    ASSERT_OK(rt_wq_add(q, "c")); /* ignored, not an error */
+    ASSERT_EQ(rt_wq_get(q, 0, &k2), RT_WQ_SHUTDOWN);
+    ASSERT_EQ(rt_wq_wait_idle(q, 0), OP_ETIMEOUT); /* "a" in flight */
+    rt_wq_done(q, k);
     free(k);
-    ASSERT_OK(ctl_wq_wait_idle(q, 0));
-    ctl_wq_free(q);
+    ASSERT_OK(rt_wq_wait_idle(q, 0));
+    rt_wq_free(q);
 }
 
 /* ---- threads -------------------------------------------------------------- */
@@ -237,7 +236,7 @@ TEST(wq_shutdown_stops_handing_out)
 #define ROUNDS 200
 
 struct thr_ctx {
-    struct ctl_wq *q;
+    struct rt_wq *q;
     _Atomic int inflight[NKEYS];
     _Atomic int processed[NKEYS];
     _Atomic int overlap;
@@ -248,7 +247,7 @@ static void *worker(void *p)
 {
     struct thr_ctx *c = p;
     char *k;
-    while (ctl_wq_get(c->q, -1, &k) == 0) {
+    while (rt_wq_get(c->q, -1, &k) == 0) {
         int i = (int)strtol(k, NULL, 10);
         if (atomic_fetch_add(&c->inflight[i], 1) != 0)
             atomic_store(&c->overlap, 1);
@@ -257,7 +256,7 @@ static void *worker(void *p)
         atomic_fetch_add(&c->processed[i], 1);
         atomic_fetch_sub(&c->inflight[i], 1);
         atomic_fetch_add(&c->total, 1);
-        ctl_wq_done(c->q, k);
+        rt_wq_done(c->q, k);
         free(k);
     }
     return NULL;
@@ -268,26 +267,26 @@ TEST(wq_threads_never_process_key_concurrently)
     struct thr_ctx *c = calloc(1, sizeof(*c));
     pthread_t th[4];
     char key[16];
-    c->q = ctl_wq_new(NULL);
+    c->q = rt_wq_new(NULL);
     for (int i = 0; i < 4; i++)
         pthread_create(&th[i], NULL, worker, c);
     for (int r = 0; r < ROUNDS; r++) {
         for (int i = 0; i < NKEYS; i++) {
             snprintf(key, sizeof(key), "%d", i);
-            ASSERT_OK(ctl_wq_add(c->q, key));
+            ASSERT_OK(rt_wq_add(c->q, key));
         }
         if (r % 16 == 0)
             sched_yield();
     }
     /* wait until everything queued has been processed */
     for (;;) {
-        struct ctl_wq_stats st;
-        ctl_wq_get_stats(c->q, &st);
+        struct rt_wq_stats st;
+        rt_wq_get_stats(c->q, &st);
         if (st.depth == 0 && st.processing == 0)
             break;
         sched_yield();
     }
-    ctl_wq_shutdown(c->q);
+    rt_wq_shutdown(c->q);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     ASSERT_EQ(atomic_load(&c->overlap), 0);
@@ -295,12 +294,12 @@ TEST(wq_threads_never_process_key_concurrently)
         ASSERT_TRUE(atomic_load(&c->processed[i]) >= 1);
         ASSERT_TRUE(atomic_load(&c->processed[i]) <= ROUNDS);
     }
-    ctl_wq_free(c->q);
+    rt_wq_free(c->q);
     free(c);
 }
 
 struct block_ctx {
-    struct ctl_wq *q;
+    struct rt_wq *q;
     char *got;
     int rc;
 };
@@ -308,7 +307,7 @@ struct block_ctx {
 static void *blocking_get(void *p)
 {
     struct block_ctx *b = p;
-    b->rc = ctl_wq_get(b->q, -1, &b->got);
+    b->rc = rt_wq_get(b->q, -1, &b->got);
     return NULL;
 }
 
@@ -318,33 +317,33 @@ TEST(wq_blocked_getter_wakes_on_add_and_on_due_delay)
     pthread_t th;
     b.q = new_fake_q();
     pthread_create(&th, NULL, blocking_get, &b);
-    ASSERT_OK(ctl_wq_add(b.q, "now"));
+    ASSERT_OK(rt_wq_add(b.q, "now"));
     pthread_join(th, NULL);
     ASSERT_EQ(b.rc, 0);
     ASSERT_STR_EQ(b.got, "now");
-    ctl_wq_done(b.q, b.got);
+    rt_wq_done(b.q, b.got);
     free(b.got);
     b.got = NULL;
 
     /* a delayed key on the fake clock: the getter must pick it up once the
      * clock has advanced and it is kicked */
-    ASSERT_OK(ctl_wq_add_after(b.q, "later", 60000));
+    ASSERT_OK(rt_wq_add_after(b.q, "later", 60000));
     pthread_create(&th, NULL, blocking_get, &b);
     atomic_store(&fake_now, 1000 + 60000);
-    ctl_wq_kick(b.q);
+    rt_wq_kick(b.q);
     pthread_join(th, NULL);
     ASSERT_EQ(b.rc, 0);
     ASSERT_STR_EQ(b.got, "later");
-    ctl_wq_done(b.q, b.got);
+    rt_wq_done(b.q, b.got);
     free(b.got);
     b.got = NULL;
 
     /* shutdown wakes a blocked getter */
     pthread_create(&th, NULL, blocking_get, &b);
-    ctl_wq_shutdown(b.q);
+    rt_wq_shutdown(b.q);
     pthread_join(th, NULL);
-    ASSERT_EQ(b.rc, CTL_WQ_SHUTDOWN);
-    ctl_wq_free(b.q);
+    ASSERT_EQ(b.rc, RT_WQ_SHUTDOWN);
+    rt_wq_free(b.q);
 }
 
 TEST_MAIN()

@@ -3,6 +3,7 @@
  * passed in, so tests can give their own. The identity is resolved here too
  * ($POD_NAME, else hostname + "_" + random hex). */
 #include "options.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -102,39 +103,6 @@ static int parse_bool(const char *s, int *out)
         return OP_OK;
     }
     return OP_EINVALID;
-}
-
-int ctl_addr_parse(const char *s, char *host_out, size_t host_cap, int *port_out)
-{
-    const char *colon, *hs, *he;
-    char *end;
-    long port;
-
-    if (!s || !*s)
-        return OP_EINVALID;
-    if (s[0] == '[') {
-        he = strchr(s, ']');
-        if (!he || he[1] != ':')
-            return OP_EINVALID;
-        hs = s + 1;
-        colon = he + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || memchr(s, ':', (size_t)(colon - s)))
-            return OP_EINVALID;
-        hs = s;
-        he = colon;
-    }
-    errno = 0;
-    port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || errno || port < 0 || port > 65535)
-        return OP_EINVALID;
-    if ((size_t)(he - hs) + 1 > host_cap)
-        return OP_EINVALID;
-    memcpy(host_out, hs, (size_t)(he - hs));
-    host_out[he - hs] = '\0';
-    *port_out = (int)port;
-    return OP_OK;
 }
 
 static int split_namespaces(struct ctl_options *o, const char *s)
@@ -241,7 +209,7 @@ static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const
             *dst = NULL;
             break;
         }
-        if (ctl_addr_parse(v, host, sizeof(host), &port) < 0) {
+        if (rt_addr_parse(v, host, sizeof(host), &port) < 0) {
             *err_out = op_asprintf("%s: invalid address \"%s\" (HOST:PORT, :PORT or 0)", src, v);
             return OP_EINVALID;
         }

@@ -63,18 +63,15 @@ static char *kv_sig(const struct spec_kvs *kv)
     return op_buf_take(&b);
 }
 
-/* FNV-1a of kind, sig and value, for ctl_claim.toks. */
+/* op_hash32 of kind, sig and value, for ctl_claim.toks. */
 static uint32_t claim_tok(char kind, const char *sig, const char *val)
 {
-    uint32_t h = 2166136261u;
-    const char *parts[] = {sig, val};
-    h = (h ^ (unsigned char)kind) * 16777619u;
-    for (int p = 0; p < 2; p++) {
-        for (const char *c = parts[p] ? parts[p] : ""; *c; c++)
-            h = (h ^ (unsigned char)*c) * 16777619u;
-        h = (h ^ 0xffu) * 16777619u; /* separator: no byte of a C string */
-    }
-    return h;
+    static const unsigned char sep = 0xff; /* no byte of a C string */
+    uint32_t h = op_hash32(OP_HASH32_INIT, &kind, 1);
+    h = op_hash32(h, sig ? sig : "", sig ? strlen(sig) : 0);
+    h = op_hash32(h, &sep, 1);
+    h = op_hash32(h, val ? val : "", val ? strlen(val) : 0);
+    return op_hash32(h, &sep, 1);
 }
 
 static int tok_cmp(const void *a, const void *b)
@@ -230,9 +227,9 @@ static int find_conflict(struct ctl_manager *m, const char *key, char *why, size
 {
     struct conflict_ctx x = {key, NULL, why, n, 0};
     pthread_mutex_lock(&m->mu);
-    x.me = ctl_map_get(m->claims, key);
+    x.me = op_map_get(m->claims, key);
     if (x.me)
-        ctl_map_foreach(m->claims, conflict_walk, &x);
+        op_map_foreach(m->claims, conflict_walk, &x);
     pthread_mutex_unlock(&m->mu);
     return x.found;
 }
@@ -258,7 +255,7 @@ static void memo_put(struct ctl_manager *m, const char *mkey, const char *prev_r
     snprintf(mo->new_rv, sizeof(mo->new_rv), "%s", new_rv ? new_rv : "");
     mo->status = status;
     pthread_mutex_lock(&m->mu);
-    if (ctl_map_put(m->memo, mkey, mo) < 0) {
+    if (op_map_put(m->memo, mkey, mo) < 0) {
         json_decref(mo->status);
         free(mo);
     }
@@ -275,7 +272,7 @@ static void memo_begin(struct ctl_manager *m, const char *mkey)
         return; /* then an early echo costs one no-write reconcile */
     mo->pending = 1;
     pthread_mutex_lock(&m->mu);
-    if (ctl_map_put(m->memo, mkey, mo) < 0)
+    if (op_map_put(m->memo, mkey, mo) < 0)
         free(mo);
     pthread_mutex_unlock(&m->mu);
 }
@@ -292,7 +289,7 @@ static int memo_end(struct ctl_manager *m, const char *mkey, const char *prev_rv
     struct ctl_memo *mo;
     int again = 0;
     pthread_mutex_lock(&m->mu);
-    mo = ctl_map_get(m->memo, mkey);
+    mo = op_map_get(m->memo, mkey);
     if (!mo || !mo->pending) {
         pthread_mutex_unlock(&m->mu);
         if (new_rv)
@@ -303,10 +300,10 @@ static int memo_end(struct ctl_manager *m, const char *mkey, const char *prev_rv
     }
     if (mo->seen) {
         again = !new_rv || strcmp(mo->seen_rv, new_rv) != 0;
-        ctl_map_del(m->memo, mkey);
+        op_map_del(m->memo, mkey);
     } else if (!new_rv || !strcmp(new_rv, prev_rv ? prev_rv : "")) {
         /* failed, or not applied (same resourceVersion): no echo to wait for */
-        ctl_map_del(m->memo, mkey);
+        op_map_del(m->memo, mkey);
     } else {
         snprintf(mo->prev_rv, sizeof(mo->prev_rv), "%s", prev_rv ? prev_rv : "");
         snprintf(mo->new_rv, sizeof(mo->new_rv), "%s", new_rv);
@@ -326,14 +323,14 @@ static int memo_lagging(struct ctl_manager *m, const char *mkey, const char *cur
     struct ctl_memo *mo;
     int lag = 0;
     pthread_mutex_lock(&m->mu);
-    mo = ctl_map_get(m->memo, mkey);
+    mo = op_map_get(m->memo, mkey);
     if (mo && !mo->pending) {
         if (!strcmp(mo->prev_rv, cur_rv ? cur_rv : "")) {
             lag = 1;
             if (status_out)
                 *status_out = json_incref(mo->status);
         } else {
-            ctl_map_del(m->memo, mkey); /* the cache has caught up (or moved on) */
+            op_map_del(m->memo, mkey); /* the cache has caught up (or moved on) */
         }
     }
     pthread_mutex_unlock(&m->mu);
@@ -345,7 +342,7 @@ static void memo_forget_stack(struct ctl_manager *m, const char *key)
     char mk[600];
     snprintf(mk, sizeof(mk), "st/%s", key);
     pthread_mutex_lock(&m->mu);
-    ctl_map_del(m->memo, mk);
+    op_map_del(m->memo, mk);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -421,10 +418,10 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
     memset(&ps, 0, sizeof(ps));
     for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
-    if (!m->probes || !m->prober) {
+    if (!m->env.probe) {
         rc = OP_ERR;
         snprintf(run_err, sizeof(run_err), "backend checks are not available");
-    } else if ((rc = ctl_probe_set_build(&ps, s, ctl_ref_lookup_kube, m->client)) < 0) {
+    } else if ((rc = ctl_probe_set_build(&ps, s, m->env.lookup_ref, m->env.ctx)) < 0) {
         snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
     } else {
         struct probe_target run[SPEC_SIGNAL_COUNT];
@@ -446,7 +443,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
             idx[nrun] = k;
             run[nrun++] = ps.targets[k];
         }
-        rc = ctl_prober_check(m->prober, key, run, nrun, got, done, wait);
+        rc = m->env.probe(m->env.ctx, key, run, nrun, got, done, wait);
         if (rc < 0) {
             snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
         } else {
@@ -454,7 +451,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
                 if (done[j]) {
                     r[idx[j]] = got[j];
                     if (!got[j].cached)
-                        ctl_metric_observe(m->m_probe_time,
+                        rt_metric_observe(m->m_probe_time,
                                            (const char *[]){spec_signal_name((enum spec_signal)ps.targets[idx[j]].signal)},
                                            (double)got[j].latency_ms / 1000.0);
                 } else {
@@ -539,11 +536,10 @@ struct cm_apply {
 static void cm_apply_run(struct cm_apply *a)
 {
     json_t *res = NULL;
-    struct kube_status st;
 
     a->ran = 1;
     memo_begin(a->m, a->mk);
-    a->err = kube_apply(a->m->client, &KUBE_RES_CONFIGMAP, a->ns, a->body, &res, &st);
+    a->err = a->m->env.apply_cm(a->m->env.ctx, a->ns, a->body, &res);
     json_decref(a->body);
     a->body = NULL;
     if (a->err < 0) {
@@ -576,13 +572,13 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
 
     snprintf(a->ck, sizeof(a->ck), "%s/%s", ns, cm->name);
     snprintf(a->mk, sizeof(a->mk), "cm/%s/%s", ns, cm->name);
-    cached = ctl_mgr_get_cm(m, a->ck);
+    cached = m->env.get_cm(m->env.ctx, a->ck);
     cur_rv = cached ? kube_obj_resource_version(cached) : NULL;
     snprintf(a->cur_rv, sizeof(a->cur_rv), "%s", cur_rv ? cur_rv : "");
     a->existed = cached != NULL;
     if (cm_matches(cached, cm->object, cm->digest, uid)) {
         pthread_mutex_lock(&m->mu);
-        ctl_map_del(m->memo, a->mk); /* the cache shows our write */
+        op_map_del(m->memo, a->mk); /* the cache shows our write */
         pthread_mutex_unlock(&m->mu);
         need = 0;
     } else if (memo_lagging(m, a->mk, a->cur_rv, NULL)) {
@@ -590,7 +586,7 @@ static int cm_needs_apply(struct ctl_manager *m, const char *ns, const char *uid
     } else {
         /* the informer may have delivered our last write (and dropped its
          * memo) since we read the cache: look again */
-        fresh = ctl_mgr_get_cm(m, a->ck);
+        fresh = m->env.get_cm(m->env.ctx, a->ck);
         frv = fresh ? kube_obj_resource_version(fresh) : "";
         if (strcmp(frv ? frv : "", a->cur_rv) != 0 && cm_matches(fresh, cm->object, cm->digest, uid))
             need = 0;
@@ -655,7 +651,7 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
         }
         (*writes)++;
         if (a[i].again) /* the key is being processed: this queues it for after */
-            (void)ctl_wq_add(m->queue, key);
+            (void)rt_wq_add(m->queue, key);
     }
     return err;
 }
@@ -664,7 +660,7 @@ static int apply_cms(struct ctl_manager *m, const char *key, const char *ns, con
 static int delete_stale(struct ctl_manager *m, const char *key, const char *ns, const struct render_output *keep,
                         int *writes, char *msg, size_t n)
 {
-    char **owned = ctl_mgr_owned_cms(m, key);
+    char **owned = m->env.owned_cms(m->env.ctx, key);
     int err = OP_OK;
     for (size_t i = 0; owned && owned[i]; i++) {
         int needed = 0;
@@ -673,8 +669,7 @@ static int delete_stale(struct ctl_manager *m, const char *key, const char *ns, 
                 needed = 1;
         if (needed)
             continue;
-        struct kube_status st;
-        int e = kube_delete(m->client, &KUBE_RES_CONFIGMAP, ns, owned[i], &st);
+        int e = m->env.delete_cm(m->env.ctx, ns, owned[i]);
         if (e < 0 && e != OP_ENOTFOUND) {
             snprintf(msg, n, "delete ConfigMap %s/%s: %s", ns, owned[i], op_err_last());
             err = e;
@@ -771,258 +766,324 @@ static void emit_warnings(struct ctl_manager *m, const json_t *obj, const struct
                      "spec.%s.tls.insecureSkipVerify is true: neither the controller's probes nor "
                      "Grafana verify the %s backend's TLS certificate",
                      sn, sn);
-            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_INSECURE_SKIP_VERIFY, note);
+            m->env.emit_event(m->env.ctx, obj, "Warning", CTL_REASON_INSECURE_SKIP_VERIFY, note);
         }
         if (sigs[i].dollar && !(prev & ((uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig)))) {
             snprintf(note, sizeof(note),
                      "a credential referenced by spec.%s.auth contains '$'; Grafana re-expands what "
                      "$__file{} reads, so the %s data source would receive it truncated",
                      sn, sn);
-            ctl_mgr_emit_event(m, obj, "Warning", CTL_REASON_CREDENTIAL_DOLLAR, note);
+            m->env.emit_event(m->env.ctx, obj, "Warning", CTL_REASON_CREDENTIAL_DOLLAR, note);
         }
     }
 }
 
-/* ---- the reconcile -------------------------------------------------------- */
+/* ---- the reconcile: one pass, as steps over struct pass ------------------- */
+
+/* Everything one pass knows; the steps below fill it in order. */
+struct pass {
+    struct ctl_manager *m;
+    const char *key;
+    json_t *obj, *view;             /* cached stack and its decodable view */
+    const char *ns, *name, *uid, *rv;
+    int64_t gen;
+    char genbuf[24], mk[600];
+    struct spec_stack *s;           /* NULL when the spec is invalid */
+    struct spec_errors errs;
+    struct sig_out sigs[SPEC_SIGNAL_COUNT];
+    size_t nsig;
+    const char *stall_reason;       /* InvalidSpec / UIDConflict, or NULL */
+    char *stall_msg;
+    struct render_output *ro;
+    int apply_err, writes, probes_pending, wrote_status, new_gen;
+    char apply_msg[MSG_MAX + 64];
+    json_t *stored, *conds, *desired, *dsum;
+    struct ctl_cond_transition tr[CTL_MAX_CONDITIONS];
+    size_t ntr;
+};
+
+static void pass_cleanup(struct pass *p)
+{
+    json_decref(p->view);
+    json_decref(p->dsum);
+    json_decref(p->desired);
+    json_decref(p->stored);
+    json_decref(p->conds);
+    free(p->stall_msg);
+    render_output_free(p->ro);
+    spec_stack_free(p->s);
+    spec_errors_cleanup(&p->errs);
+    json_decref(p->obj);
+}
+
+/* Step 1: decode. An invalid spec stalls the stack (InvalidSpec, every
+ * field error); its signals are listed as unknown. */
+static int step_decode(struct pass *p)
+{
+    const json_t *spec;
+    int err;
+
+    if (!(p->view = ctl_stack_view(p->obj)))
+        return OP_ENOMEM;
+    err = spec_stack_from_json(&p->s, p->view, p->ns, &p->errs);
+    if (err == OP_ENOMEM)
+        return err;
+    if (err == OP_OK) {
+        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
+            if (spec_stack_backend(p->s, (enum spec_signal)i))
+                p->sigs[p->nsig++].sig = (enum spec_signal)i;
+        return OP_OK;
+    }
+    p->stall_reason = CTL_REASON_INVALID_SPEC;
+    if (!(p->stall_msg = spec_errors_format(&p->errs, "; ")))
+        return OP_ENOMEM;
+    truncate_msg(p->stall_msg);
+    spec = json_object_get(p->view, "spec");
+    for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
+        if (json_object_get(spec, spec_signal_name((enum spec_signal)i))) {
+            p->sigs[p->nsig].sig = (enum spec_signal)i;
+            p->sigs[p->nsig].cond.type = probe_condition_type(i);
+            p->sigs[p->nsig].cond.status = CTL_COND_UNKNOWN;
+            p->sigs[p->nsig].reachable = -1;
+            p->nsig++;
+        }
+    return OP_OK;
+}
+
+/* Step 2: claims. A stack that collides with an earlier one in the same
+ * Grafana stalls (UIDConflict) and provisions nothing: its ConfigMaps go. */
+static int step_claims(struct pass *p)
+{
+    char why[1024];
+    if (p->stall_reason || !find_conflict(p->m, p->key, why, sizeof(why)))
+        return OP_OK;
+    p->stall_reason = CTL_REASON_UID_CONFLICT;
+    if (!(p->stall_msg = op_strdup(why)))
+        return OP_ENOMEM;
+    for (size_t i = 0; i < p->nsig; i++) {
+        p->sigs[i].cond.type = probe_condition_type((int)p->sigs[i].sig);
+        p->sigs[i].reachable = -1;
+    }
+    p->apply_err = delete_stale(p->m, p->key, p->ns, NULL, &p->writes, p->apply_msg, sizeof(p->apply_msg));
+    return p->apply_err;
+}
+
+/* Steps 3-5: render, apply what differs from the cache, delete owned
+ * ConfigMaps no longer rendered, then probe. Errors of provisioning are
+ * reported in the status (ProvisioningApplied) before the pass fails. */
+static int step_provision_and_probe(struct pass *p)
+{
+    int err;
+    if (p->stall_reason)
+        return OP_OK;
+    if ((err = render_stack(&p->ro, p->s)) < 0) {
+        snprintf(p->apply_msg, sizeof(p->apply_msg), "render failed: %s", op_err_last());
+        p->apply_err = err;
+    } else {
+        p->apply_err = apply_cms(p->m, p->key, p->ns, p->name, p->uid, p->ro, &p->writes, p->apply_msg,
+                                 sizeof(p->apply_msg));
+        if (p->apply_err == OP_OK)
+            p->apply_err = delete_stale(p->m, p->key, p->ns, p->ro, &p->writes, p->apply_msg,
+                                        sizeof(p->apply_msg));
+        if (p->apply_err == OP_OK)
+            snprintf(p->apply_msg, sizeof(p->apply_msg), "ConfigMaps %s, %s carry digest %s", p->ro->cms[0].name,
+                     p->ro->cms[1].name, render_stack_digest(p->ro));
+    }
+    p->probes_pending = probe_signals(p->m, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), p->sigs,
+                                      p->nsig);
+    return OP_OK;
+}
+
+/* Step 6a: conditions and the desired status, starting from the status we
+ * last wrote when the cache has not caught up with it yet. */
+static int step_conditions(struct pass *p)
+{
+    struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
+    struct ctl_cond_input in;
+    int err;
+
+    if (!memo_lagging(p->m, p->mk, p->rv, &p->stored) || !p->stored) {
+        json_decref(p->stored);
+        p->stored = ctl_cached_status_summary(p->obj);
+    }
+    for (size_t i = 0; i < p->nsig; i++)
+        sc[i] = p->sigs[i].cond;
+    memset(&in, 0, sizeof(in));
+    in.generation = p->gen;
+    in.stall_reason = p->stall_reason;
+    in.stall_message = p->stall_msg;
+    in.apply = p->apply_err == OP_OK ? CTL_APPLY_OK : CTL_APPLY_FAILED;
+    in.apply_message = p->apply_msg;
+    in.signals = sc;
+    in.n_signals = p->nsig;
+    in.now_s = p->m->env.now_s(p->m->env.ctx);
+    if ((err = ctl_conditions_compute(json_object_get(p->stored, "conditions"), &in, &p->conds, p->tr, &p->ntr)) < 0)
+        return err;
+    p->desired = build_status(p->gen, json_incref(p->conds), p->stall_reason ? NULL : p->ro, p->sigs, p->nsig,
+                              (p->stall_reason && !strcmp(p->stall_reason, CTL_REASON_INVALID_SPEC)) ? NULL : p->s);
+    if (!p->desired || !(p->dsum = ctl_status_summary(p->desired)))
+        return OP_ENOMEM;
+    return OP_OK;
+}
+
+/* Does the status we want differ from what is stored? The informer may
+ * have delivered our last status write (and dropped its memo) since the
+ * pass read the cache: look again before deciding to write. */
+static int status_differs(struct pass *p)
+{
+    json_t *fresh, *fsum = NULL;
+    const char *frv;
+    int same;
+    if (json_equal(json_object_get(p->dsum, "digest"), json_object_get(p->stored, "digest")))
+        return 0;
+    fresh = p->m->env.get_stack(p->m->env.ctx, p->key);
+    frv = fresh ? kube_obj_resource_version(fresh) : NULL;
+    if (frv && p->rv && strcmp(frv, p->rv) != 0)
+        fsum = ctl_cached_status_summary(fresh);
+    json_decref(fresh);
+    same = fsum && json_equal(json_object_get(p->dsum, "digest"), json_object_get(fsum, "digest"));
+    json_decref(fsum);
+    return !same;
+}
+
+/* Step 6b: merge-patch /status (only when it differs) and send an Event per
+ * condition transition. Returns 0, 1 when the stack is gone, or an op_err. */
+static int step_write_status(struct pass *p)
+{
+    static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
+    json_t *pst, *patch, *res = NULL;
+    const char *nrv;
+    int err;
+
+    if (!status_differs(p))
+        return OP_OK;
+    pst = json_deep_copy(p->desired);
+    /* merge patch: fields we no longer report must be nulled */
+    for (size_t i = 0; pst && i < sizeof(optional) / sizeof(optional[0]); i++)
+        if (!json_object_get(p->desired, optional[i]))
+            json_object_set_new(pst, optional[i], json_null());
+    patch = json_pack("{s:o}", "status", pst);
+    memo_begin(p->m, p->mk);
+    err = p->m->env.patch_status(p->m->env.ctx, p->ns, p->name, patch, &res);
+    json_decref(patch);
+    if (err < 0) {
+        (void)memo_end(p->m, p->mk, p->rv, NULL, NULL);
+        if (err == OP_ENOTFOUND)
+            return 1; /* deleted meanwhile: nothing more to do */
+        op_log(OP_LOG_WARN, "status update failed", "stack", p->key, "error", op_err_last(), NULL);
+        return err;
+    }
+    p->writes++;
+    nrv = kube_obj_resource_version(res);
+    /* other stack events need no help here: spec changes enqueue on their
+     * own, status-only ones do not (GenerationChanged) */
+    (void)memo_end(p->m, p->mk, p->rv, nrv, json_incref(p->dsum));
+    op_log(OP_LOG_INFO, "status updated", "stack", p->key, "generation", p->genbuf, "rv", nrv ? nrv : "", NULL);
+    for (size_t i = 0; i < p->ntr; i++) {
+        char note[1100];
+        snprintf(note, sizeof(note), "%s=%s: %s", p->tr[i].type, p->tr[i].status, p->tr[i].message);
+        p->m->env.emit_event(p->m->env.ctx, p->obj, p->tr[i].event_type, p->tr[i].reason, note);
+    }
+    json_decref(res);
+    p->new_gen = json_integer_value(json_object_get(p->stored, "observedGeneration")) != p->gen;
+    p->wrote_status = 1;
+    return OP_OK;
+}
+
+/* Step 7: remember readiness and per-signal state (metrics, once-per-
+ * generation Warnings; bits in CTL_READY_*) and send the Warnings. */
+static void step_record(struct pass *p)
+{
+    const json_t *rc = ctl_condition_find(p->conds, CTL_COND_READY);
+    const char *rs = json_string_value(json_object_get(rc, "status"));
+    uintptr_t bits = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3, prev;
+
+    for (size_t i = 0; i < p->nsig; i++) {
+        const struct sig_out *o = &p->sigs[i];
+        bits |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + o->sig);
+        if (o->reachable > 0)
+            bits |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + o->sig);
+        if (o->insecure)
+            bits |= (uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + o->sig);
+        if (o->dollar)
+            bits |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + o->sig);
+    }
+    pthread_mutex_lock(&p->m->mu);
+    prev = (uintptr_t)op_map_get(p->m->ready, p->key);
+    (void)op_map_put(p->m->ready, p->key, (void *)bits);
+    pthread_mutex_unlock(&p->m->mu);
+    if (p->wrote_status)
+        emit_warnings(p->m, p->obj, p->s, p->sigs, p->nsig, p->new_gen ? 0 : prev);
+}
+
+/* A stack that is gone: the garbage collector removes its ConfigMaps
+ * through their ownerReferences; forget what we remembered. */
+static void forget_stack(struct ctl_manager *m, const char *key)
+{
+    memo_forget_stack(m, key);
+    pthread_mutex_lock(&m->mu);
+    op_map_del(m->ready, key);
+    pthread_mutex_unlock(&m->mu);
+}
 
 int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms)
 {
-    json_t *obj = NULL, *conds = NULL, *desired = NULL, *stored = NULL, *patch = NULL, *res = NULL;
-    json_t *dsum = NULL, *view = NULL;
-    struct spec_stack *s = NULL;
-    struct render_output *ro = NULL;
-    struct spec_errors errs;
-    struct sig_out sigs[SPEC_SIGNAL_COUNT];
-    size_t nsig = 0, ntr = 0;
-    struct ctl_cond_transition tr[CTL_MAX_CONDITIONS];
-    struct ctl_cond_input in;
-    char *stall_msg = NULL;
-    const char *stall_reason = NULL;
-    char apply_msg[MSG_MAX + 64] = "";
-    char genbuf[24];
-    int err = OP_OK, apply_err = OP_OK, writes = 0, wrote_status = 0, new_gen = 0, probes_pending = 0;
-    const char *ns, *name, *uid, *rv;
-    int64_t gen;
-    char mk[600];
+    struct pass p;
+    int err;
 
     *requeue_after_ms = 0;
-    spec_errors_init(&errs);
-    memset(sigs, 0, sizeof(sigs));
-    obj = ctl_mgr_get_stack(m, key);
-    if (!obj) {
-        /* deleted: ownerReferences let the garbage collector remove the
-         * ConfigMaps; forget what we remembered */
-        memo_forget_stack(m, key);
-        pthread_mutex_lock(&m->mu);
-        ctl_map_del(m->ready, key);
-        pthread_mutex_unlock(&m->mu);
-        goto out;
+    memset(&p, 0, sizeof(p));
+    p.m = m;
+    p.key = key;
+    spec_errors_init(&p.errs);
+    if (!(p.obj = m->env.get_stack(m->env.ctx, key))) {
+        forget_stack(m, key);
+        return OP_OK;
     }
-    if (json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
-        goto out;
-    ns = kube_obj_namespace(obj);
-    name = kube_obj_name(obj);
-    uid = kube_obj_uid(obj);
-    rv = kube_obj_resource_version(obj);
-    gen = json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));
-    snprintf(genbuf, sizeof(genbuf), "%lld", (long long)gen);
-    snprintf(mk, sizeof(mk), "st/%s", key);
-    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", genbuf, "rv", rv ? rv : "", NULL);
+    if (json_object_get(json_object_get(p.obj, "metadata"), "deletionTimestamp"))
+        goto out_ok;
+    p.ns = kube_obj_namespace(p.obj);
+    p.name = kube_obj_name(p.obj);
+    p.uid = kube_obj_uid(p.obj);
+    p.rv = kube_obj_resource_version(p.obj);
+    p.gen = json_integer_value(json_object_get(json_object_get(p.obj, "metadata"), "generation"));
+    snprintf(p.genbuf, sizeof(p.genbuf), "%lld", (long long)p.gen);
+    snprintf(p.mk, sizeof(p.mk), "st/%s", key);
+    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", p.genbuf, "rv", p.rv ? p.rv : "", NULL);
 
-    if (!(view = ctl_stack_view(obj))) {
-        err = OP_ENOMEM;
+    if ((err = step_decode(&p)) < 0)
         goto out;
-    }
-    err = spec_stack_from_json(&s, view, ns, &errs);
-    if (err == OP_ENOMEM)
+    if ((err = step_claims(&p)) < 0 && err == OP_ENOMEM)
         goto out;
-    if (err < 0) {
-        const json_t *spec = json_object_get(view, "spec");
-        err = OP_OK;
-        stall_reason = CTL_REASON_INVALID_SPEC;
-        stall_msg = spec_errors_format(&errs, "; ");
-        if (!stall_msg) {
-            err = OP_ENOMEM;
-            goto out;
-        }
-        truncate_msg(stall_msg);
-        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
-            if (json_object_get(spec, spec_signal_name((enum spec_signal)i))) {
-                sigs[nsig].sig = (enum spec_signal)i;
-                sigs[nsig].cond.type = probe_condition_type(i);
-                sigs[nsig].cond.status = CTL_COND_UNKNOWN;
-                sigs[nsig].reachable = -1;
-                nsig++;
-            }
-    } else {
-        char why[1024];
-        for (int i = 0; i < SPEC_SIGNAL_COUNT; i++)
-            if (spec_stack_backend(s, (enum spec_signal)i))
-                sigs[nsig++].sig = (enum spec_signal)i;
-        if (find_conflict(m, key, why, sizeof(why))) {
-            stall_reason = CTL_REASON_UID_CONFLICT;
-            stall_msg = op_strdup(why);
-            for (size_t i = 0; i < nsig; i++) {
-                sigs[i].cond.type = probe_condition_type((int)sigs[i].sig);
-                sigs[i].reachable = -1;
-            }
-            /* the loser must not provision anything */
-            if ((apply_err = delete_stale(m, key, ns, NULL, &writes, apply_msg, sizeof(apply_msg))) < 0)
-                err = apply_err;
-        }
-    }
-
-    if (!stall_reason) {
-        if ((err = render_stack(&ro, s)) < 0) {
-            snprintf(apply_msg, sizeof(apply_msg), "render failed: %s", op_err_last());
-            apply_err = err;
-        } else {
-            apply_err = apply_cms(m, key, ns, name, uid, ro, &writes, apply_msg, sizeof(apply_msg));
-            if (apply_err == OP_OK)
-                apply_err = delete_stale(m, key, ns, ro, &writes, apply_msg, sizeof(apply_msg));
-            if (apply_err == OP_OK)
-                snprintf(apply_msg, sizeof(apply_msg), "ConfigMaps %s, %s carry digest %s",
-                         ro->cms[0].name, ro->cms[1].name, render_stack_digest(ro));
-        }
-        probes_pending = probe_signals(m, key, s, effective_interval_ms(m, s, view), sigs, nsig);
-    }
-    if (probes_pending > 0 && apply_err == OP_OK) {
+    if ((err = step_provision_and_probe(&p)) < 0)
+        goto out;
+    if (p.probes_pending > 0 && p.apply_err == OP_OK) {
         /* the status waits for the probes: one write when they end (the
          * prober re-enqueues this stack), not a ProbePending write first */
-        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", genbuf, NULL);
+        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", p.genbuf, NULL);
         goto requeue;
     }
-
-    /* conditions, starting from the status we last wrote if the cache lags */
-    if (!memo_lagging(m, mk, rv, &stored) || !stored) {
-        json_decref(stored);
-        stored = ctl_cached_status_summary(obj);
-    }
-    {
-        struct ctl_signal_cond sc[SPEC_SIGNAL_COUNT];
-        for (size_t i = 0; i < nsig; i++)
-            sc[i] = sigs[i].cond;
-        memset(&in, 0, sizeof(in));
-        in.generation = gen;
-        in.stall_reason = stall_reason;
-        in.stall_message = stall_msg;
-        in.apply = apply_err == OP_OK ? CTL_APPLY_OK : CTL_APPLY_FAILED;
-        in.apply_message = apply_msg;
-        in.signals = sc;
-        in.n_signals = nsig;
-        in.now_s = op_wall_s();
-        if ((err = ctl_conditions_compute(json_object_get(stored, "conditions"), &in, &conds, tr, &ntr)) < 0)
-            goto out;
-    }
-    desired = build_status(gen, json_incref(conds), stall_reason ? NULL : ro, sigs, nsig,
-                           (stall_reason && !strcmp(stall_reason, CTL_REASON_INVALID_SPEC)) ? NULL : s);
-    if (!desired) {
-        err = OP_ENOMEM;
+    if ((err = step_conditions(&p)) < 0 || (err = step_write_status(&p)) < 0)
         goto out;
-    }
-    dsum = ctl_status_summary(desired);
-    if (!dsum) {
-        err = OP_ENOMEM;
-        goto out;
-    }
-    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
-        /* the informer may have delivered our last status write (and
-         * dropped its memo) since we read the cache: look again */
-        json_t *fresh = ctl_mgr_get_stack(m, key), *fsum = NULL;
-        const char *frv = fresh ? kube_obj_resource_version(fresh) : NULL;
-        if (frv && rv && strcmp(frv, rv) != 0)
-            fsum = ctl_cached_status_summary(fresh);
-        json_decref(fresh);
-        if (fsum && json_equal(json_object_get(dsum, "digest"), json_object_get(fsum, "digest"))) {
-            json_decref(fsum);
-            goto done_status;
-        }
-        json_decref(fsum);
-    }
-    if (!json_equal(json_object_get(dsum, "digest"), json_object_get(stored, "digest"))) {
-        static const char *optional[] = {"configMaps", "renderedDigest", "signals"};
-        json_t *pst = json_deep_copy(desired);
-        /* merge patch: fields we no longer report must be nulled */
-        for (size_t i = 0; pst && i < sizeof(optional) / sizeof(optional[0]); i++)
-            if (!json_object_get(desired, optional[i]))
-                json_object_set_new(pst, optional[i], json_null());
-        patch = json_pack("{s:o}", "status", pst);
-        memo_begin(m, mk);
-        err = kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, &res, NULL);
-        if (err < 0)
-            (void)memo_end(m, mk, rv, NULL, NULL);
-        if (err == OP_ENOTFOUND) {
-            err = OP_OK;
-            goto out;
-        }
-        if (err < 0) {
-            op_log(OP_LOG_WARN, "status update failed", "stack", key, "error", op_err_last(), NULL);
-            goto out;
-        }
-        writes++;
-        /* other stack events need no help here: spec changes enqueue on
-         * their own, status-only ones do not (GenerationChanged) */
-        (void)memo_end(m, mk, rv, kube_obj_resource_version(res), json_incref(dsum));
-        op_log(OP_LOG_INFO, "status updated", "stack", key, "generation", genbuf, "rv",
-               kube_obj_resource_version(res) ? kube_obj_resource_version(res) : "", NULL);
-        for (size_t i = 0; i < ntr; i++) {
-            char note[1100];
-            snprintf(note, sizeof(note), "%s=%s: %s", tr[i].type, tr[i].status, tr[i].message);
-            ctl_mgr_emit_event(m, obj, tr[i].event_type, tr[i].reason, note);
-        }
-        new_gen = json_integer_value(json_object_get(stored, "observedGeneration")) != gen;
-        wrote_status = 1;
-    }
-done_status:
-    {
-        const json_t *rc = ctl_condition_find(conds, CTL_COND_READY);
-        const char *rs = json_string_value(json_object_get(rc, "status"));
-        uintptr_t rv3 = rs && !strcmp(rs, "True") ? 1 : rs && !strcmp(rs, "False") ? 2 : 3, prev;
-        /* bits 4..7: configured signals, bits 8..11: reachable ones (for
-         * crosslink_backend_up); see CTL_READY_* in manager.h */
-        for (size_t i = 0; i < nsig; i++) {
-            rv3 |= (uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + sigs[i].sig);
-            if (sigs[i].reachable > 0)
-                rv3 |= (uintptr_t)1 << (CTL_READY_UP_SHIFT + sigs[i].sig);
-            if (sigs[i].insecure)
-                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_INSECURE_SHIFT + sigs[i].sig);
-            if (sigs[i].dollar)
-                rv3 |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + sigs[i].sig);
-        }
-        pthread_mutex_lock(&m->mu);
-        prev = (uintptr_t)ctl_map_get(m->ready, key);
-        (void)ctl_map_put(m->ready, key, (void *)rv3);
-        pthread_mutex_unlock(&m->mu);
-        if (wrote_status)
-            emit_warnings(m, obj, s, sigs, nsig, new_gen ? 0 : prev);
-    }
-    if (writes) {
+    if (err > 0)
+        goto out_ok;
+    step_record(&p);
+    if (p.writes) {
         char wb[16];
-        snprintf(wb, sizeof(wb), "%d", writes);
-        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", genbuf, "writes", wb, NULL);
+        snprintf(wb, sizeof(wb), "%d", p.writes);
+        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", p.genbuf, "writes", wb, NULL);
     }
-    if (apply_err < 0) {
-        err = apply_err;
+    if ((err = p.apply_err) < 0)
         goto out;
-    }
 requeue:
-    if (!stall_reason) {
-        int64_t iv = effective_interval_ms(m, s, view);
+    if (!p.stall_reason) {
+        int64_t iv = effective_interval_ms(m, p.s, p.view);
         if (iv > 0)
             *requeue_after_ms = iv;
     }
+out_ok:
+    err = OP_OK;
 out:
-    json_decref(view);
-    json_decref(dsum);
-    json_decref(res);
-    json_decref(patch);
-    json_decref(desired);
-    json_decref(stored);
-    json_decref(conds);
-    free(stall_msg);
-    render_output_free(ro);
-    spec_stack_free(s);
-    spec_errors_cleanup(&errs);
-    json_decref(obj);
+    pass_cleanup(&p);
     return err;
 }

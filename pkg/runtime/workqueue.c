@@ -3,9 +3,8 @@
  * delayed keys themselves and sleep (CLOCK_MONOTONIC condvar) only until the
  * earliest deadline, so an idle controller costs no wake-ups. Times come from
  * the injected clock; sleeps are real time. */
-#include "workqueue.h"
+#include "runtime.h"
 
-#include "map.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,19 +21,19 @@ struct wq_delayed {
     char *key;
 };
 
-struct ctl_wq {
+struct rt_wq {
     pthread_mutex_t mu;
     pthread_cond_t cond; /* something to get, or shutdown */
     pthread_cond_t idle; /* processing set changed */
-    struct ctl_wq_opts opts;
+    struct rt_wq_opts opts;
 
     char **fifo; /* ring buffer of owned keys */
     size_t fhead, flen, fcap;
 
-    struct ctl_map *dirty;      /* key -> MARK: queued or to re-queue on done */
-    struct ctl_map *processing; /* key -> MARK */
-    struct ctl_map *waiting;    /* key -> struct wq_delayed * (owned by heap) */
-    struct ctl_map *failures;   /* key -> (uintptr_t) count */
+    struct op_map *dirty;      /* key -> MARK: queued or to re-queue on done */
+    struct op_map *processing; /* key -> MARK */
+    struct op_map *waiting;    /* key -> struct wq_delayed * (owned by heap) */
+    struct op_map *failures;   /* key -> (uintptr_t) count */
 
     struct wq_delayed **heap;
     size_t hlen, hcap;
@@ -44,14 +43,14 @@ struct ctl_wq {
     uint64_t adds_total, retries_total;
 };
 
-static int64_t now_ms(struct ctl_wq *q)
+static int64_t now_ms(struct rt_wq *q)
 {
-    return ctl_clock_now(&q->opts.clock);
+    return op_clock_now(&q->opts.clock);
 }
 
-struct ctl_wq *ctl_wq_new(const struct ctl_wq_opts *opts)
+struct rt_wq *rt_wq_new(const struct rt_wq_opts *opts)
 {
-    struct ctl_wq *q = calloc(1, sizeof(*q));
+    struct rt_wq *q = calloc(1, sizeof(*q));
     pthread_condattr_t ca;
 
     if (!q)
@@ -62,15 +61,15 @@ struct ctl_wq *ctl_wq_new(const struct ctl_wq_opts *opts)
         q->opts.base_delay_ms = 5;
     if (q->opts.max_delay_ms <= 0)
         q->opts.max_delay_ms = 1000 * 1000;
-    q->dirty = ctl_map_new(NULL);
-    q->processing = ctl_map_new(NULL);
-    q->waiting = ctl_map_new(NULL);
-    q->failures = ctl_map_new(NULL);
+    q->dirty = op_map_new(NULL);
+    q->processing = op_map_new(NULL);
+    q->waiting = op_map_new(NULL);
+    q->failures = op_map_new(NULL);
     if (!q->dirty || !q->processing || !q->waiting || !q->failures) {
-        ctl_map_free(q->dirty);
-        ctl_map_free(q->processing);
-        ctl_map_free(q->waiting);
-        ctl_map_free(q->failures);
+        op_map_free(q->dirty);
+        op_map_free(q->processing);
+        op_map_free(q->waiting);
+        op_map_free(q->failures);
         free(q);
         return NULL;
     }
@@ -83,7 +82,7 @@ struct ctl_wq *ctl_wq_new(const struct ctl_wq_opts *opts)
     return q;
 }
 
-void ctl_wq_free(struct ctl_wq *q)
+void rt_wq_free(struct rt_wq *q)
 {
     if (!q)
         return;
@@ -95,10 +94,10 @@ void ctl_wq_free(struct ctl_wq *q)
         free(q->heap[i]);
     }
     free(q->heap);
-    ctl_map_free(q->dirty);
-    ctl_map_free(q->processing);
-    ctl_map_free(q->waiting);
-    ctl_map_free(q->failures);
+    op_map_free(q->dirty);
+    op_map_free(q->processing);
+    op_map_free(q->waiting);
+    op_map_free(q->failures);
     pthread_cond_destroy(&q->cond);
     pthread_cond_destroy(&q->idle);
     pthread_mutex_destroy(&q->mu);
@@ -107,7 +106,7 @@ void ctl_wq_free(struct ctl_wq *q)
 
 /* ---- FIFO ---------------------------------------------------------------- */
 
-static int fifo_push(struct ctl_wq *q, const char *key)
+static int fifo_push(struct rt_wq *q, const char *key)
 {
     char *k;
     if (q->flen == q->fcap) {
@@ -130,7 +129,7 @@ static int fifo_push(struct ctl_wq *q, const char *key)
     return OP_OK;
 }
 
-static char *fifo_pop(struct ctl_wq *q)
+static char *fifo_pop(struct rt_wq *q)
 {
     char *k = q->fifo[q->fhead];
     q->fhead = (q->fhead + 1) % q->fcap;
@@ -147,7 +146,7 @@ static int dl_less(const struct wq_delayed *a, const struct wq_delayed *b)
     return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-static void heap_swap(struct ctl_wq *q, size_t i, size_t j)
+static void heap_swap(struct rt_wq *q, size_t i, size_t j)
 {
     struct wq_delayed *t = q->heap[i];
     q->heap[i] = q->heap[j];
@@ -156,7 +155,7 @@ static void heap_swap(struct ctl_wq *q, size_t i, size_t j)
     q->heap[j]->idx = j;
 }
 
-static void heap_up(struct ctl_wq *q, size_t i)
+static void heap_up(struct rt_wq *q, size_t i)
 {
     while (i > 0) {
         size_t p = (i - 1) / 2;
@@ -167,7 +166,7 @@ static void heap_up(struct ctl_wq *q, size_t i)
     }
 }
 
-static void heap_down(struct ctl_wq *q, size_t i)
+static void heap_down(struct rt_wq *q, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -182,7 +181,7 @@ static void heap_down(struct ctl_wq *q, size_t i)
     }
 }
 
-static struct wq_delayed *heap_pop(struct ctl_wq *q)
+static struct wq_delayed *heap_pop(struct rt_wq *q)
 {
     struct wq_delayed *top = q->heap[0];
     q->hlen--;
@@ -196,25 +195,25 @@ static struct wq_delayed *heap_pop(struct ctl_wq *q)
 
 /* ---- core operations (mutex held) ----------------------------------------- */
 
-static int add_locked(struct ctl_wq *q, const char *key)
+static int add_locked(struct rt_wq *q, const char *key)
 {
     int err;
-    if (q->shut || ctl_map_has(q->dirty, key))
+    if (q->shut || op_map_has(q->dirty, key))
         return OP_OK;
-    if ((err = ctl_map_put(q->dirty, key, MARK)) < 0)
+    if ((err = op_map_put(q->dirty, key, MARK)) < 0)
         return err;
     q->adds_total++;
-    if (ctl_map_has(q->processing, key))
-        return OP_OK; /* ctl_wq_done queues it */
+    if (op_map_has(q->processing, key))
+        return OP_OK; /* rt_wq_done queues it */
     if ((err = fifo_push(q, key)) < 0) {
-        ctl_map_del(q->dirty, key);
+        op_map_del(q->dirty, key);
         return err;
     }
     pthread_cond_signal(&q->cond);
     return OP_OK;
 }
 
-static void promote_due(struct ctl_wq *q)
+static void promote_due(struct rt_wq *q)
 {
     int64_t now;
     if (q->hlen == 0)
@@ -222,14 +221,14 @@ static void promote_due(struct ctl_wq *q)
     now = now_ms(q);
     while (q->hlen > 0 && q->heap[0]->at <= now) {
         struct wq_delayed *d = heap_pop(q);
-        ctl_map_take(q->waiting, d->key);
+        op_map_take(q->waiting, d->key);
         (void)add_locked(q, d->key); /* on OOM the key is lost; the periodic requeue recovers */
         free(d->key);
         free(d);
     }
 }
 
-static int add_after_locked(struct ctl_wq *q, const char *key, int64_t delay_ms)
+static int add_after_locked(struct rt_wq *q, const char *key, int64_t delay_ms)
 {
     struct wq_delayed *d;
     int64_t at;
@@ -240,7 +239,7 @@ static int add_after_locked(struct ctl_wq *q, const char *key, int64_t delay_ms)
     if (delay_ms <= 0)
         return add_locked(q, key);
     at = now_ms(q) + delay_ms;
-    d = ctl_map_get(q->waiting, key);
+    d = op_map_get(q->waiting, key);
     if (d) {
         if (at < d->at) {
             d->at = at;
@@ -262,7 +261,7 @@ static int add_after_locked(struct ctl_wq *q, const char *key, int64_t delay_ms)
         free(d);
         return op_err_set(OP_ENOMEM, "out of memory");
     }
-    if ((err = ctl_map_put(q->waiting, key, d)) < 0) {
+    if ((err = op_map_put(q->waiting, key, d)) < 0) {
         free(d->key);
         free(d);
         return err;
@@ -279,7 +278,7 @@ static int add_after_locked(struct ctl_wq *q, const char *key, int64_t delay_ms)
 
 /* ---- public API ----------------------------------------------------------- */
 
-int ctl_wq_add(struct ctl_wq *q, const char *key)
+int rt_wq_add(struct rt_wq *q, const char *key)
 {
     int err;
     pthread_mutex_lock(&q->mu);
@@ -288,7 +287,7 @@ int ctl_wq_add(struct ctl_wq *q, const char *key)
     return err;
 }
 
-int ctl_wq_add_after(struct ctl_wq *q, const char *key, int64_t delay_ms)
+int rt_wq_add_after(struct rt_wq *q, const char *key, int64_t delay_ms)
 {
     int err;
     pthread_mutex_lock(&q->mu);
@@ -297,7 +296,7 @@ int ctl_wq_add_after(struct ctl_wq *q, const char *key, int64_t delay_ms)
     return err;
 }
 
-static int64_t backoff_for(const struct ctl_wq *q, uintptr_t failures)
+static int64_t backoff_for(const struct rt_wq *q, uintptr_t failures)
 {
     int64_t d = q->opts.base_delay_ms;
     for (uintptr_t i = 0; i < failures; i++) {
@@ -310,16 +309,16 @@ static int64_t backoff_for(const struct ctl_wq *q, uintptr_t failures)
     return d > q->opts.max_delay_ms ? q->opts.max_delay_ms : d;
 }
 
-int64_t ctl_wq_next_backoff_ms(struct ctl_wq *q, const char *key)
+int64_t rt_wq_next_backoff_ms(struct rt_wq *q, const char *key)
 {
     int64_t d;
     pthread_mutex_lock(&q->mu);
-    d = backoff_for(q, (uintptr_t)ctl_map_get(q->failures, key));
+    d = backoff_for(q, (uintptr_t)op_map_get(q->failures, key));
     pthread_mutex_unlock(&q->mu);
     return d;
 }
 
-int ctl_wq_add_rate_limited(struct ctl_wq *q, const char *key)
+int rt_wq_add_rate_limited(struct rt_wq *q, const char *key)
 {
     uintptr_t n;
     int64_t d;
@@ -330,9 +329,9 @@ int ctl_wq_add_rate_limited(struct ctl_wq *q, const char *key)
         pthread_mutex_unlock(&q->mu);
         return OP_OK;
     }
-    n = (uintptr_t)ctl_map_get(q->failures, key);
+    n = (uintptr_t)op_map_get(q->failures, key);
     d = backoff_for(q, n);
-    if ((err = ctl_map_put(q->failures, key, (void *)(n + 1))) == OP_OK) {
+    if ((err = op_map_put(q->failures, key, (void *)(n + 1))) == OP_OK) {
         q->retries_total++;
         err = add_after_locked(q, key, d);
     }
@@ -340,23 +339,23 @@ int ctl_wq_add_rate_limited(struct ctl_wq *q, const char *key)
     return err;
 }
 
-void ctl_wq_forget(struct ctl_wq *q, const char *key)
+void rt_wq_forget(struct rt_wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    ctl_map_del(q->failures, key);
+    op_map_del(q->failures, key);
     pthread_mutex_unlock(&q->mu);
 }
 
-int ctl_wq_num_requeues(struct ctl_wq *q, const char *key)
+int rt_wq_num_requeues(struct rt_wq *q, const char *key)
 {
     uintptr_t n;
     pthread_mutex_lock(&q->mu);
-    n = (uintptr_t)ctl_map_get(q->failures, key);
+    n = (uintptr_t)op_map_get(q->failures, key);
     pthread_mutex_unlock(&q->mu);
     return (int)n;
 }
 
-int ctl_wq_get(struct ctl_wq *q, int64_t timeout_ms, char **key_out)
+int rt_wq_get(struct rt_wq *q, int64_t timeout_ms, char **key_out)
 {
     int64_t deadline = timeout_ms > 0 ? now_ms(q) + timeout_ms : 0;
     char *k;
@@ -369,7 +368,7 @@ int ctl_wq_get(struct ctl_wq *q, int64_t timeout_ms, char **key_out)
 
         promote_due(q);
         if (q->shut) {
-            err = CTL_WQ_SHUTDOWN;
+            err = RT_WQ_SHUTDOWN;
             goto out;
         }
         if (q->flen > 0)
@@ -401,8 +400,8 @@ int ctl_wq_get(struct ctl_wq *q, int64_t timeout_ms, char **key_out)
         }
     }
     k = fifo_pop(q);
-    ctl_map_del(q->dirty, k);
-    if ((err = ctl_map_put(q->processing, k, MARK)) < 0) {
+    op_map_del(q->dirty, k);
+    if ((err = op_map_put(q->processing, k, MARK)) < 0) {
         /* Put it back as queued rather than lose it. */
         (void)add_locked(q, k);
         free(k);
@@ -414,13 +413,13 @@ out:
     return err;
 }
 
-void ctl_wq_done(struct ctl_wq *q, const char *key)
+void rt_wq_done(struct rt_wq *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    ctl_map_del(q->processing, key);
-    if (ctl_map_has(q->dirty, key) && !q->shut) {
+    op_map_del(q->processing, key);
+    if (op_map_has(q->dirty, key) && !q->shut) {
         if (fifo_push(q, key) < 0)
-            ctl_map_del(q->dirty, key);
+            op_map_del(q->dirty, key);
         else
             pthread_cond_signal(&q->cond);
     }
@@ -428,14 +427,14 @@ void ctl_wq_done(struct ctl_wq *q, const char *key)
     pthread_mutex_unlock(&q->mu);
 }
 
-void ctl_wq_kick(struct ctl_wq *q)
+void rt_wq_kick(struct rt_wq *q)
 {
     pthread_mutex_lock(&q->mu);
     pthread_cond_broadcast(&q->cond);
     pthread_mutex_unlock(&q->mu);
 }
 
-void ctl_wq_shutdown(struct ctl_wq *q)
+void rt_wq_shutdown(struct rt_wq *q)
 {
     pthread_mutex_lock(&q->mu);
     q->shut = 1;
@@ -444,7 +443,7 @@ void ctl_wq_shutdown(struct ctl_wq *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-int ctl_wq_is_shutdown(struct ctl_wq *q)
+int rt_wq_is_shutdown(struct rt_wq *q)
 {
     int s;
     pthread_mutex_lock(&q->mu);
@@ -453,7 +452,7 @@ int ctl_wq_is_shutdown(struct ctl_wq *q)
     return s;
 }
 
-int ctl_wq_wait_idle(struct ctl_wq *q, int64_t timeout_ms)
+int rt_wq_wait_idle(struct rt_wq *q, int64_t timeout_ms)
 {
     struct timespec ts;
     int err = OP_OK;
@@ -461,11 +460,11 @@ int ctl_wq_wait_idle(struct ctl_wq *q, int64_t timeout_ms)
     if (timeout_ms >= 0)
         op_mono_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&q->mu);
-    while (ctl_map_len(q->processing) > 0) {
+    while (op_map_len(q->processing) > 0) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&q->idle, &q->mu);
         } else if (pthread_cond_timedwait(&q->idle, &q->mu, &ts) == ETIMEDOUT) {
-            if (ctl_map_len(q->processing) > 0)
+            if (op_map_len(q->processing) > 0)
                 err = OP_ETIMEOUT;
             break;
         }
@@ -474,13 +473,13 @@ int ctl_wq_wait_idle(struct ctl_wq *q, int64_t timeout_ms)
     return err;
 }
 
-void ctl_wq_get_stats(struct ctl_wq *q, struct ctl_wq_stats *out)
+void rt_wq_get_stats(struct rt_wq *q, struct rt_wq_stats *out)
 {
     pthread_mutex_lock(&q->mu);
     promote_due(q);
     out->depth = q->flen;
     out->delayed = q->hlen;
-    out->processing = ctl_map_len(q->processing);
+    out->processing = op_map_len(q->processing);
     out->adds_total = q->adds_total;
     out->retries_total = q->retries_total;
     pthread_mutex_unlock(&q->mu);

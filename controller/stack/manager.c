@@ -7,6 +7,7 @@
 #include "manager.h"
 
 #include "prober.h"
+#include "probe_targets.h"
 
 #include "kube.h"
 #include "probe.h"
@@ -71,7 +72,7 @@ static void memo_note(struct ctl_memo *mo, enum kube_event_type t, const char *r
 static void prober_notify(const char *stack_key, void *payload)
 {
     struct ctl_manager *m = payload;
-    (void)ctl_wq_add(m->queue, stack_key);
+    (void)rt_wq_add(m->queue, stack_key);
 }
 
 static void memo_free(void *p)
@@ -115,7 +116,7 @@ char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
     struct ctl_owned *o;
     char **v = NULL;
     pthread_mutex_lock(&m->mu);
-    o = ctl_map_get(m->owned, key);
+    o = op_map_get(m->owned, key);
     if (o && o->n) {
         v = calloc(o->n + 1, sizeof(*v));
         for (size_t i = 0; v && i < o->n; i++)
@@ -445,9 +446,9 @@ static void enqueue_overlapping(struct ctl_manager *m, const char *key, const st
     struct overlap_ctx x = {key, c, NULL, 0, 0};
     if (!c)
         return;
-    ctl_map_foreach(m->claims, overlap_walk, &x);
+    op_map_foreach(m->claims, overlap_walk, &x);
     for (size_t i = 0; i < x.n; i++) {
-        (void)ctl_wq_add(m->queue, x.hits[i]);
+        (void)rt_wq_add(m->queue, x.hits[i]);
         free(x.hits[i]);
     }
     free(x.hits);
@@ -472,29 +473,29 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
         struct ctl_memo *mo;
         const char *rv = kube_obj_resource_version(obj);
         snprintf(mk, sizeof(mk), "st/%s", key);
-        mo = ctl_map_get(m->memo, mk);
+        mo = op_map_get(m->memo, mk);
         if (mo && mo->pending)
             memo_note(mo, t, rv); /* the status patch in flight decides */
         else if (mo && (t == KUBE_EVENT_DELETED || (rv && !strcmp(rv, mo->new_rv))))
-            ctl_map_del(m->memo, mk);
+            op_map_del(m->memo, mk);
     }
     if (t == KUBE_EVENT_DELETED) {
-        struct ctl_claim *old = ctl_map_take(m->claims, key);
-        ctl_map_del(m->seen_gen, key);
+        struct ctl_claim *old = op_map_take(m->claims, key);
+        op_map_del(m->seen_gen, key);
         enqueue_overlapping(m, key, old);
         ctl_claim_free(old);
         enqueue = 1;
     } else {
-        seen = (uintptr_t)ctl_map_get(m->seen_gen, key);
+        seen = (uintptr_t)op_map_get(m->seen_gen, key);
         /* GenerationChanged predicate: status-only updates (our own
          * writes) do not enqueue, spec changes and deletion do. */
         if (seen != want) {
-            struct ctl_claim *old = ctl_map_take(m->claims, key), *nc = ctl_claim_build(obj);
+            struct ctl_claim *old = op_map_take(m->claims, key), *nc = ctl_claim_build(obj);
             enqueue = 1;
-            (void)ctl_map_put(m->seen_gen, key, (void *)want);
+            (void)op_map_put(m->seen_gen, key, (void *)want);
             enqueue_overlapping(m, key, old);
             ctl_claim_free(old);
-            if (nc && ctl_map_put(m->claims, key, nc) < 0) {
+            if (nc && op_map_put(m->claims, key, nc) < 0) {
                 ctl_claim_free(nc);
                 nc = NULL;
             }
@@ -504,7 +505,7 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
     pthread_mutex_unlock(&m->mu);
     if (enqueue) {
         op_log(OP_LOG_DEBUG, "stack event", "stack", key, "type", kube_event_type_name(t), NULL);
-        (void)ctl_wq_add(m->queue, key);
+        (void)rt_wq_add(m->queue, key);
     }
 }
 
@@ -521,12 +522,12 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 
 static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)
 {
-    struct ctl_owned *o = ctl_map_get(m->owned, okey);
+    struct ctl_owned *o = op_map_get(m->owned, okey);
     size_t i;
     if (!o) {
         if (!present || !(o = calloc(1, sizeof(*o))))
             return;
-        if (ctl_map_put(m->owned, okey, o) < 0) {
+        if (op_map_put(m->owned, okey, o) < 0) {
             free(o);
             return;
         }
@@ -545,7 +546,7 @@ static void owned_update(struct ctl_manager *m, const char *okey, const char *cm
         free(o->names[i]);
         o->names[i] = o->names[--o->n];
         if (o->n == 0)
-            ctl_map_del(m->owned, okey);
+            op_map_del(m->owned, okey);
     }
 }
 
@@ -566,7 +567,7 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
         struct ctl_memo *mo;
         const char *rv = kube_obj_resource_version(obj);
         snprintf(mk, sizeof(mk), "cm/%s/%s", kube_obj_namespace(obj) ? kube_obj_namespace(obj) : "", name);
-        mo = ctl_map_get(m->memo, mk);
+        mo = op_map_get(m->memo, mk);
         if (mo && mo->pending) {
             /* our apply of it is in flight and this may be its echo, ahead
              * of the response: the applying reconcile decides (memo_end) */
@@ -575,7 +576,7 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
         } else {
             ours = mo && t != KUBE_EVENT_DELETED && rv && !strcmp(rv, mo->new_rv);
             if (mo && (t == KUBE_EVENT_DELETED || ours))
-                ctl_map_del(m->memo, mk);
+                op_map_del(m->memo, mk);
         }
     }
     pthread_mutex_unlock(&m->mu);
@@ -583,7 +584,7 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
            kube_event_type_name(t), "ours", ours == 2 ? "pending" : ours ? "true" : "false", NULL);
     /* the echo of our own apply needs no reconcile: that reconcile made it */
     if (!ours)
-        (void)ctl_wq_add(m->queue, okey);
+        (void)rt_wq_add(m->queue, okey);
 }
 
 static void on_watch_error(int err, const struct kube_status *st, const char *msg, void *payload)
@@ -685,11 +686,11 @@ static void *event_thread(void *p)
 static void maybe_trim(struct ctl_manager *m)
 {
     static _Atomic int64_t last;
-    struct ctl_wq_stats st;
+    struct rt_wq_stats st;
     int64_t now = op_mono_ms(), prev = atomic_load(&last);
     if (now - prev < 5000)
         return;
-    ctl_wq_get_stats(m->queue, &st);
+    rt_wq_get_stats(m->queue, &st);
     if (st.depth == 0 && st.processing == 0 && atomic_compare_exchange_strong(&last, &prev, now)) {
         kube_client_release_idle(m->client, 15000, 2);
         malloc_trim(0);
@@ -702,38 +703,38 @@ static void *worker_main(void *p)
     char *key;
     while (!all_synced(m)) {
         struct timespec ts = {0, 50 * 1000000L};
-        if (ctl_wq_is_shutdown(m->queue))
+        if (rt_wq_is_shutdown(m->queue))
             return NULL;
         nanosleep(&ts, NULL);
     }
-    while (ctl_wq_get(m->queue, -1, &key) == 0) {
+    while (rt_wq_get(m->queue, -1, &key) == 0) {
         int64_t after = 0, t0 = op_mono_ms();
         const char *ctl[] = {CTL_CONTROLLER_NAME, NULL};
         const char *result;
         int err;
 
-        ctl_metric_add(m->m_active_workers, ctl, 1);
+        rt_metric_add(m->m_active_workers, ctl, 1);
         err = ctl_reconcile(m, key, &after);
-        ctl_metric_add(m->m_active_workers, ctl, -1);
-        ctl_metric_observe(m->m_reconcile_time, ctl, (double)(op_mono_ms() - t0) / 1000.0);
+        rt_metric_add(m->m_active_workers, ctl, -1);
+        rt_metric_observe(m->m_reconcile_time, ctl, (double)(op_mono_ms() - t0) / 1000.0);
         if (err < 0) {
             result = "error";
-            ctl_metric_add(m->m_reconcile_errors, ctl, 1);
+            rt_metric_add(m->m_reconcile_errors, ctl, 1);
             op_log(OP_LOG_ERROR, "reconcile failed", "stack", key, "error", op_err_last(), NULL);
-            (void)ctl_wq_add_rate_limited(m->queue, key);
+            (void)rt_wq_add_rate_limited(m->queue, key);
         } else {
-            ctl_wq_forget(m->queue, key);
+            rt_wq_forget(m->queue, key);
             if (after > 0) {
                 /* ±10% jitter spreads re-verification of many stacks */
                 int64_t j = after - after / 10 + (int64_t)(op_rand01() * (double)(after / 5));
-                (void)ctl_wq_add_after(m->queue, key, j);
+                (void)rt_wq_add_after(m->queue, key, j);
                 result = "requeue_after";
             } else {
                 result = "success";
             }
         }
-        ctl_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, result}, 1);
-        ctl_wq_done(m->queue, key);
+        rt_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, result}, 1);
+        rt_wq_done(m->queue, key);
         free(key);
         maybe_trim(m);
     }
@@ -761,21 +762,111 @@ static int start_workers(struct ctl_manager *m)
     return m->n_workers > 0 ? OP_OK : op_err_set(OP_ERR, "cannot start workers");
 }
 
-static void on_leader(enum ctl_leader_event ev, void *payload)
+/* The client's write fence (kube_client_set_write_fence): the leader's
+ * deadline, on the client's clock (both are op_mono_ms). */
+static int64_t write_fence(void *payload)
 {
     struct ctl_manager *m = payload;
-    if (ev == CTL_LEADER_STARTED) {
+    return rt_leader_write_deadline(m->leader);
+}
+
+static void on_leader(enum rt_leader_event ev, void *payload)
+{
+    struct ctl_manager *m = payload;
+    if (ev == RT_LEADER_STARTED) {
         op_log(OP_LOG_INFO, "became leader", "identity", m->opts->identity, NULL);
-        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 1);
+        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 1);
         if (start_workers(m) < 0)
             op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
-    } else if (ev == CTL_LEADER_LOST) {
-        /* like controller-runtime: a former leader must not keep working */
+    } else if (ev == RT_LEADER_LOST) {
+        /* like controller-runtime: a former leader must not keep working.
+         * Its writes are already fenced (rt_leader_write_deadline ended
+         * before the lease could pass to someone else); the main thread now
+         * stops the workers and exits non-zero. */
         op_log(OP_LOG_ERROR, "leadership lost, exiting", "identity", m->opts->identity, NULL);
-        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
+        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
         atomic_store(&m->lost_leadership, 1);
-        kill(getpid(), SIGTERM);
+        rt_wq_shutdown(m->queue); /* no new reconcile starts */
+        rt_stop_request(m->stop, 1, "leadership lost");
     }
+}
+
+/* ---- the reconcile's ports, bound to the running manager ----------------- */
+
+static json_t *env_get_stack(void *ctx, const char *key)
+{
+    return ctl_mgr_get_stack(ctx, key);
+}
+
+static json_t *env_get_cm(void *ctx, const char *key)
+{
+    return ctl_mgr_get_cm(ctx, key);
+}
+
+static char **env_owned_cms(void *ctx, const char *key)
+{
+    return ctl_mgr_owned_cms(ctx, key);
+}
+
+static int env_apply_cm(void *ctx, const char *ns, const json_t *body, json_t **res)
+{
+    struct ctl_manager *m = ctx;
+    return kube_apply(m->client, &KUBE_RES_CONFIGMAP, ns, body, res, NULL);
+}
+
+static int env_delete_cm(void *ctx, const char *ns, const char *name)
+{
+    struct ctl_manager *m = ctx;
+    return kube_delete(m->client, &KUBE_RES_CONFIGMAP, ns, name, NULL);
+}
+
+static int env_patch_status(void *ctx, const char *ns, const char *name, const json_t *patch, json_t **res)
+{
+    struct ctl_manager *m = ctx;
+    return kube_merge_patch_status(m->client, &KUBE_RES_STACK, ns, name, patch, res, NULL);
+}
+
+static void env_emit_event(void *ctx, const json_t *regarding, const char *type, const char *reason,
+                           const char *note)
+{
+    ctl_mgr_emit_event(ctx, regarding, type, reason, note);
+}
+
+static int env_lookup_ref(void *ctx, int is_configmap, const char *ns, const char *name, const char *key,
+                          char **out)
+{
+    struct ctl_manager *m = ctx;
+    return ctl_ref_lookup_kube(m->client, is_configmap, ns, name, key, out);
+}
+
+static int env_probe(void *ctx, const char *key, const struct probe_target *t, size_t n,
+                     struct probe_result *results, int *done, int64_t wait_ms)
+{
+    struct ctl_manager *m = ctx;
+    return ctl_prober_check(m->prober, key, t, n, results, done, wait_ms);
+}
+
+static int64_t env_now_s(void *ctx)
+{
+    (void)ctx;
+    return op_wall_s();
+}
+
+void ctl_stack_env_kube(struct ctl_manager *m)
+{
+    m->env = (struct stack_env){
+        .get_stack = env_get_stack,
+        .get_cm = env_get_cm,
+        .owned_cms = env_owned_cms,
+        .apply_cm = env_apply_cm,
+        .delete_cm = env_delete_cm,
+        .patch_status = env_patch_status,
+        .emit_event = env_emit_event,
+        .lookup_ref = env_lookup_ref,
+        .probe = (m->probes && m->prober) ? env_probe : NULL,
+        .now_s = env_now_s,
+        .ctx = m,
+    };
 }
 
 /* ---- metrics and health --------------------------------------------------- */
@@ -788,7 +879,7 @@ static void on_request(const char *method, int code, const char *host, void *pay
         snprintf(cs, sizeof(cs), "%d", code);
     else
         snprintf(cs, sizeof(cs), "<error>");
-    ctl_metric_add(m->m_rest, (const char *[]){cs, method, host}, 1);
+    rt_metric_add(m->m_rest, (const char *[]){cs, method, host}, 1);
 }
 
 struct ready_count {
@@ -829,34 +920,34 @@ static int set_backend_up(const char *key, void *val, void *payload)
         if (!(v & ((uintptr_t)1 << (CTL_READY_CONFIGURED_SHIFT + i))))
             continue;
         /* the family was cleared and keys are unique: no lookup needed */
-        ctl_metric_set_new(m->m_backend_up,
+        rt_metric_set_new(m->m_backend_up,
                            (const char *[]){ns, slash + 1, spec_signal_name((enum spec_signal)i)},
                            (v & ((uintptr_t)1 << (CTL_READY_UP_SHIFT + i))) ? 1 : 0);
     }
     return 0;
 }
 
-static void collect(struct ctl_metrics *reg, void *payload)
+static void collect(struct rt_metrics *reg, void *payload)
 {
     struct ctl_manager *m = payload;
-    struct ctl_wq_stats st;
+    struct rt_wq_stats st;
     struct ready_count rc = {0, 0, 0};
     const char *nm[] = {CTL_CONTROLLER_NAME, NULL};
     (void)reg;
-    ctl_wq_get_stats(m->queue, &st);
-    ctl_metric_set(m->m_wq_depth, nm, (double)st.depth);
-    ctl_metric_set(m->m_wq_adds, nm, (double)st.adds_total);
-    ctl_metric_set(m->m_wq_retries, nm, (double)st.retries_total);
+    rt_wq_get_stats(m->queue, &st);
+    rt_metric_set(m->m_wq_depth, nm, (double)st.depth);
+    rt_metric_set(m->m_wq_adds, nm, (double)st.adds_total);
+    rt_metric_set(m->m_wq_retries, nm, (double)st.retries_total);
     pthread_mutex_lock(&m->mu);
-    ctl_map_foreach(m->ready, count_ready, &rc);
-    ctl_metric_clear(m->m_backend_up);
-    ctl_map_foreach(m->ready, set_backend_up, m);
+    op_map_foreach(m->ready, count_ready, &rc);
+    rt_metric_clear(m->m_backend_up);
+    op_map_foreach(m->ready, set_backend_up, m);
     pthread_mutex_unlock(&m->mu);
-    ctl_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
-    ctl_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
-    ctl_metric_set(m->m_stacks, (const char *[]){"unknown"}, rc.u);
+    rt_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
+    rt_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
+    rt_metric_set(m->m_stacks, (const char *[]){"unknown"}, rc.u);
     if (!m->leader)
-        ctl_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
+        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
 }
 
 static int readyz(char *why, size_t cap, void *payload)
@@ -871,45 +962,45 @@ static int readyz(char *why, size_t cap, void *payload)
 
 static int register_metrics(struct ctl_manager *m)
 {
-    struct ctl_metrics *r = m->metrics;
+    struct rt_metrics *r = m->metrics;
     const char *ctl[] = {"controller", NULL};
-    m->m_reconcile_total = ctl_metrics_register(r, CTL_METRIC_COUNTER, "controller_runtime_reconcile_total",
+    m->m_reconcile_total = rt_metrics_register(r, RT_METRIC_COUNTER, "controller_runtime_reconcile_total",
                                                 "Total number of reconciliations per controller",
                                                 (const char *[]){"controller", "result", NULL}, NULL, 0);
-    m->m_reconcile_errors = ctl_metrics_register(r, CTL_METRIC_COUNTER,
+    m->m_reconcile_errors = rt_metrics_register(r, RT_METRIC_COUNTER,
                                                  "controller_runtime_reconcile_errors_total",
                                                  "Total number of reconciliation errors per controller",
                                                  ctl, NULL, 0);
-    m->m_reconcile_time = ctl_metrics_register(
-        r, CTL_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
-        "Length of time per reconciliation per controller", ctl, CTL_RECONCILE_BUCKETS, CTL_RECONCILE_NBUCKETS);
-    m->m_active_workers = ctl_metrics_register(r, CTL_METRIC_GAUGE, "controller_runtime_active_workers",
+    m->m_reconcile_time = rt_metrics_register(
+        r, RT_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
+        "Length of time per reconciliation per controller", ctl, RT_RECONCILE_BUCKETS, RT_RECONCILE_NBUCKETS);
+    m->m_active_workers = rt_metrics_register(r, RT_METRIC_GAUGE, "controller_runtime_active_workers",
                                                "Number of currently used workers per controller", ctl,
                                                NULL, 0);
-    m->m_wq_depth = ctl_metrics_register(r, CTL_METRIC_GAUGE, "workqueue_depth", "Current depth of workqueue",
+    m->m_wq_depth = rt_metrics_register(r, RT_METRIC_GAUGE, "workqueue_depth", "Current depth of workqueue",
                                          (const char *[]){"name", NULL}, NULL, 0);
-    m->m_wq_adds = ctl_metrics_register(r, CTL_METRIC_COUNTER, "workqueue_adds_total",
+    m->m_wq_adds = rt_metrics_register(r, RT_METRIC_COUNTER, "workqueue_adds_total",
                                         "Total number of adds handled by workqueue",
                                         (const char *[]){"name", NULL}, NULL, 0);
-    m->m_wq_retries = ctl_metrics_register(r, CTL_METRIC_COUNTER, "workqueue_retries_total",
+    m->m_wq_retries = rt_metrics_register(r, RT_METRIC_COUNTER, "workqueue_retries_total",
                                            "Total number of retries handled by workqueue",
                                            (const char *[]){"name", NULL}, NULL, 0);
-    m->m_rest = ctl_metrics_register(r, CTL_METRIC_COUNTER, "rest_client_requests_total",
+    m->m_rest = rt_metrics_register(r, RT_METRIC_COUNTER, "rest_client_requests_total",
                                      "Number of HTTP requests, partitioned by status code, method, and host",
                                      (const char *[]){"code", "method", "host", NULL}, NULL, 0);
-    m->m_leader = ctl_metrics_register(r, CTL_METRIC_GAUGE, "leader_election_master_status",
+    m->m_leader = rt_metrics_register(r, RT_METRIC_GAUGE, "leader_election_master_status",
                                        "Gauge of if the reporting system is master of the relevant lease, 0 "
                                        "indicates backup, 1 indicates master. 'name' is the string used to "
                                        "identify the lease.",
                                        (const char *[]){"name", NULL}, NULL, 0);
-    m->m_stacks = ctl_metrics_register(r, CTL_METRIC_GAUGE, "crosslink_stacks",
+    m->m_stacks = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_stacks",
                                        "ObservabilityStacks by the status of their Ready condition",
                                        (const char *[]){"ready", NULL}, NULL, 0);
-    m->m_probe_time = ctl_metrics_register(r, CTL_METRIC_HISTOGRAM, "crosslink_backend_probe_duration_seconds",
+    m->m_probe_time = rt_metrics_register(r, RT_METRIC_HISTOGRAM, "crosslink_backend_probe_duration_seconds",
                                            "Wall time of backend checks run by reconciles (cache hits excluded)",
-                                           (const char *[]){"signal", NULL}, CTL_RECONCILE_BUCKETS,
-                                           CTL_RECONCILE_NBUCKETS);
-    m->m_backend_up = ctl_metrics_register(r, CTL_METRIC_GAUGE, "crosslink_backend_up",
+                                           (const char *[]){"signal", NULL}, RT_RECONCILE_BUCKETS,
+                                           RT_RECONCILE_NBUCKETS);
+    m->m_backend_up = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_backend_up",
                                            "1 when the backend of a stack's signal passed its last check",
                                            (const char *[]){"namespace", "stack", "signal", NULL}, NULL, 0);
     if (!m->m_backend_up || !m->m_reconcile_total || !m->m_reconcile_errors || !m->m_reconcile_time || !m->m_wq_depth ||
@@ -917,13 +1008,13 @@ static int register_metrics(struct ctl_manager *m)
         !m->m_probe_time || !m->m_active_workers)
         return OP_ENOMEM;
     /* controller-runtime exposes these at 0 from the start */
-    ctl_metric_add(m->m_reconcile_errors, (const char *[]){CTL_CONTROLLER_NAME}, 0);
-    ctl_metric_add(m->m_active_workers, (const char *[]){CTL_CONTROLLER_NAME}, 0);
+    rt_metric_add(m->m_reconcile_errors, (const char *[]){CTL_CONTROLLER_NAME}, 0);
+    rt_metric_add(m->m_active_workers, (const char *[]){CTL_CONTROLLER_NAME}, 0);
     for (int i = 0; i < 4; i++) {
         static const char *res[] = {"success", "error", "requeue", "requeue_after"};
-        ctl_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, res[i]}, 0);
+        rt_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, res[i]}, 0);
     }
-    ctl_metrics_set_collector(r, collect, m);
+    rt_metrics_set_collector(r, collect, m);
     return OP_OK;
 }
 
@@ -932,17 +1023,17 @@ static int start_http(struct ctl_manager *m)
     const struct ctl_options *o = m->opts;
     int err;
     if (o->metrics_addr && o->health_addr && !strcmp(o->metrics_addr, o->health_addr)) {
-        struct ctl_http_opts ho = {o->metrics_addr, m->metrics, 1, readyz, m};
-        return ctl_http_start(&m->http_metrics, &ho);
+        struct rt_http_opts ho = {.addr = o->metrics_addr, .metrics = m->metrics, .health = 1, .ready = readyz, .payload = m};
+        return rt_http_start(&m->http_metrics, &ho);
     }
     if (o->metrics_addr) {
-        struct ctl_http_opts ho = {o->metrics_addr, m->metrics, 0, NULL, NULL};
-        if ((err = ctl_http_start(&m->http_metrics, &ho)) < 0)
+        struct rt_http_opts ho = {.addr = o->metrics_addr, .metrics = m->metrics};
+        if ((err = rt_http_start(&m->http_metrics, &ho)) < 0)
             return err;
     }
     if (o->health_addr) {
-        struct ctl_http_opts ho = {o->health_addr, NULL, 1, readyz, m};
-        if ((err = ctl_http_start(&m->http_health, &ho)) < 0)
+        struct rt_http_opts ho = {.addr = o->health_addr, .health = 1, .ready = readyz, .payload = m};
+        if ((err = rt_http_start(&m->http_health, &ho)) < 0)
             return err;
     }
     return OP_OK;
@@ -986,56 +1077,44 @@ static int start_watches(struct ctl_manager *m)
     return OP_OK;
 }
 
-int ctl_manager_main(struct ctl_options *opts)
+/* Everything between the signal mask and waiting: client, caches and
+ * maps, probes, Events thread, the reconcile's ports, HTTP endpoints,
+ * informers, then leader election (workers start on leadership) or the
+ * workers. Returns 0 or an op_err (logged); ctl_manager_stop undoes any
+ * prefix of it. */
+static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char **lease_ns_out)
 {
-    struct ctl_manager mm, *m = &mm;
     struct kube_config *cfg = NULL;
     struct kube_config_opts co = {0};
-    sigset_t set;
-    int err, sig = 0, rc = 1;
     char *lease_ns = NULL;
     char buf[32];
-
-    memset(m, 0, sizeof(*m));
-    m->opts = opts;
-    m->default_verify_ms = opts->verify_interval_ms;
-    pthread_mutex_init(&m->mu, NULL);
-    pthread_mutex_init(&m->ev_mu, NULL);
-    pthread_cond_init(&m->ev_cond, NULL);
-
-    /* every thread created from here on inherits the blocked signals; the
-     * main thread takes them with sigwait */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    int err = OP_ERR;
 
     co.kubeconfig = opts->kubeconfig;
     co.context = opts->context;
     if ((err = kube_config_load(&cfg, &co)) < 0) {
         op_log(OP_LOG_ERROR, "cannot load Kubernetes configuration", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     lease_ns = op_strdup(opts->lease_namespace ? opts->lease_namespace : kube_config_namespace(cfg));
     if (!lease_ns || (err = kube_client_new(&m->client, cfg)) < 0) {
         op_log(OP_LOG_ERROR, "cannot create Kubernetes client", "error", op_err_last(), NULL);
         kube_config_free(cfg);
-        goto out;
+        goto fail;
     }
     cfg = NULL;
 
-    m->metrics = ctl_metrics_new();
-    m->queue = ctl_wq_new(NULL);
-    m->seen_gen = ctl_map_new(NULL);
-    m->claims = ctl_map_new(ctl_claim_free);
-    m->owned = ctl_map_new(owned_free);
-    m->memo = ctl_map_new(memo_free);
-    m->ready = ctl_map_new(NULL);
+    m->metrics = rt_metrics_new();
+    m->queue = rt_wq_new(NULL);
+    m->seen_gen = op_map_new(NULL);
+    m->claims = op_map_new(ctl_claim_free);
+    m->owned = op_map_new(owned_free);
+    m->memo = op_map_new(memo_free);
+    m->ready = op_map_new(NULL);
     if (!m->metrics || !m->queue || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
         register_metrics(m) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
-        goto out;
+        goto fail;
     }
     kube_client_set_on_request(m->client, on_request, m);
     {
@@ -1061,9 +1140,10 @@ int ctl_manager_main(struct ctl_options *opts)
             m->ev_running = 1;
         pthread_attr_destroy(&a);
     }
+    ctl_stack_env_kube(m);
     if ((err = start_http(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start HTTP server", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     snprintf(buf, sizeof(buf), "%d", opts->workers);
     op_log(OP_LOG_INFO, "starting", "version", CROSSLINK_VERSION, "identity", opts->identity, "workers", buf,
@@ -1071,41 +1151,49 @@ int ctl_manager_main(struct ctl_options *opts)
            NULL);
     if ((err = start_watches(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start informers", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
     if (opts->leader_elect) {
-        struct ctl_leader_cfg lc = {0};
+        struct rt_leader_cfg lc = {0};
         lc.identity = opts->identity;
-        m->lease = ctl_kube_lease_new(m->client, lease_ns, opts->lease_name, &lc.ops);
-        m->leader = m->lease ? ctl_leader_new(&lc) : NULL;
-        if (!m->leader || ctl_leader_run(m->leader, on_leader, m) < 0) {
+        m->lease = rt_kube_lease_new(m->client, lease_ns, opts->lease_name, &lc.ops);
+        m->leader = m->lease ? rt_leader_new(&lc) : NULL;
+        if (m->leader)
+            kube_client_set_write_fence(m->client, write_fence, m);
+        if (!m->leader || rt_leader_run(m->leader, on_leader, m) < 0) {
             op_log(OP_LOG_ERROR, "cannot start leader election", NULL);
-            goto out;
+            goto fail;
         }
-        ctl_metric_set(m->m_leader, (const char *[]){opts->lease_name}, 0);
+        rt_metric_set(m->m_leader, (const char *[]){opts->lease_name}, 0);
     } else if (start_workers(m) < 0) {
         op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
-        goto out;
+        goto fail;
     }
 
-    while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-        ;
-    op_log(OP_LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
-    rc = atomic_load(&m->lost_leadership) ? 1 : 0;
+    *lease_ns_out = lease_ns;
+    return OP_OK;
+fail:
+    *lease_ns_out = lease_ns;
+    return err < 0 ? err : OP_ERR;
+}
 
-out:
+/* The orderly shutdown: stop taking work, let in-flight reconciles end
+ * (their writes are fenced once leadership is gone), give the Lease up,
+ * stop informers, Events, HTTP and probes, free. */
+static void manager_stop(struct ctl_manager *m, char *lease_ns)
+{
     /* stop taking work, finish what is in flight, then give the Lease up */
     if (m->queue)
-        ctl_wq_shutdown(m->queue);
+        rt_wq_shutdown(m->queue);
     for (int i = 0; i < m->n_workers; i++)
         pthread_join(m->workers[i], NULL);
     free(m->workers);
     if (m->leader) {
-        ctl_leader_stop(m->leader, 1);
+        rt_leader_stop(m->leader, 1);
         op_log(OP_LOG_INFO, "lease released", NULL);
     }
-    ctl_leader_free(m->leader);
-    ctl_kube_lease_free(m->lease);
+    rt_leader_free(m->leader);
+    rt_kube_lease_free(m->lease);
     for (size_t i = 0; m->watch_ns && i < (m->opts->n_namespaces ? m->opts->n_namespaces : 1); i++) {
         if (m->stack_watches)
             kube_watch_free(m->stack_watches[i]);
@@ -1124,22 +1212,57 @@ out:
         pthread_join(m->ev_thread, NULL);
     }
     kube_events_free(m->events);
-    ctl_http_free(m->http_metrics);
-    ctl_http_free(m->http_health);
+    rt_http_free(m->http_metrics);
+    rt_http_free(m->http_health);
     ctl_prober_free(m->prober); /* waits for probes in flight (each within its timeout) */
     probe_engine_free(m->probes);
-    ctl_wq_free(m->queue);
-    ctl_map_free(m->seen_gen);
-    ctl_map_free(m->claims);
-    ctl_map_free(m->owned);
-    ctl_map_free(m->memo);
-    ctl_map_free(m->ready);
+    rt_wq_free(m->queue);
+    op_map_free(m->seen_gen);
+    op_map_free(m->claims);
+    op_map_free(m->owned);
+    op_map_free(m->memo);
+    op_map_free(m->ready);
     kube_client_free(m->client);
-    ctl_metrics_free(m->metrics);
+    rt_metrics_free(m->metrics);
     free(lease_ns);
     pthread_cond_destroy(&m->ev_cond);
     pthread_mutex_destroy(&m->ev_mu);
     pthread_mutex_destroy(&m->mu);
+    rt_stop_free(m->stop);
+}
+
+int ctl_manager_main(struct ctl_options *opts)
+{
+    struct ctl_manager mm, *m = &mm;
+    char *lease_ns = NULL;
+    sigset_t set;
+    int rc = 1;
+    char why[128];
+
+    memset(m, 0, sizeof(*m));
+    m->opts = opts;
+    m->default_verify_ms = opts->verify_interval_ms;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->ev_mu, NULL);
+    pthread_cond_init(&m->ev_cond, NULL);
+
+    /* every thread created from here on inherits the blocked signals; the
+     * stop latch's signal thread takes them with sigwait */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!(m->stop = rt_stop_new()) || rt_stop_on_signals(m->stop) < 0) {
+        op_log(OP_LOG_ERROR, "cannot start the signal thread", NULL);
+        goto out;
+    }
+    if (manager_start(m, opts, &lease_ns) < 0)
+        goto out;
+    rc = rt_stop_wait(m->stop, why, sizeof(why));
+    op_log(OP_LOG_INFO, "shutting down", "reason", why, NULL);
+out:
+    manager_stop(m, lease_ns);
     op_log(OP_LOG_INFO, "stopped", NULL);
     return rc;
 }

@@ -34,8 +34,4 @@ int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const 
 void ctl_options_cleanup(struct ctl_options *o);
 void ctl_options_usage(FILE *f);
 
-/* Splits "HOST:PORT" / ":PORT" / "[v6]:PORT". host_out gets "" for any
- * address. Returns 0 or OP_EINVALID. */
-int ctl_addr_parse(const char *s, char *host_out, size_t host_cap, int *port_out);
-
 #endif

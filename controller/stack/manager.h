@@ -5,12 +5,8 @@
 #ifndef CROSSLINK_CTL_MANAGER_H
 #define CROSSLINK_CTL_MANAGER_H
 
-#include "health.h"
-#include "leader.h"
-#include "map.h"
-#include "metrics.h"
+#include "runtime.h"
 #include "options.h"
-#include "workqueue.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -113,6 +109,38 @@ json_t *ctl_cm_transform(json_t *obj, void *payload);
  * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
 
+/* The ports of the reconcile (struct stack_env): everything it reads from
+ * or does to the world goes through these, so unit tests drive it with
+ * fakes and no apiserver (tests/unit/test_stack_reconcile.c). manager.c
+ * binds them to the informer caches, pkg/kube, the event recorder and the
+ * prober. Results are new references; keys are "ns/name". */
+struct probe_target;
+struct probe_result;
+struct stack_env {
+    /* read cache (compact cached forms; see the transforms above) */
+    json_t *(*get_stack)(void *ctx, const char *key);
+    json_t *(*get_cm)(void *ctx, const char *key);
+    /* NULL-terminated malloc'd names of the ConfigMaps the stack owns, or NULL */
+    char **(*owned_cms)(void *ctx, const char *key);
+    /* writes: 0 or an op_err (message in op_err_last()) */
+    int (*apply_cm)(void *ctx, const char *ns, const json_t *body, json_t **res);
+    int (*delete_cm)(void *ctx, const char *ns, const char *name);
+    int (*patch_status)(void *ctx, const char *ns, const char *name, const json_t *patch, json_t **res);
+    /* emit event (asynchronous; never fails the reconcile) */
+    void (*emit_event)(void *ctx, const json_t *regarding, const char *type, const char *reason,
+                       const char *note);
+    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn)
+     * and check targets as ctl_prober_check does; probe NULL = checks are
+     * not available */
+    int (*lookup_ref)(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
+                      char **out);
+    int (*probe)(void *ctx, const char *key, const struct probe_target *t, size_t n,
+                 struct probe_result *results, int *done, int64_t wait_ms);
+    /* clock: wall seconds for lastTransitionTime */
+    int64_t (*now_s)(void *ctx);
+    void *ctx;
+};
+
 struct ctl_evt; /* queued Event */
 struct ctl_prober;
 
@@ -131,8 +159,8 @@ struct ctl_prober;
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
     struct kube_client *client;
-    struct ctl_metrics *metrics;
-    struct ctl_wq *queue;
+    struct rt_metrics *metrics;
+    struct rt_wq *queue;
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
     struct kube_events *events;
@@ -143,11 +171,11 @@ struct ctl_manager {
     char **watch_ns; /* NULL entries = all namespaces */
 
     pthread_mutex_t mu;        /* guards the maps below */
-    struct ctl_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
-    struct ctl_map *claims;    /* stack key -> struct ctl_claim * */
-    struct ctl_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
-    struct ctl_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
-    struct ctl_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
+    struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
+    struct op_map *claims;    /* stack key -> struct ctl_claim * */
+    struct op_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
+    struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
+    struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
                                   3 unknown; CTL_READY_*_SHIFT: per-signal bits */
 
     /* events are sent by their own thread so reconciles never wait on them */
@@ -164,19 +192,25 @@ struct ctl_manager {
     int n_workers;
     atomic_int workers_started;
 
-    struct ctl_leader *leader;
-    struct ctl_kube_lease *lease;
+    struct rt_stop *stop; /* tripped by signals and by leadership loss */
+    struct rt_leader *leader;
+    struct rt_kube_lease *lease;
     atomic_int lost_leadership;
 
-    struct ctl_http *http_metrics, *http_health;
+    struct rt_http *http_metrics, *http_health;
 
     /* metric handles */
-    struct ctl_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
-    struct ctl_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
-    struct ctl_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
+    struct rt_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
+    struct rt_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
+    struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
 
     int64_t default_verify_ms;
+
+    struct stack_env env; /* the reconcile's ports (bound by ctl_stack_env_kube) */
 };
+
+/* Binds m->env to the running manager: caches, pkg/kube, events, prober. */
+void ctl_stack_env_kube(struct ctl_manager *m);
 
 /* Reconciles one stack key ("ns/name"). Returns 0 with *requeue_after_ms
  * (0 = none) or a negative op_err (the caller backs off). */

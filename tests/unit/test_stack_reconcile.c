@@ -1,0 +1,443 @@
+/* test_stack_reconcile.c — the ObservabilityStack reconcile
+ * (controller/stack/reconcile.c) driven through fake ports (struct
+ * stack_env), without an apiserver: a small in-memory world holds the full
+ * stack and ConfigMap objects, serves the compact cached forms the real
+ * informers would (ctl_stack_transform / ctl_cm_transform), counts writes
+ * and Events, and lets each case break one thing. One case per branch of
+ * the status logic: new stack, unchanged (no write), changed spec, drifted
+ * owned ConfigMap, conflict with an earlier stack, probe failure, missing
+ * Secret, apply error, and the status race with our own write (the cache
+ * has not caught up with it yet). Mutants tried: always writing the status
+ * (unchanged, drift and race cases go red); ignoring the own-write memo (the
+ * race case goes red). */
+#include "conditions.h"
+#include "kube.h"
+#include "manager.h"
+#include "probe.h"
+#include "test.h"
+#include "xy.h"
+
+#include <pthread.h>
+
+/* ---- the fake world ------------------------------------------------------- */
+
+#define MAXOBJ 16
+
+struct world {
+    pthread_mutex_t mu;
+    json_t *stacks[MAXOBJ]; /* full objects */
+    json_t *cms[MAXOBJ];
+    int rv;
+    int applies, deletes, status_writes, events;
+    char last_event[64];
+    int apply_fails;   /* apply_cm fails with OP_EUNAVAILABLE */
+    int probe_fails;   /* every backend answers 503 */
+    int secret_missing;/* the referenced Secret does not exist */
+    int status_lag;    /* the cache does not show status writes yet */
+};
+
+static struct world W;
+
+static json_t *find(json_t **v, const char *key)
+{
+    for (int i = 0; i < MAXOBJ; i++) {
+        char k[300];
+        if (!v[i])
+            continue;
+        snprintf(k, sizeof(k), "%s/%s", kube_obj_namespace(v[i]), kube_obj_name(v[i]));
+        if (!strcmp(k, key))
+            return v[i];
+    }
+    return NULL;
+}
+
+static void put(json_t **v, json_t *obj /* steals */)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s/%s", kube_obj_namespace(obj), kube_obj_name(obj));
+    for (int i = 0; i < MAXOBJ; i++) {
+        if (v[i] && v[i] == find(v, key)) {
+            json_decref(v[i]);
+            v[i] = obj;
+            return;
+        }
+    }
+    for (int i = 0; i < MAXOBJ; i++)
+        if (!v[i]) {
+            v[i] = obj;
+            return;
+        }
+}
+
+static void bump_rv(json_t *obj)
+{
+    char rv[16];
+    snprintf(rv, sizeof(rv), "%d", ++W.rv);
+    json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion", json_string(rv));
+}
+
+static json_t *f_get_stack(void *ctx, const char *key)
+{
+    json_t *o;
+    (void)ctx;
+    pthread_mutex_lock(&W.mu);
+    o = find(W.stacks, key);
+    o = o ? ctl_stack_transform(json_deep_copy(o), NULL) : NULL;
+    pthread_mutex_unlock(&W.mu);
+    return o;
+}
+
+static json_t *f_get_cm(void *ctx, const char *key)
+{
+    json_t *o;
+    (void)ctx;
+    pthread_mutex_lock(&W.mu);
+    o = find(W.cms, key);
+    o = o ? ctl_cm_transform(json_deep_copy(o), NULL) : NULL;
+    pthread_mutex_unlock(&W.mu);
+    return o;
+}
+
+static char **f_owned_cms(void *ctx, const char *key)
+{
+    char **v = calloc(MAXOBJ + 1, sizeof(*v));
+    size_t n = 0;
+    (void)ctx;
+    pthread_mutex_lock(&W.mu);
+    for (int i = 0; v && i < MAXOBJ; i++) {
+        char owner[300];
+        if (W.cms[i] && ctl_cm_owner_key(W.cms[i], owner, sizeof(owner)) && !strcmp(owner, key))
+            v[n++] = strdup(kube_obj_name(W.cms[i]));
+    }
+    pthread_mutex_unlock(&W.mu);
+    if (v && !n) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int f_apply_cm(void *ctx, const char *ns, const json_t *body, json_t **res)
+{
+    json_t *o;
+    (void)ctx;
+    (void)ns;
+    pthread_mutex_lock(&W.mu);
+    W.applies++;
+    if (W.apply_fails) {
+        pthread_mutex_unlock(&W.mu);
+        return op_err_set(OP_EUNAVAILABLE, "apply: the apiserver is unavailable");
+    }
+    o = json_deep_copy(body);
+    bump_rv(o);
+    *res = json_incref(o);
+    put(W.cms, o);
+    pthread_mutex_unlock(&W.mu);
+    return OP_OK;
+}
+
+static int f_delete_cm(void *ctx, const char *ns, const char *name)
+{
+    char key[300];
+    (void)ctx;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    pthread_mutex_lock(&W.mu);
+    W.deletes++;
+    for (int i = 0; i < MAXOBJ; i++)
+        if (W.cms[i] && W.cms[i] == find(W.cms, key)) {
+            json_decref(W.cms[i]);
+            W.cms[i] = NULL;
+        }
+    pthread_mutex_unlock(&W.mu);
+    return OP_OK;
+}
+
+static int f_patch_status(void *ctx, const char *ns, const char *name, const json_t *patch, json_t **res)
+{
+    char key[300];
+    json_t *st, *o, *copy;
+    const char *k;
+    json_t *v;
+    (void)ctx;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    pthread_mutex_lock(&W.mu);
+    W.status_writes++;
+    o = find(W.stacks, key);
+    copy = json_deep_copy(o);
+    st = json_object();
+    json_object_foreach((json_t *)json_object_get(patch, "status"), k, v) if (!json_is_null(v))
+        json_object_set(st, k, v);
+    json_object_set_new(copy, "status", st);
+    bump_rv(copy);
+    *res = json_incref(copy);
+    if (W.status_lag)
+        json_decref(copy); /* the informer has not delivered it yet */
+    else
+        put(W.stacks, copy);
+    pthread_mutex_unlock(&W.mu);
+    return OP_OK;
+}
+
+static void f_emit_event(void *ctx, const json_t *regarding, const char *type, const char *reason,
+                         const char *note)
+{
+    (void)ctx;
+    (void)regarding;
+    (void)type;
+    (void)note;
+    pthread_mutex_lock(&W.mu);
+    W.events++;
+    snprintf(W.last_event, sizeof(W.last_event), "%s", reason);
+    pthread_mutex_unlock(&W.mu);
+}
+
+static int f_lookup_ref(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
+                        char **out)
+{
+    (void)ud;
+    (void)ns;
+    (void)key;
+    if (!is_configmap && W.secret_missing)
+        return op_err_set(OP_ENOTFOUND, "secret %s not found", name);
+    *out = strdup(is_configmap ? "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" : "pw");
+    return *out ? OP_OK : OP_ENOMEM;
+}
+
+static int f_probe(void *ctx, const char *key, const struct probe_target *t, size_t n,
+                   struct probe_result *results, int *done, int64_t wait_ms)
+{
+    (void)ctx;
+    (void)key;
+    (void)wait_ms;
+    for (size_t i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof(results[i]));
+        if (W.probe_fails)
+            probe_result_set(&results[i], 0, PROBE_REASON_STATUS, "%s: HTTP 503", t[i].url);
+        else
+            probe_result_set(&results[i], 1, PROBE_REASON_OK, "%s: ready", t[i].url);
+        done[i] = 1;
+    }
+    return 0;
+}
+
+static int64_t f_now_s(void *ctx)
+{
+    (void)ctx;
+    return 1767225600; /* 2026-01-01T00:00:00Z */
+}
+
+/* ---- harness -------------------------------------------------------------- */
+
+static struct ctl_manager M;
+
+static void memo_free(void *p)
+{
+    struct ctl_memo *mo = p;
+    if (mo)
+        json_decref(mo->status);
+    free(mo);
+}
+
+static void world_reset(void)
+{
+    for (int i = 0; i < MAXOBJ; i++) {
+        json_decref(W.stacks[i]);
+        json_decref(W.cms[i]);
+    }
+    pthread_mutex_destroy(&W.mu);
+    memset(&W, 0, sizeof(W));
+    pthread_mutex_init(&W.mu, NULL);
+    op_map_free(M.claims);
+    op_map_free(M.memo);
+    op_map_free(M.ready);
+    if (M.env.ctx)
+        pthread_mutex_destroy(&M.mu);
+    memset(&M, 0, sizeof(M));
+    pthread_mutex_init(&M.mu, NULL);
+    M.claims = op_map_new(ctl_claim_free);
+    M.memo = op_map_new(memo_free);
+    M.ready = op_map_new(NULL);
+    M.default_verify_ms = 60000;
+    M.env = (struct stack_env){f_get_stack, f_get_cm, f_owned_cms, f_apply_cm, f_delete_cm, f_patch_status,
+                               f_emit_event, f_lookup_ref, f_probe, f_now_s, &M};
+}
+
+/* Adds examples/stack.yaml as ns/name with the given creation time and the
+ * claims the informer handler would record. */
+static void add_stack(const char *name, const char *created, const char *uid)
+{
+    json_t *docs = NULL, *o;
+    if (xy_load_file(&docs, "examples/stack.yaml") < 0)
+        return;
+    o = json_incref(json_array_get(docs, 0));
+    json_decref(docs);
+    {
+        json_t *md = json_pack("{s:s, s:s, s:i, s:s}", "name", name, "uid", uid, "generation", 1,
+                               "creationTimestamp", created);
+        json_object_update(json_object_get(o, "metadata"), md);
+        json_decref(md);
+    }
+    bump_rv(o);
+    {
+        char key[300];
+        snprintf(key, sizeof(key), "observability/%s", name);
+        op_map_put(M.claims, key, ctl_claim_build(o));
+    }
+    put(W.stacks, o);
+}
+
+static json_t *stack_full(const char *name)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "observability/%s", name);
+    return find(W.stacks, key);
+}
+
+/* status.conditions[type].reason/status of the stored stack */
+static const char *cond(const char *name, const char *type, const char *field)
+{
+    json_t *c = (json_t *)ctl_condition_find(json_object_get(json_object_get(stack_full(name), "status"), "conditions"), type);
+    return json_string_value(json_object_get(c, field));
+}
+
+static int writes(void)
+{
+    return W.applies + W.deletes + W.status_writes;
+}
+
+static int reconcile(const char *name)
+{
+    char key[300];
+    int64_t after = 0;
+    snprintf(key, sizeof(key), "observability/%s", name);
+    return ctl_reconcile(&M, key, &after);
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+TEST(new_stack_applies_two_configmaps_and_writes_status_once)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 2);
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ASSERT_STR_EQ(cond("prod", "ProvisioningApplied", "reason"), CTL_REASON_APPLIED);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(stack_full("prod"), "status"), "observedGeneration")), 1);
+    ASSERT_TRUE(W.events >= 1); /* condition transitions */
+}
+
+TEST(unchanged_stack_costs_no_write)
+{
+    int before, ev;
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    before = writes();
+    ev = W.events;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(writes(), before);
+    ASSERT_EQ(W.events, ev);
+}
+
+TEST(changed_spec_reapplies_and_reports_the_new_generation)
+{
+    json_t *o;
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    W.applies = W.status_writes = 0;
+    o = stack_full("prod");
+    json_object_set_new(json_object_get(json_object_get(o, "spec"), "logs"), "maxLines", json_integer(500));
+    json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+    bump_rv(o);
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 1); /* the data-source ConfigMap only; the dashboard is unchanged */
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_EQ(json_integer_value(json_object_get(json_object_get(stack_full("prod"), "status"), "observedGeneration")), 2);
+}
+
+TEST(drifted_owned_configmap_is_reapplied_without_a_status_write)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    W.applies = W.status_writes = 0;
+    for (int i = 0; i < MAXOBJ; i++) /* someone edits the data of one ConfigMap */
+        if (W.cms[i]) {
+            json_t *data = json_object_get(W.cms[i], "data");
+            const char *k = json_object_iter_key(json_object_iter(data));
+            json_object_set_new(data, k, json_string("tampered"));
+            bump_rv(W.cms[i]);
+            break;
+        }
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 1);
+    ASSERT_EQ(W.status_writes, 0);
+}
+
+TEST(conflict_with_an_earlier_stack_stalls_the_later_one)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("copy", "2026-01-02T00:00:00Z", "u2"); /* same uids, same Grafana */
+    ASSERT_OK(reconcile("prod"));
+    W.applies = W.status_writes = 0;
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_EQ(W.applies, 0); /* the loser provisions nothing */
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("copy", "Stalled", "reason"), CTL_REASON_UID_CONFLICT);
+    ASSERT_STR_EQ(cond("copy", "Ready", "status"), "False");
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+}
+
+TEST(probe_failure_reports_the_signal_unreachable)
+{
+    world_reset();
+    W.probe_fails = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 2); /* provisioning does not wait for backends */
+    ASSERT_STR_EQ(cond("prod", "MetricsReachable", "status"), "False");
+    ASSERT_STR_EQ(cond("prod", "MetricsReachable", "reason"), PROBE_REASON_STATUS);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "False");
+    ASSERT_STR_EQ(cond("prod", "Ready", "reason"), CTL_REASON_UNREACHABLE);
+}
+
+TEST(missing_secret_is_secret_not_found)
+{
+    world_reset();
+    W.secret_missing = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", "MetricsReachable", "status"), "False");
+    ASSERT_STR_EQ(cond("prod", "MetricsReachable", "reason"), PROBE_REASON_SECRET);
+    ASSERT_STR_EQ(cond("prod", "TracesReachable", "status"), "True");
+}
+
+TEST(apply_error_reports_and_fails_the_reconcile)
+{
+    world_reset();
+    W.apply_fails = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_TRUE(reconcile("prod") < 0); /* the worker backs off */
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", "ProvisioningApplied", "status"), "False");
+    ASSERT_STR_EQ(cond("prod", "ProvisioningApplied", "reason"), CTL_REASON_APPLY_FAILED);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "False");
+}
+
+TEST(status_race_with_our_own_write_writes_once)
+{
+    world_reset();
+    W.status_lag = 1; /* the cache still shows the stack without our status */
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_OK(reconcile("prod")); /* e.g. the prober re-enqueued it meanwhile */
+    ASSERT_EQ(W.status_writes, 1);
+}
+
+TEST_MAIN()
