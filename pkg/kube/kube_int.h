@@ -50,4 +50,14 @@ struct kube__stream {
 int kube__request_stream(struct kube_client *c, const char *path, struct kube__stream *s,
                          struct kube_status *st);
 
+/* watch.c: the watch's reconnect backoff. One step returns the delay before
+ * the next attempt, jittered in [*backoff, 2 * *backoff) by r in [0, 1) and
+ * capped at KUBE_BACKOFF_MAX_MS, and doubles *backoff (capped). It starts at
+ * KUBE_BACKOFF_INIT_MS and is reset after KUBE_BACKOFF_RESET_MS without
+ * failure. */
+#define KUBE_BACKOFF_INIT_MS 800
+#define KUBE_BACKOFF_MAX_MS 30000
+#define KUBE_BACKOFF_RESET_MS 120000
+long kube__watch_backoff_step(long *backoff, double r);
+
 #endif

@@ -2,6 +2,7 @@
  * (byte-by-byte and random chunks), watch event parsing, Status decoding and
  * HTTP → op_err mapping, path building and query escaping, object helpers. */
 #include "kube.h"
+#include "kube_int.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -378,6 +379,20 @@ TEST(api_version_and_obj_helpers)
     ASSERT_EQ(kube_obj_key(o, key, sizeof(key)), OP_EINVALID);
     json_decref(o);
     ASSERT_STR_EQ(kube_event_type_name(KUBE_EVENT_DELETED), "DELETED");
+}
+
+/* ---- the watch's reconnect backoff ------------------------------------------ */
+
+TEST(watch_backoff_doubles_jitters_and_caps)
+{
+    static const long lo[] = {800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+    long b = KUBE_BACKOFF_INIT_MS, b2 = KUBE_BACKOFF_INIT_MS;
+    for (size_t i = 0; i < sizeof lo / sizeof lo[0]; i++) {
+        long hi = 2 * lo[i] > KUBE_BACKOFF_MAX_MS ? KUBE_BACKOFF_MAX_MS : 2 * lo[i] - 1;
+        ASSERT_EQ(kube__watch_backoff_step(&b, 0.0), lo[i]);   /* no jitter: the base */
+        ASSERT_EQ(kube__watch_backoff_step(&b2, 0.99999), hi);  /* full jitter: < 2x, capped */
+    }
+    ASSERT_EQ(b, KUBE_BACKOFF_MAX_MS);
 }
 
 /* ---- robustness: random input is decoded exactly as specified ------------- */
