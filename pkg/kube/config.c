@@ -716,6 +716,51 @@ const char *kube__config_password(const struct kube_config *cfg)
 
 /* ---- credentials ---------------------------------------------------------- */
 
+/* Parses an exec plugin's output (an ExecCredential) into the cache.
+ * Called with cfg->lock held (or before cfg is shared). */
+int kube__exec_credential_apply(struct kube_config *cfg, const char *data, size_t len)
+{
+    json_t *cred, *st;
+    const char *tok, *exp_s, *cd, *kd;
+    int err = OP_OK;
+
+    cred = json_loadb(data ? data : "", len, 0, NULL);
+    st = json_object_get(cred, "status");
+    if (!json_is_object(st)) {
+        err = op_err_set(OP_ERR, "exec plugin %s: output is not an ExecCredential with status",
+                         cfg->exec_argv[0]);
+        goto out;
+    }
+    tok = jstr(st, "token");
+    cd = jstr(st, "clientCertificateData");
+    kd = jstr(st, "clientKeyData");
+    exp_s = jstr(st, "expirationTimestamp");
+    if (!tok && !(cd && kd)) {
+        err = op_err_set(OP_ERR, "exec plugin %s: no token or client certificate in status",
+                         cfg->exec_argv[0]);
+        goto out;
+    }
+    op_wipe_free(cfg->cached_token);
+    cfg->cached_token = tok ? op_strdup(tok) : NULL;
+    free(cfg->exec_cert);
+    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
+    cfg->exec_cert = cd ? op_strdup(cd) : NULL;
+    cfg->exec_cert_len = cd ? strlen(cd) : 0;
+    cfg->exec_key = kd ? op_strdup(kd) : NULL;
+    cfg->exec_key_len = kd ? strlen(kd) : 0;
+    cfg->cached_exp_s = 0;
+    if (exp_s) {
+        int64_t t;
+        if (op_rfc3339_parse(exp_s, &t) == 0)
+            cfg->cached_exp_s = t;
+    }
+    cfg->cached_at_ms = op_mono_ms();
+    cfg->cached_valid = 1;
+out:
+    json_decref(cred);
+    return err;
+}
+
 /* Runs the exec plugin and fills the cache. Called with cfg->lock held. */
 static int run_exec(struct kube_config *cfg)
 {
@@ -723,11 +768,9 @@ static int run_exec(struct kube_config *cfg)
     char **envp = NULL;
     char *info = NULL;
     struct op_buf outb;
-    json_t *cred = NULL, *st;
     int pipefd[2] = {-1, -1}, err = OP_OK, status = 0, fa_init = 0;
     size_t nenv = 0, nextra = 0;
     pid_t pid = -1;
-    const char *tok, *exp_s, *cd, *kd;
 
     op_buf_init(&outb, KUBE_EXEC_OUT_MAX);
     for (char **e = environ; e && *e; e++)
@@ -805,38 +848,7 @@ static int run_exec(struct kube_config *cfg)
                          WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         goto out;
     }
-    cred = json_loadb(outb.data ? outb.data : "", outb.len, 0, NULL);
-    st = json_object_get(cred, "status");
-    if (!json_is_object(st)) {
-        err = op_err_set(OP_ERR, "exec plugin %s: output is not an ExecCredential with status",
-                         cfg->exec_argv[0]);
-        goto out;
-    }
-    tok = jstr(st, "token");
-    cd = jstr(st, "clientCertificateData");
-    kd = jstr(st, "clientKeyData");
-    exp_s = jstr(st, "expirationTimestamp");
-    if (!tok && !(cd && kd)) {
-        err = op_err_set(OP_ERR, "exec plugin %s: no token or client certificate in status",
-                         cfg->exec_argv[0]);
-        goto out;
-    }
-    op_wipe_free(cfg->cached_token);
-    cfg->cached_token = tok ? op_strdup(tok) : NULL;
-    free(cfg->exec_cert);
-    op_wipe_free_n(cfg->exec_key, cfg->exec_key_len);
-    cfg->exec_cert = cd ? op_strdup(cd) : NULL;
-    cfg->exec_cert_len = cd ? strlen(cd) : 0;
-    cfg->exec_key = kd ? op_strdup(kd) : NULL;
-    cfg->exec_key_len = kd ? strlen(kd) : 0;
-    cfg->cached_exp_s = 0;
-    if (exp_s) {
-        int64_t t;
-        if (op_rfc3339_parse(exp_s, &t) == 0)
-            cfg->cached_exp_s = t;
-    }
-    cfg->cached_at_ms = op_mono_ms();
-    cfg->cached_valid = 1;
+    err = kube__exec_credential_apply(cfg, outb.data, outb.len);
 out:
     if (pid > 0)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -847,10 +859,9 @@ out:
         close(pipefd[0]);
     if (pipefd[1] >= 0)
         close(pipefd[1]);
-    json_decref(cred);
     free(envp);
     free(info);
-    op_buf_cleanup(&outb);
+    op_buf_cleanup_wipe(&outb);
     return err;
 }
 

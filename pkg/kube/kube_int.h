@@ -19,6 +19,11 @@ int kube__read_file(const char *path, size_t max, char **out, size_t *out_len);
  * ones or of the exec plugin's current ones; both NULL when none. */
 int kube__config_client_cert(struct kube_config *cfg, int force_refresh, char **cert,
                              size_t *cert_len, char **key, size_t *key_len);
+/* Parses an exec plugin's stdout (client.authentication.k8s.io
+ * ExecCredential) into cfg's credential cache (token, client certificate and
+ * key, expiry). cfg must use an exec plugin. Errors: OP_ERR (not an
+ * ExecCredential with a token or a certificate and key). */
+int kube__exec_credential_apply(struct kube_config *cfg, const char *data, size_t len);
 /* Username/password for basic auth (borrowed) or NULL. */
 const char *kube__config_username(const struct kube_config *cfg);
 const char *kube__config_password(const struct kube_config *cfg);
@@ -43,5 +48,15 @@ struct kube__stream {
 };
 int kube__request_stream(struct kube_client *c, const char *path, struct kube__stream *s,
                          struct kube_status *st);
+
+/* watch.c: the watch's reconnect backoff. One step returns the delay before
+ * the next attempt, jittered in [*backoff, 2 * *backoff) by r in [0, 1) and
+ * capped at KUBE_BACKOFF_MAX_MS, and doubles *backoff (capped). It starts at
+ * KUBE_BACKOFF_INIT_MS and is reset after KUBE_BACKOFF_RESET_MS without
+ * failure. */
+#define KUBE_BACKOFF_INIT_MS 800
+#define KUBE_BACKOFF_MAX_MS 30000
+#define KUBE_BACKOFF_RESET_MS 120000
+long kube__watch_backoff_step(long *backoff, double r);
 
 #endif

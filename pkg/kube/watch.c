@@ -13,10 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KUBE_BACKOFF_INIT_MS 800
-#define KUBE_BACKOFF_MAX_MS 30000
-#define KUBE_BACKOFF_RESET_MS 120000
-
 /* ---- line splitter -------------------------------------------------------- */
 
 void kube_line_splitter_init(struct kube_line_splitter *s, size_t max_line)
@@ -602,6 +598,15 @@ static void wait_ms(struct kube_watch *w, long ms)
     pthread_mutex_unlock(&w->lock);
 }
 
+long kube__watch_backoff_step(long *backoff, double r)
+{
+    long sleep_for = *backoff + (long)(r * (double)*backoff);
+    if (sleep_for > KUBE_BACKOFF_MAX_MS)
+        sleep_for = KUBE_BACKOFF_MAX_MS;
+    *backoff = *backoff * 2 > KUBE_BACKOFF_MAX_MS ? KUBE_BACKOFF_MAX_MS : *backoff * 2;
+    return sleep_for;
+}
+
 static void *watch_main(void *arg)
 {
     struct kube_watch *w = arg;
@@ -644,10 +649,7 @@ static void *watch_main(void *arg)
             if (last_fail && now - last_fail > KUBE_BACKOFF_RESET_MS)
                 backoff = KUBE_BACKOFF_INIT_MS;
             last_fail = now;
-            sleep_for = backoff + (long)(op_rand01() * (double)backoff);
-            if (sleep_for > KUBE_BACKOFF_MAX_MS)
-                sleep_for = KUBE_BACKOFF_MAX_MS;
-            backoff = backoff * 2 > KUBE_BACKOFF_MAX_MS ? KUBE_BACKOFF_MAX_MS : backoff * 2;
+            sleep_for = kube__watch_backoff_step(&backoff, op_rand01());
             pthread_mutex_lock(&w->lock);
             w->stats.errors++;
             pthread_mutex_unlock(&w->lock);

@@ -117,13 +117,14 @@ static int has_ctl(const char *s)
 }
 
 /* A short printable single-line excerpt of a response body. */
-static void excerpt(const char *body, size_t len, char *out, size_t outsz)
+void probe__excerpt(const char *body, size_t len, char *out, size_t outsz)
 {
     size_t i, o = 0;
     int space = 0;
     if (outsz == 0)
         return;
-    for (i = 0; i < len && o + 4 < outsz; i++) {
+    /* room for a space, a character, "..." and the NUL */
+    for (i = 0; i < len && o + 5 < outsz; i++) {
         unsigned char c = (unsigned char)body[i];
         if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
             space = o > 0;
@@ -137,7 +138,7 @@ static void excerpt(const char *body, size_t len, char *out, size_t outsz)
         }
         out[o++] = (char)c;
     }
-    if (i < len && o + 4 >= outsz && outsz > 4) {
+    if (i < len && outsz > 4) {
         out[o++] = '.';
         out[o++] = '.';
         out[o++] = '.';
@@ -691,7 +692,7 @@ static void fail_http(struct probe_job *j, int status)
 {
     char ex[96];
     const char *reason = probe_reason_from_http(status);
-    excerpt(j->body.data ? j->body.data : "", j->body.len, ex, sizeof ex);
+    probe__excerpt(j->body.data ? j->body.data : "", j->body.len, ex, sizeof ex);
     if (status >= 300 && status < 400) {
         char *loc = NULL;
         curl_easy_getinfo(j->easy, CURLINFO_REDIRECT_URL, &loc);
@@ -712,10 +713,10 @@ static void default_product(struct probe_job *j)
              j->t->signal >= 0 && j->t->signal < PROBE_NSIGNALS ? names[j->t->signal] : "backend");
 }
 
-/* Parses buildinfo; returns 0 or -1 (not a JSON object). */
-static int parse_buildinfo(struct probe_job *j)
+int probe__parse_buildinfo(const char *body, size_t len, char *version, size_t versz, char *product,
+                           size_t prodsz, int *has_application)
 {
-    json_t *root = json_loadb(j->body.data ? j->body.data : "", j->body.len, 0, NULL);
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
     json_t *data, *v, *app;
     int rc = -1;
 
@@ -729,36 +730,41 @@ static int parse_buildinfo(struct probe_job *j)
     if (!json_is_string(v))
         v = json_object_get(root, "version");
     if (json_is_string(v))
-        snprintf(j->res->version, sizeof j->res->version, "%s", json_string_value(v));
+        snprintf(version, versz, "%s", json_string_value(v));
     if (json_is_string(app) && *json_string_value(app)) {
-        snprintf(j->product, sizeof j->product, "%s", json_string_value(app));
-        j->has_application = 1;
+        snprintf(product, prodsz, "%s", json_string_value(app));
+        *has_application = 1;
     }
-    ascii_clean(j->res->version);
-    ascii_clean(j->product);
+    ascii_clean(version);
+    ascii_clean(product);
     rc = 0;
 out:
     json_decref(root);
     return rc;
 }
 
-/* Validates the tenant-checked query answer; returns NULL or a complaint. */
-static const char *check_query(struct probe_job *j, char *why, size_t whysz)
+static int parse_buildinfo(struct probe_job *j)
 {
-    json_t *root = json_loadb(j->body.data ? j->body.data : "", j->body.len, 0, NULL);
+    return probe__parse_buildinfo(j->body.data, j->body.len, j->res->version, sizeof j->res->version,
+                                  j->product, sizeof j->product, &j->has_application);
+}
+
+const char *probe__check_query(int signal, const char *body, size_t len, char *why, size_t whysz)
+{
+    json_t *root = json_loadb(body ? body : "", len, 0, NULL);
     const char *bad = NULL;
 
     if (!json_is_object(root)) {
         bad = "response is not a JSON object";
         goto out;
     }
-    if (j->t->signal == PROBE_METRICS || j->t->signal == PROBE_LOGS) {
+    if (signal == PROBE_METRICS || signal == PROBE_LOGS) {
         json_t *st = json_object_get(root, "status");
         if (!json_is_string(st) || strcmp(json_string_value(st), "success") != 0) {
             bad = "JSON status is not \"success\"";
             goto out;
         }
-        if (j->t->signal == PROBE_METRICS) {
+        if (signal == PROBE_METRICS) {
             json_t *res = json_object_get(json_object_get(root, "data"), "result");
             json_t *val = json_array_get(res, 1);
             if (json_is_string(val) && strcmp(json_string_value(val), "2") != 0) {
@@ -771,6 +777,11 @@ static const char *check_query(struct probe_job *j, char *why, size_t whysz)
 out:
     json_decref(root);
     return bad;
+}
+
+static const char *check_query(struct probe_job *j, char *why, size_t whysz)
+{
+    return probe__check_query(j->t->signal, j->body.data, j->body.len, why, whysz);
 }
 
 static void job_on_done(struct probe_job *j, CURLcode cc)
@@ -840,7 +851,7 @@ static void job_on_done(struct probe_job *j, CURLcode cc)
                 j->next_at = now + PROBE_READY_RETRY_MS;
             } else {
                 char ex[96];
-                excerpt(j->body.data ? j->body.data : "", j->body.len, ex, sizeof ex);
+                probe__excerpt(j->body.data ? j->body.data : "", j->body.len, ex, sizeof ex);
                 finish(j, 0, PROBE_REASON_STATUS, "%s %s → 503, not ready%s%s (retried for %lld ms)",
                        j->method, j->path, *ex ? ": " : "", ex, (long long)(now - j->ready_since));
             }

@@ -11,4 +11,15 @@
  * without userinfo; *at untouched). */
 const char *probe__url_userinfo(const char *url, const char **at);
 
+/* probe.c, pure checks of a backend's answer (exposed for tests/fuzz):
+ * a short printable one-line excerpt of a body (out always terminated);
+ * buildinfo: version and application into the buffers (printable ASCII),
+ * *has_application = 1 when named; returns 0, or -1 when not a JSON object;
+ * the tenant-checked query answer of a signal: NULL when acceptable, else a
+ * complaint (static, or why). */
+void probe__excerpt(const char *body, size_t len, char *out, size_t outsz);
+int probe__parse_buildinfo(const char *body, size_t len, char *version, size_t versz, char *product,
+                           size_t prodsz, int *has_application);
+const char *probe__check_query(int signal, const char *body, size_t len, char *why, size_t whysz);
+
 #endif

@@ -1,6 +1,8 @@
 /* test.h — a tiny dependency-free unit-test harness: TEST(name) registers a
  * case via a constructor, ASSERT_* macros print both sides and fail the case,
- * and TEST_MAIN() runs every case and prints "N passed, N failed". */
+ * TEST_SKIP(reason) ends a case as skipped (reported as "skip", never counted
+ * as passed), and TEST_MAIN() runs every case and prints "N passed, N failed"
+ * (plus ", N skipped" when any case was skipped). */
 #ifndef CROSSLINK_TEST_H
 #define CROSSLINK_TEST_H
 
@@ -34,6 +36,18 @@ extern int test_ncases;
         *test_failed_ = 1;                                                    \
         return;                                                               \
     } while (0)
+
+/* Ends the case as skipped: the environment cannot run it (e.g. no IPv6
+ * loopback). Counted apart from passed cases, with the reason printed. */
+#define TEST_SKIP(...)                                                        \
+    do {                                                                      \
+        printf("  skipped: ");                                                \
+        printf(__VA_ARGS__);                                                  \
+        printf("\n");                                                         \
+        *test_failed_ = TEST_SKIPPED_;                                        \
+        return;                                                               \
+    } while (0)
+#define TEST_SKIPPED_ 77
 
 #define ASSERT_TRUE(c)                                                        \
     do { if (!(c)) TEST_FAIL_("assertion failed: %s", #c); } while (0)
@@ -80,17 +94,25 @@ extern int test_ncases;
     int test_ncases;                                                          \
     int main(int argc, char **argv)                                           \
     {                                                                         \
-        int passed = 0, failed = 0;                                           \
+        int passed = 0, failed = 0, skipped = 0;                              \
         for (int i = 0; i < test_ncases; i++) {                               \
             int f = 0;                                                        \
             if (argc > 1 && strcmp(argv[1], test_cases[i].name) != 0)         \
                 continue;                                                     \
             test_cases[i].fn(&f);                                             \
-            printf("%s %s\n", f ? "FAIL" : "ok  ", test_cases[i].name);       \
+            printf("%s %s\n",                                                 \
+                   f == TEST_SKIPPED_ ? "skip" : f ? "FAIL" : "ok  ",          \
+                   test_cases[i].name);                                       \
             fflush(stdout);                                                   \
-            if (f) failed++; else passed++;                                   \
+            if (f == TEST_SKIPPED_) skipped++;                                \
+            else if (f) failed++;                                             \
+            else passed++;                                                    \
         }                                                                     \
-        printf("%d passed, %d failed\n", passed, failed);                     \
+        if (skipped)                                                          \
+            printf("%d passed, %d failed, %d skipped\n", passed, failed,      \
+                   skipped);                                                  \
+        else                                                                  \
+            printf("%d passed, %d failed\n", passed, failed);                 \
         return failed ? 1 : (passed ? 0 : 1);                                 \
     }
 

@@ -19,7 +19,38 @@ check() { # check NAME CMD...: records the outcome of CMD
 	if "$@"; then ok "$name"; else bad "$name"; fi
 }
 
-not() { ! "$@" 2>/dev/null; }
+# Negative checks name the failure they expect; any other failure (API
+# server unreachable, RBAC, a missing file, a typo) makes them fail too.
+# absent KIND NAME...: every named object in $NS is NotFound
+absent() {
+	local kind=$1 name out
+	shift
+	for name in "$@"; do
+		if out=$(kubectl -n "$NS" get "$kind" "$name" -o name 2>&1); then
+			return 1
+		fi
+		if [[ $out != *"(NotFound)"* ]]; then
+			echo "absent: kubectl get $kind $name failed otherwise: $out" >&2
+			return 1
+		fi
+	done
+}
+# no_match REGEX FILE: FILE exists and no line matches (grep exit 1, not 2)
+no_match() {
+	local rc
+	grep -qE -- "$1" "$2"
+	rc=$?
+	((rc == 1)) || { ((rc == 0)) || echo "no_match: grep $2 failed (rc=$rc)" >&2; return 1; }
+}
+# fails_with REGEX CMD...: CMD exits nonzero AND its output matches REGEX
+fails_with() {
+	local re=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		return 1
+	fi
+	grep -qE -- "$re" <<<"$out" || { echo "fails_with: expected /$re/, got: $out" >&2; return 1; }
+}
 
 die_setup() {
 	echo "FAIL setup: $*"
@@ -76,19 +107,37 @@ metrics() { # metrics PORT
 	curl -sf --noproxy '*' "http://127.0.0.1:$1/metrics"
 }
 
+# The sums below print "?" and fail when /metrics cannot be read, so an
+# unreachable (or dead) controller never reads as "0 writes".
 # writes PORT: sum of non-GET requests (POST/PUT/PATCH/DELETE) the controller made
 writes() {
-	metrics "$1" | awk '/^rest_client_requests_total\{/ && !/method="GET"/ { s += $NF } END { print s + 0 }'
+	local m
+	m=$(metrics "$1") || { echo "?"; return 1; }
+	awk '/^rest_client_requests_total\{/ && !/method="GET"/ { s += $NF } END { print s + 0 }' <<<"$m"
 }
 
-# write requests excluding Events (events.k8s.io POSTs/PATCHes are separate)
-metric_value() { # metric_value PORT REGEX
-	metrics "$1" | awk -v re="$2" '$0 ~ re { s += $NF } END { print s + 0 }'
+metric_value() { # metric_value PORT REGEX: sum of the matching series
+	local m
+	m=$(metrics "$1") || { echo "?"; return 1; }
+	awk -v re="$2" '$0 ~ re { s += $NF } END { print s + 0 }' <<<"$m"
 }
 
-# poll TIMEOUT_S CMD...: runs CMD every 0.1 s until it succeeds
+same_count() { # same_count A B: two counter readings, both numbers, equal
+	[[ $1 =~ ^[0-9]+$ && $1 == "$2" ]]
+}
+
+# poll TIMEOUT_S CMD...: runs CMD every 0.1 s until it succeeds. CMD is run
+# again each time, so it must compute its condition itself (a function such
+# as cond_is); `poll 15 test "$(…)"` would expand $(…) once, before polling,
+# and is refused.
 poll() {
 	local t=$1; shift
+	case $1 in
+	test | \[ | \[\[ | true | false)
+		echo "poll: '$1' does not re-evaluate its arguments; poll a function (e.g. cond_is)" >&2
+		return 2
+		;;
+	esac
 	local end=$((SECONDS + t))
 	while ((SECONDS < end)); do
 		"$@" >/dev/null 2>&1 && return 0
@@ -135,6 +184,10 @@ jp() { # jp KIND NAME JSONPATH
 
 cond() { # cond STACK TYPE FIELD
 	jp ostack "$1" "{.status.conditions[?(@.type==\"$2\")].$3}"
+}
+
+cond_is() { # cond_is STACK TYPE FIELD VALUE: re-reads the condition each call
+	[[ $(cond "$1" "$2" "$3") == "$4" ]]
 }
 
 stack_converged() { # generation observed and provisioning applied

@@ -34,7 +34,7 @@ for t in Ready ProvisioningApplied MetricsReachable TracesReachable Stalled Reco
 done
 check "Stalled=False" test "$(cond prod Stalled status)" == "False"
 check "MetricsReachable=False with a reason for a refused backend" \
-	poll 15 test "$(cond prod MetricsReachable status)" == "False"
+	poll 15 cond_is prod MetricsReachable status False
 check "status.configMaps lists both" \
 	test "$(jp ostack prod '{.status.configMaps[*]}')" == "prod-grafana-datasources prod-grafana-dashboards"
 check "status.renderedDigest set" test -n "$(jp ostack prod '{.status.renderedDigest}')"
@@ -67,7 +67,7 @@ reconciled() { (($(metric_value "$PORT_a" '^controller_runtime_reconcile_total\{
 check "the touch triggered a reconcile" poll 10 reconciled
 sleep 2
 w1=$(writes "$PORT_a")
-check "unchanged stack: zero API writes ($w0 -> $w1)" test "$w0" == "$w1"
+check "unchanged stack: zero API writes ($w0 -> $w1)" same_count "$w0" "$w1"
 
 # ---- 4. drift repair ---------------------------------------------------------
 data_before=$(jp cm prod-grafana-datasources '{.data}')
@@ -95,8 +95,7 @@ metadata:
   - {apiVersion: crosslink.dev/v1alpha1, kind: ObservabilityStack, name: prod, uid: "$uid", controller: true, blockOwnerDeletion: true}
 data: {old.yaml: "stale"}
 EOF
-obsolete_gone() { not kubectl -n "$NS" get cm prod-grafana-obsolete; }
-check "an owned ConfigMap that is no longer rendered is deleted" poll 15 obsolete_gone
+check "an owned ConfigMap that is no longer rendered is deleted" poll 15 absent cm prod-grafana-obsolete
 rendered_stay() { kubectl -n "$NS" get cm prod-grafana-datasources prod-grafana-dashboards >/dev/null; }
 check "the rendered ConfigMaps stay" rendered_stay
 
@@ -112,12 +111,12 @@ EOF
 if [[ -s $CTL_TMP/apply.err ]]; then
 	bad "a spec with duplicate data-source names was rejected by the API server: $(cat "$CTL_TMP/apply.err")"
 else
-	check "InvalidSpec: Stalled=True" poll 15 test "$(cond broken Stalled reason)" == InvalidSpec
+	check "InvalidSpec: Stalled=True" poll 15 cond_is broken Stalled reason InvalidSpec
 	check "InvalidSpec: message names the field" \
 		test -n "$(cond broken Stalled message | grep 'spec.traces.name: duplicate data source name')"
 	check "InvalidSpec: Ready=False" test "$(cond broken Ready status)" == False
 	check "InvalidSpec: observedGeneration set" test "$(jp ostack broken '{.status.observedGeneration}')" == 1
-	check "InvalidSpec: no ConfigMap written" not kubectl -n "$NS" get cm broken-grafana-datasources
+	check "InvalidSpec: no ConfigMap written" absent cm broken-grafana-datasources broken-grafana-dashboards
 fi
 
 # ---- 6. UIDConflict between two stacks sharing a Grafana ---------------------
@@ -137,10 +136,10 @@ metadata: {name: second, namespace: $NS}
 spec:
   metrics: {url: "http://127.0.0.1:2/prometheus", uid: shared-metrics}
 EOF
-check "UIDConflict: later stack Stalled" poll 15 test "$(cond second Stalled reason)" == UIDConflict
+check "UIDConflict: later stack Stalled" poll 15 cond_is second Stalled reason UIDConflict
 check "UIDConflict: message names the other stack" test -n "$(cond second Stalled message | grep "$NS/first")"
 check "UIDConflict: earlier stack not stalled" test "$(cond first Stalled status)" == False
-check "UIDConflict: no ConfigMap for the loser" not kubectl -n "$NS" get cm second-grafana-datasources
+check "UIDConflict: no ConfigMap for the loser" absent cm second-grafana-datasources second-grafana-dashboards
 event_for() { # event_for OBJECT REASON: an Event about OBJECT with REASON exists
 	kubectl -n "$NS" get events -o jsonpath='{range .items[*]}{.involvedObject.name}/{.reason}{"\n"}{end}' |
 		grep -qx "$1/$2"
@@ -151,7 +150,6 @@ check "conflict resolved once the winner is gone" poll 30 stack_converged second
 
 # ---- 7. garbage collection -----------------------------------------------------
 kubectl -n "$NS" delete ostack prod --wait=true >/dev/null
-gone() { ! kubectl -n "$NS" get cm prod-grafana-datasources && ! kubectl -n "$NS" get cm prod-grafana-dashboards; }
-check "deleting the stack garbage-collects its ConfigMaps" poll 60 gone
+check "deleting the stack garbage-collects its ConfigMaps" poll 60 absent cm prod-grafana-datasources prod-grafana-dashboards
 
 summary

@@ -12,9 +12,12 @@ LEASE=crosslink-it-$RANDOM
 common=(--namespaces "$NS" --leader-elect --lease-namespace "$NS" --lease-name "$LEASE")
 POD_NAME=cand-a start_ctl a "${common[@]}"
 wait_ready "$PORT_a" 30 || die_setup "controller a not ready"
-leads() { # leads PORT
-	metrics "$1" | grep -q "^leader_election_master_status{name=\"$LEASE\"} 1"
+leader_status() { # leader_status PORT 0|1: the controller reports that value
+	local m
+	m=$(metrics "$1") || return 1
+	grep -q "^leader_election_master_status{name=\"$LEASE\"} $2\$" <<<"$m"
 }
+leads() { leader_status "$1" 1; } # leads PORT
 check "first candidate leads" poll 15 leads "$PORT_a"
 POD_NAME=cand-b start_ctl b "${common[@]}"
 wait_ready "$PORT_b" 30 || die_setup "controller b not ready"
@@ -23,7 +26,7 @@ check "lease holder is cand-a" test "$(kubectl -n "$NS" get lease "$LEASE" -o 'j
 stack_yaml s1 | kubectl apply -f - >/dev/null
 check "the leader reconciles the stack" poll 30 stack_converged s1
 reconciles() { metric_value "$1" '^controller_runtime_reconcile_total\{'; }
-check "the standby does not lead" not leads "$PORT_b"
+check "the standby reports it does not lead" leader_status "$PORT_b" 0
 check "the standby reconciled nothing" test "$(reconciles "$PORT_b")" == 0
 check "the standby made no writes" test "$(writes "$PORT_b")" == 0
 check "the leader reconciled" test "$(reconciles "$PORT_a")" -gt 0

@@ -122,6 +122,6 @@ dead_timeout() { [[ $(cond dead8 TracesReachable reason) == Timeout && $(cond de
 check "the dead backend's stacks end with TracesReachable=False, reason Timeout" poll 45 dead_timeout
 check "the dead stacks shared one probe (stand-in saw $(counts "$PORT_dead" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') request)" \
 	eval '[[ $(counts "$PORT_dead" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"total\"])") == 1 ]]'
-check "controller log has no ERROR" not grep -q '"level":"error"' "$CTL_TMP/a.log"
+check "controller log has no ERROR" no_match '"level":"error"' "$CTL_TMP/a.log"
 
 summary

@@ -110,7 +110,7 @@ sleep 2
 w0=$(writes "$PORT_a")
 sleep 7
 w1=$(writes "$PORT_a")
-check "unchanged stacks re-verified for 7 s: 0 API writes ($w0 → $w1)" test "$w0" == "$w1"
+check "unchanged stacks re-verified for 7 s: 0 API writes ($w0 → $w1)" same_count "$w0" "$w1"
 check "insecureSkipVerify Warning not repeated by re-verification" is_count insecure InsecureSkipVerify 1
 check "'\$' Warning not repeated by re-verification" is_count dollar CredentialContainsDollar 1
 
@@ -126,6 +126,6 @@ leak=0
 kubectl -n "$NS" get events.events.k8s.io,ostack,configmap -o yaml | grep -qF "$SECRET" && leak=1
 grep -qF "$SECRET" "$CTL_TMP/a.log" && leak=1
 check "the '\$' secret value is in no Event, status, ConfigMap or log line" test "$leak" == 0
-check "controller log has no ERROR" not grep -q '"level":"error"' "$CTL_TMP/a.log"
+check "controller log has no ERROR" no_match '"level":"error"' "$CTL_TMP/a.log"
 
 summary

@@ -2,6 +2,7 @@
  * (byte-by-byte and random chunks), watch event parsing, Status decoding and
  * HTTP → op_err mapping, path building and query escaping, object helpers. */
 #include "kube.h"
+#include "kube_int.h"
 #include "test.h"
 
 #include <stdlib.h>
@@ -380,7 +381,63 @@ TEST(api_version_and_obj_helpers)
     ASSERT_STR_EQ(kube_event_type_name(KUBE_EVENT_DELETED), "DELETED");
 }
 
-/* ---- robustness: random input never crashes or leaks ---------------------- */
+/* ---- the watch's reconnect backoff ------------------------------------------ */
+
+TEST(watch_backoff_doubles_jitters_and_caps)
+{
+    static const long lo[] = {800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+    long b = KUBE_BACKOFF_INIT_MS, b2 = KUBE_BACKOFF_INIT_MS;
+    for (size_t i = 0; i < sizeof lo / sizeof lo[0]; i++) {
+        long hi = 2 * lo[i] > KUBE_BACKOFF_MAX_MS ? KUBE_BACKOFF_MAX_MS : 2 * lo[i] - 1;
+        ASSERT_EQ(kube__watch_backoff_step(&b, 0.0), lo[i]);   /* no jitter: the base */
+        ASSERT_EQ(kube__watch_backoff_step(&b2, 0.99999), hi);  /* full jitter: < 2x, capped */
+    }
+    ASSERT_EQ(b, KUBE_BACKOFF_MAX_MS);
+}
+
+/* ---- robustness: random input is decoded exactly as specified ------------- */
+
+/* The status kube_status_decode must produce for a body that is not a
+ * metav1.Status: the body's first bytes (at most 511) as the message, trailing
+ * CR/LF removed, the default reason of the code. */
+static void expected_plain_status(struct kube_status *want, int code, const char *body, size_t n)
+{
+    size_t k = n < sizeof(want->message) - 1 ? n : sizeof(want->message) - 1;
+    memset(want, 0, sizeof(*want));
+    want->code = code;
+    want->retry_after_s = -1;
+    memcpy(want->message, body, k);
+    while (k > 0 && (want->message[k - 1] == '\n' || want->message[k - 1] == '\r'))
+        want->message[--k] = '\0';
+}
+
+/* Lines the splitter must deliver (max_line 64, callback stopping at the
+ * second): '\n'-terminated segments of at most 64 bytes, trailing CRs
+ * removed, empty ones skipped. Returns the count (capped at 2). */
+static int expected_lines(const char *buf, size_t n, int *oversized)
+{
+    size_t start = 0;
+    int count = 0;
+    *oversized = 0;
+    for (size_t i = 0; i <= n && count < 2; i++) {
+        if (i == n) {
+            *oversized |= n - start > 64;
+            break;
+        }
+        if (buf[i] != '\n')
+            continue;
+        size_t len = i - start;
+        if (len > 64) {
+            *oversized = 1;
+        } else {
+            while (len > 0 && buf[start + len - 1] == '\r')
+                len--;
+            count += len > 0;
+        }
+        start = i + 1;
+    }
+    return count;
+}
 
 TEST(random_input_chaos)
 {
@@ -388,25 +445,46 @@ TEST(random_input_chaos)
     srand(777);
     for (int round = 0; round < 2000; round++) {
         size_t n = (size_t)rand() % sizeof(buf);
-        struct kube_status st;
+        struct kube_status st, want;
         char type[16];
-        json_t *obj = NULL;
+        json_t *obj = NULL, *j;
         struct kube_line_splitter s;
-        int lines = 0;
+        int lines = 0, code = 400 + rand() % 200, rc, want_lines, oversized;
         for (size_t i = 0; i < n; i++) {
             /* bias towards JSON/YAML punctuation */
             static const char alpha[] = "{}[]\":,\n -abc01tyepOBJECTkind";
             buf[i] = (rand() % 4) ? alpha[rand() % (int)(sizeof(alpha) - 1)] : (char)rand();
         }
-        kube_status_decode(&st, 400 + rand() % 200, buf, n);
-        ASSERT_TRUE(strlen(st.message) < sizeof(st.message));
-        if (kube_watch_event_parse(buf, n, type, &obj) == 0) {
-            ASSERT_TRUE(json_is_object(obj));
-            json_decref(obj);
+        rc = kube_status_decode(&st, code, buf, n);
+        ASSERT_EQ(rc, kube_err_from_http(code));
+        j = json_loadb(buf, n, 0, NULL);
+        if (!json_is_object(j)) { /* random bytes are (almost) never a Status */
+            struct kube_status dflt;
+            expected_plain_status(&want, code, buf, n);
+            kube_status_decode(&dflt, code, NULL, 0); /* the default reason alone */
+            memcpy(want.reason, dflt.reason, sizeof want.reason);
+            ASSERT_EQ(st.code, code);
+            ASSERT_EQ(st.retry_after_s, -1);
+            ASSERT_STR_EQ(st.reason, want.reason);
+            ASSERT_TRUE(memcmp(st.message, want.message, sizeof st.message) == 0);
         }
+        if (kube_watch_event_parse(buf, n, type, &obj) == 0) {
+            ASSERT_TRUE(json_is_object(j));
+            ASSERT_STR_EQ(type, json_string_value(json_object_get(j, "type")));
+            ASSERT_TRUE(json_equal(obj, json_object_get(j, "object")));
+            json_decref(obj);
+        } else {
+            ASSERT_TRUE(!json_is_object(j) || !json_is_object(json_object_get(j, "object")) ||
+                        !json_is_string(json_object_get(j, "type")) ||
+                        strlen(json_string_value(json_object_get(j, "type"))) >= 16);
+        }
+        json_decref(j);
+        want_lines = expected_lines(buf, n, &oversized);
         kube_line_splitter_init(&s, 64);
-        kube_line_splitter_feed(&s, buf, n, stop_at_second, &lines);
+        rc = kube_line_splitter_feed(&s, buf, n, stop_at_second, &lines);
         kube_line_splitter_cleanup(&s);
+        ASSERT_EQ(lines, want_lines);
+        ASSERT_EQ(rc, want_lines == 2 ? 42 : oversized ? OP_ETOOBIG : 0);
     }
 }
 
