@@ -2,8 +2,8 @@
 # test_consistency.sh — offline checks that the packagings agree with each
 # other and with the binary: CRD copies, versions (CMake project = chart
 # appVersion = kustomize image tag), the same RBAC and resources in the chart
-# and deploy/, and a Dockerfile whose final stage is non-root and installs
-# exactly the Debian packages that provide the libraries the binary links
+# and deploy/, and a Dockerfile whose final stage is the collected rootfs on
+# scratch, non-root, with a build stage whose -dev packages bring every library the binary links
 # (readelf NEEDED of $CROSSLINK, default build/controller/crosslink).
 set -uo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -49,26 +49,35 @@ sys.exit(1 if errs else 0)
 PY
 
 # ---- Dockerfile -------------------------------------------------------------------
+# The final stage is deploy/image/collect's rootfs on scratch (the file set is
+# compared with deploy/image/build's image in test_image.sh); the build stage's
+# -dev packages must bring every library the binary links.
 final=$(awk '/^FROM /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$DF")
 build=$(awk '/^FROM /{n++} n==1' "$DF")
 [[ $(grep -c '^FROM ' "$DF") -ge 2 ]] && ok "multi-stage Dockerfile" || bad "Dockerfile is not multi-stage"
-grep -qE '^FROM debian:(\$\{DEBIAN_RELEASE\}|bookworm)-slim|^FROM gcr.io/distroless/' <<<"$final" && ok "final stage is slim/distroless" || bad "final stage base: $(head -1 <<<"$final")"
+grep -qE '^FROM scratch$' <<<"$final" && ok "final stage is FROM scratch (no shell, no package manager)" || bad "final stage base: $(head -1 <<<"$final")"
 grep -qE '^USER 65532:65532$' <<<"$final" && ok "final stage runs as 65532:65532" || bad "final stage USER is not 65532:65532"
-grep -qE '^ENTRYPOINT \["/usr/local/bin/crosslink"\]' <<<"$final" && ok "entrypoint /usr/local/bin/crosslink" || bad "entrypoint"
+grep -qE '^ENTRYPOINT \["/usr/local/bin/crosslink"\]' <<<"$final" && grep -qE '^CMD \["controller"\]' <<<"$final" &&
+	ok "entrypoint /usr/local/bin/crosslink, cmd controller" || bad "entrypoint/cmd"
+grep -qE '^EXPOSE 8080 8081$' <<<"$final" && ok "exposes 8080 8081" || bad "EXPOSE"
 copies=$(grep -E '^COPY ' <<<"$final")
-[[ $copies == "COPY --from=build /build/controller/crosslink /usr/local/bin/crosslink" ]] && ok "final stage copies only the binary" || bad "final stage COPY: $copies"
-# Runtime packages: the words of the final stage's apt-get install.
-runtime=$(sed -n '/apt-get install/,/&&/p' <<<"$final" | tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm|&&)$' | sort -u)
-grep -qx ca-certificates <<<"$runtime" && ok "final stage installs ca-certificates" || bad "no ca-certificates in the final stage"
-devs=$(sed -n '/apt-get install/,/&&/p' <<<"$build" | tr ' \\' '\n\n' | grep -E -- '-dev$' | sort -u)
+[[ $copies == "COPY --from=build /rootfs/ /" ]] && ok "final stage copies only the collected rootfs" || bad "final stage COPY: $copies"
+grep -qxE 'RUN bash deploy/image/collect / /crosslink /rootfs' <<<"$build" && ok "build stage assembles /rootfs with deploy/image/collect" ||
+	bad "build stage does not run 'bash deploy/image/collect / /crosslink /rootfs'"
+grep -qx '!deploy/image/collect' deploy/Dockerfile.dockerignore && ok "dockerignore sends deploy/image/collect" || bad "deploy/image/collect not in the build context"
+apt_words() { sed -n '/apt-get install/,/&&/p' | tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u; }
+buildpkgs=$(apt_words <<<"$build")
+for p in ca-certificates binutils; do
+	grep -qx "$p" <<<"$buildpkgs" && ok "build stage installs $p (collect needs it)" || bad "build stage lacks $p"
+done
+devs=$(grep -E -- '-dev$' <<<"$buildpkgs")
 if [[ ! -x $CROSSLINK ]]; then
 	bad "binary not found at $CROSSLINK: cannot check its libraries"
 elif ! command -v readelf >/dev/null || ! command -v dpkg >/dev/null; then
 	bad "readelf/dpkg missing"
 else
-	# Every directly linked library must come from a listed runtime package
-	# (libc6 is in every Debian base image).
-	needed_pkgs=""
+	# Every directly linked library must come from a package that one of the
+	# build stage's -dev packages depends on (libc6 via libc6-dev).
 	while read -r lib; do
 		path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|AArch64|aarch64/ {print $NF; exit}')
 		[[ -n $path ]] || path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
@@ -78,23 +87,13 @@ else
 			bad "NEEDED $lib: no Debian package owns it"
 			continue
 		fi
-		needed_pkgs+="$pkg"$'\n'
-		if [[ $pkg == libc6 ]] || grep -qx "$pkg" <<<"$runtime"; then
-			ok "NEEDED $lib comes from $pkg, installed in the image"
-		else
-			bad "NEEDED $lib comes from $pkg, which the final stage does not install"
-		fi
-	done < <(readelf -d "$CROSSLINK" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-	# Every runtime library package has its -dev package in the build stage.
-	for p in $runtime; do
-		[[ $p == ca-certificates ]] && continue
 		found=""
 		for d in $devs; do
-			if dpkg-query -W -f='${Depends}\n' "$d" 2>/dev/null | tr ',' '\n' | sed 's/^ *//;s/ .*//' | grep -x "$p" >/dev/null; then found=$d; break; fi
+			if dpkg-query -W -f='${Depends}\n' "$d" 2>/dev/null | tr ',|' '\n\n' | sed 's/^ *//;s/[ :].*//' | grep -qx "$pkg"; then found=$d; break; fi
 		done
-		[[ -n $found ]] && ok "runtime $p is built against via $found" || bad "runtime package $p has no matching -dev package in the build stage"
-		grep -qx "$p" <<<"$needed_pkgs" || echo "note: $p is installed in the image but not linked by this build of $CROSSLINK"
-	done
+		[[ -n $found ]] && ok "NEEDED $lib ($pkg) comes with $found in the build stage" ||
+			bad "NEEDED $lib comes from $pkg, which no -dev package of the build stage brings (add its -dev package)"
+	done < <(readelf -d "$CROSSLINK" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 fi
 
 summary
