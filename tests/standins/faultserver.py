@@ -123,6 +123,7 @@ def main():
 
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer.request_queue_size = 128  # many probes connect at once
     srv = ThreadingHTTPServer((args.host, args.port), Handler)
     srv.lock = threading.Lock()
     srv.counts = {}
