@@ -12,6 +12,7 @@
 # and everything else — the server's numbers, not the controller's own.
 
 CTL_USER=crosslink-faults
+HOG_USER=xl-faults-hog # it_faults_apf.sh: holds the seat of the tiny priority level
 FS_LIST=xl-faults-list
 FS_WATCH=xl-faults-watch
 FS_WRITE=xl-faults-write
@@ -27,19 +28,26 @@ cluster_state() {
 	source "$STATE/env"
 }
 
-# make_ctl_user: a client certificate for $CTL_USER, bound to cluster-admin,
-# and $CTL_KUBECONFIG using it; plus the counting FlowSchemas.
-make_ctl_user() {
-	cluster_state
-	local d=$CTL_TMP/user
+# mint_user NAME: a client certificate and key for user NAME from the test
+# cluster's CA, in $CTL_TMP/user-NAME/u.{crt,key}
+mint_user() {
+	local d=$CTL_TMP/user-$1
 	mkdir -p "$d"
 	(
 		cd "$d" || exit 1
 		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout u.key \
-			-subj "/CN=$CTL_USER" -out u.csr 2>/dev/null &&
+			-subj "/CN=$1" -out u.csr 2>/dev/null &&
 			openssl x509 -req -in u.csr -CA "$STATE/pki/ca.crt" -CAkey "$STATE/pki/ca.key" \
 				-CAcreateserial -CAserial "$d/ca.srl" -days 1 -sha256 -out u.crt 2>/dev/null
-	) || die_setup "cannot mint the controller's client certificate"
+	) || die_setup "cannot mint a client certificate for $1"
+}
+
+# make_ctl_user: a client certificate for $CTL_USER, bound to cluster-admin,
+# and $CTL_KUBECONFIG using it; plus the counting FlowSchemas.
+make_ctl_user() {
+	cluster_state
+	local d=$CTL_TMP/user-$CTL_USER
+	mint_user "$CTL_USER"
 	CTL_KUBECONFIG=$d/kubeconfig
 	cat >"$CTL_KUBECONFIG" <<EOF
 apiVersion: v1
@@ -60,7 +68,9 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: xl-faults-crosslink}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: User, apiGroup: rbac.authorization.k8s.io, name: $CTL_USER}]
+subjects:
+- {kind: User, apiGroup: rbac.authorization.k8s.io, name: $CTL_USER}
+- {kind: User, apiGroup: rbac.authorization.k8s.io, name: $HOG_USER}
 ---
 apiVersion: flowcontrol.apiserver.k8s.io/v1
 kind: PriorityLevelConfiguration
@@ -82,7 +92,8 @@ EOF
 }
 
 # fs_yaml NAME PRECEDENCE PRIORITY_LEVEL VERBS RESOURCES [NONRESOURCE]: a
-# FlowSchema for $CTL_USER (with NONRESOURCE=1 also for non-resource URLs)
+# FlowSchema for $CTL_USER, or $FS_USER when set (with NONRESOURCE=1 also
+# for non-resource URLs)
 fs_yaml() {
 	cat <<EOF
 ---
@@ -94,7 +105,7 @@ spec:
   priorityLevelConfiguration: {name: $3}
   distinguisherMethod: {type: ByUser}
   rules:
-  - subjects: [{kind: User, user: {name: $CTL_USER}}]
+  - subjects: [{kind: User, user: {name: ${FS_USER:-$CTL_USER}}}]
     resourceRules:
     - {verbs: $4, apiGroups: ["*"], resources: $5, clusterScope: true, namespaces: ["*"]}
 EOF
@@ -138,27 +149,47 @@ start_faultserver() {
 	printf -v "PORT_$n" '%s' "$(cat "$CTL_TMP/$n.port")"
 }
 
-# rendered_data STACK: the .data of STACK's ConfigMaps as `crosslink render`
-# computes them from the stored spec (one JSON object per line, sorted by name)
-rendered_data() {
-	kubectl -n "$NS" get ostack "$1" -o json |
-		python3 -c 'import json,sys; o=json.load(sys.stdin); print(json.dumps({k:o[k] for k in ("apiVersion","kind","spec")} | {"metadata":{"name":o["metadata"]["name"],"namespace":o["metadata"]["namespace"]}}))' |
-		"$CROSSLINK" render -f - -o json |
-		python3 -c 'import json,sys; l=json.load(sys.stdin); [print(i["metadata"]["name"], json.dumps(i.get("data",{}),sort_keys=True)) for i in sorted(l["items"], key=lambda i: i["metadata"]["name"])]'
-}
-
-# stored_data STACK: the same from the ConfigMaps in the cluster
-stored_data() {
-	kubectl -n "$NS" get cm -l "crosslink.dev/stack=$1" -o json |
-		python3 -c 'import json,sys; l=json.load(sys.stdin); [print(i["metadata"]["name"], json.dumps(i.get("data",{}),sort_keys=True)) for i in sorted(l["items"], key=lambda i: i["metadata"]["name"])]'
-}
-
-# stack_in_sync STACK: converged (observedGeneration, ProvisioningApplied) and
-# the stored ConfigMaps hold exactly what the current spec renders
-stack_in_sync() {
-	stack_converged "$1" || return 1
-	local want got
-	want=$(rendered_data "$1") && got=$(stored_data "$1") && [[ -n $want && $want == "$got" ]]
+# in_sync STACK...: each STACK is converged (observedGeneration ==
+# generation, ProvisioningApplied=True) and its managed ConfigMaps hold
+# exactly what `crosslink render` makes of its stored spec — one list of
+# stacks, one render, one list of ConfigMaps; prints what differs
+in_sync() {
+	local stacks cms rendered
+	stacks=$(kubectl -n "$NS" get ostack -o json) || return 1
+	cms=$(kubectl -n "$NS" get cm -l app.kubernetes.io/managed-by=crosslink -o json) || return 1
+	rendered=$(python3 -c '
+import json, sys
+l = json.loads(sys.argv[1])
+want = set(sys.argv[2:])
+items = [{"apiVersion": o["apiVersion"], "kind": o["kind"], "spec": o["spec"],
+          "metadata": {"name": o["metadata"]["name"], "namespace": o["metadata"]["namespace"]}}
+         for o in l["items"] if o["metadata"]["name"] in want]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))' "$stacks" "$@" |
+		"$CROSSLINK" render -f - -o json) || return 1
+	python3 - "$stacks" "$cms" "$rendered" "$@" <<'EOF'
+import json, sys
+stacks = {o["metadata"]["name"]: o for o in json.loads(sys.argv[1])["items"]}
+cms = {c["metadata"]["name"]: c.get("data", {}) for c in json.loads(sys.argv[2])["items"]}
+rendered = {c["metadata"]["name"]: c.get("data", {}) for c in json.loads(sys.argv[3])["items"]}
+bad = []
+for s in sys.argv[4:]:
+    o = stacks.get(s)
+    if o is None:
+        bad.append(s + ": no such stack")
+        continue
+    st = o.get("status", {})
+    applied = [c for c in st.get("conditions", []) if c["type"] == "ProvisioningApplied"]
+    if st.get("observedGeneration") != o["metadata"]["generation"] or not applied or applied[0]["status"] != "True":
+        bad.append(s + ": not converged")
+    for name in (s + "-grafana-datasources", s + "-grafana-dashboards"):
+        if name not in rendered:
+            bad.append(name + ": not rendered")
+        elif cms.get(name) != rendered[name]:
+            bad.append(name + ": stored data differs from the rendering")
+if bad:
+    print("\n".join(bad))
+sys.exit(1 if bad else 0)
+EOF
 }
 
 # no_orphans_or_duplicates: every managed ConfigMap in $NS is controlled by
@@ -184,7 +215,8 @@ for s in stacks:
     want = sorted([s + "-grafana-dashboards", s + "-grafana-datasources"])
     if sorted(seen.get(s, [])) != want:
         bad.append("stack %s has %s" % (s, sorted(seen.get(s, []))))
-print("\n".join(bad))
+if bad:
+    print("\n".join(bad))
 sys.exit(1 if bad else 0)
 EOF
 }
