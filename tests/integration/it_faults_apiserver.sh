@@ -11,15 +11,12 @@
 # duplicated or orphaned, no hot loop against the rival, and no burst of
 # writes when the watches come back with 410 and relist.
 #
-# How each check was seen red (mutants applied by hand, not committed):
-#  - rewrite burst: reconcile.c cm_needs_apply() returning 1 always (every
-#    reconcile re-applies, as a relist-then-rewrite controller would) →
-#    "writes after the restart" exceeds its bound (24+ for 10 stacks).
-#  - lost update: a watch that resumes without relisting after 410 (watch.c
-#    relist() skipped) → the stacks edited just before the kill stay at the
-#    old data → "stack sN reconciled after the restart" fails.
-#  - rival: the controller applying without force → 409 Conflict on every
-#    apply after the forced rival took the field → "rival data undone" fails.
+# Seen red by hand (mutant built from a copy, not committed): pkg/kube/watch.c
+# relist() reporting every object as MODIFIED (like client-go's Replace) plus
+# controller/reconcile.c cm_needs_apply() ignoring cm_matches() (re-apply on
+# every reconcile) — a relist-then-rewrite controller: "no burst of writes
+# after the restart" fails (23 writes for 3 edited of 8 stacks) and so does
+# "no hot loop against the rival" (6 writes for 3).
 # Needs KUBECONFIG (a tests/cluster control plane: the test mints a client
 # certificate from its CA and restarts its apiserver) and CROSSLINK.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"

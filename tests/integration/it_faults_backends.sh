@@ -10,11 +10,11 @@
 # while all of them are re-probed every few seconds (VmRSS and VmHWM before
 # and after), and no backend may be hammered.
 #
-# Seen red by hand (not committed): CURLOPT_MAXFILESIZE / the 1 MiB body cap
-# removed from pkg/probe/probe.c → "VmHWM grew" fails on the 10 MiB body;
-# the probe timeout ignored (timeout_ms forced to 0 = curl's default) →
-# the hang stack stays without a result and "hang → Timeout" fails; TLS
-# verification off (CURLOPT_SSL_VERIFYPEER 0) → wrongca/expired go green.
+# Seen red by hand (mutant built from a copy, not committed): PROBE_BODY_MAX
+# in pkg/probe/probe.c raised from 1 MiB to 64 MiB → the 10 MiB body is
+# buffered and "VmHWM grew by ≤ 8 MiB" fails (+27 MiB). The "good" stack
+# (healthy backend behind the same CA ConfigMap) guards the TLS cases: with
+# verification off, wrongca/expired would turn True like it.
 # Needs KUBECONFIG (a tests/cluster control plane) and CROSSLINK.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/faults_lib.sh"
