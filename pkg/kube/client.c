@@ -3,7 +3,8 @@
  * and TLS sessions, credentials applied per request (token refresh after a
  * 401), Status decoding, Retry-After retries, bounded bodies, and the REST
  * verbs on top. Any thread may call in; a handle is never used by two
- * threads at once. */
+ * threads at once. kube_client_cancel() ends Retry-After waits and aborts
+ * non-watch requests in flight (the lease-loss path: stop writing now). */
 #include "kube_int.h"
 
 #include <curl/curl.h>
@@ -48,7 +49,10 @@ struct kube_client {
     void *fence_payload;
     long timeout_ms;
     int max_retries;
-    int openssl; /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
+    int openssl;
+    atomic_int cancelled;     /* kube_client_cancel: non-watch requests fail at once */
+    pthread_mutex_t wait_lock; /* Retry-After waits sleep on wait_cond */
+    pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC; broadcast by kube_client_cancel */ /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
 };
 
 /* ---- share locking -------------------------------------------------------- */
@@ -129,6 +133,15 @@ int kube_client_new(struct kube_client **out, struct kube_config *cfg)
     for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->share_lock[i], NULL);
     pthread_mutex_init(&c->pool_lock, NULL);
+    pthread_mutex_init(&c->wait_lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->wait_cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    atomic_init(&c->cancelled, 0);
     c->timeout_ms = 30000;
     c->max_retries = 10;
     if ((err = parse_server(kube_config_server(cfg), &scheme, &c->host, &host, &port)) < 0)
@@ -192,6 +205,8 @@ void kube_client_free(struct kube_client *c)
     for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&c->share_lock[i]);
     pthread_mutex_destroy(&c->pool_lock);
+    pthread_mutex_destroy(&c->wait_lock);
+    pthread_cond_destroy(&c->wait_cond);
     kube_config_free(c->cfg);
     free(c->host);
     free(c->url_server);
@@ -313,6 +328,7 @@ static CURLcode ssl_ctx_cb(CURL *easy, void *ssl_ctx, void *payload)
 struct xfer {
     struct op_buf *body;        /* whole body (non-stream) or error body (stream) */
     struct kube__stream *stream;
+    atomic_int *cancelled;      /* the client's; aborts non-watch transfers */
     CURL *easy;
     long code;
     int retry_after_s;
@@ -380,8 +396,13 @@ static int xferinfo_cb(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
-    if (!x->stream)
+    if (!x->stream) {
+        if (atomic_load(x->cancelled)) {
+            x->stopped = 1;
+            return 1;
+        }
         return 0;
+    }
     if (x->stream->stop_flag && atomic_load(x->stream->stop_flag)) {
         x->stopped = 1;
         return 1;
@@ -473,6 +494,7 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     op_buf_init(&errbody, KUBE_ERRBODY_MAX);
     x.body = rq->stream ? &errbody : resp;
     x.stream = rq->stream;
+    x.cancelled = &c->cancelled;
     errbuf[0] = '\0';
 
     if (timeout_ms <= 0) {
@@ -542,11 +564,10 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
     curl_easy_setopt(h->easy, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h->easy, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(h->easy, CURLOPT_HEADERDATA, &x);
-    if (rq->stream) {
-        curl_easy_setopt(h->easy, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h->easy, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-        curl_easy_setopt(h->easy, CURLOPT_XFERINFODATA, &x);
-    }
+    /* watches: stop flag and idle watchdog; other requests: cancellation */
+    curl_easy_setopt(h->easy, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h->easy, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+    curl_easy_setopt(h->easy, CURLOPT_XFERINFODATA, &x);
     if (c->connect_to) {
         connect_to = curl_slist_append(NULL, c->connect_to);
         curl_easy_setopt(h->easy, CURLOPT_CONNECT_TO, connect_to);
@@ -592,7 +613,11 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
 
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && x.sink_err)) {
         reusable = 1;
-        if (x.stopped) {
+        if (x.stopped && !rq->stream) {
+            err = op_err_set(OP_EUNAVAILABLE, "%s %s: cancelled", rq->method, rq->path);
+            kube__strlcpy(st->message, "cancelled", sizeof(st->message));
+            st->code = 0;
+        } else if (x.stopped) {
             err = op_err_set(OP_ETIMEOUT, "%s %s: stopped", rq->method, rq->path);
             kube__strlcpy(st->message, "stopped", sizeof(st->message));
             st->code = (int)x.code;
@@ -668,11 +693,43 @@ static int refreshable(struct kube_client *c)
     return a == KUBE_AUTH_TOKEN_FILE || a == KUBE_AUTH_EXEC;
 }
 
-static void sleep_ms(long ms)
+/* Sleeps ms (a Retry-After) unless the client is cancelled first; returns
+ * nonzero when cancelled. */
+static int wait_ms(struct kube_client *c, long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
+    struct timespec until;
+    int cancelled;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->wait_lock);
+    while (!(cancelled = atomic_load(&c->cancelled)) &&
+           pthread_cond_timedwait(&c->wait_cond, &c->wait_lock, &until) == 0)
         ;
+    cancelled = atomic_load(&c->cancelled);
+    pthread_mutex_unlock(&c->wait_lock);
+    return cancelled;
+}
+
+void kube_client_cancel(struct kube_client *c, int cancel)
+{
+    pthread_mutex_lock(&c->wait_lock);
+    atomic_store(&c->cancelled, cancel ? 1 : 0);
+    pthread_cond_broadcast(&c->wait_cond);
+    pthread_mutex_unlock(&c->wait_lock);
+}
+
+static int cancelled_err(const struct req *rq, struct kube_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->retry_after_s = -1;
+    kube__strlcpy(st->message, "cancelled", sizeof(st->message));
+    return op_err_set(OP_EUNAVAILABLE, "%s %s: cancelled", rq->method, rq->path);
 }
 
 /* Round trip with the 401-refresh and Retry-After policies. */
@@ -683,6 +740,8 @@ static int do_request(struct kube_client *c, struct req *rq, struct op_buf *resp
     int attempt = 0, refreshed = 0, err;
 
     for (;;) {
+        if (!rq->stream && atomic_load(&c->cancelled))
+            return cancelled_err(rq, st);
         op_buf_reset(resp);
         err = round_trip(c, rq, resp, st);
         if (err == OP_EUNAUTHORIZED && st->code == 401 && !refreshed && refreshable(c)) {
@@ -696,7 +755,8 @@ static int do_request(struct kube_client *c, struct req *rq, struct op_buf *resp
             long wait = st->retry_after_s > 0 ? st->retry_after_s * 1000L : 200L;
             if (op_mono_ms() - start + wait <= KUBE_RETRY_TOTAL_MS) {
                 attempt++;
-                sleep_ms(wait);
+                if (wait_ms(c, wait))
+                    return err; /* cancelled: the last answer goes back */
                 continue;
             }
         }

@@ -228,6 +228,15 @@ void kube_client_set_max_retries(struct kube_client *c, int n);
  * the pool otherwise. Thread-safe; requests in flight are not affected. */
 void kube_client_release_idle(struct kube_client *c, int64_t idle_ms, size_t keep);
 
+/* cancel nonzero: every non-watch request fails at once with OP_EUNAVAILABLE
+ * (st->code 0, message "cancelled") — new ones before they are sent, those
+ * in flight within ~1 s (curl's progress callback), those waiting out a
+ * Retry-After at once (with the last answer). Watches are not affected
+ * (kube_watch_stop ends them). For a controller that lost its Lease: no
+ * write may leave after that. cancel 0 lets requests through again.
+ * Thread-safe. */
+void kube_client_cancel(struct kube_client *c, int cancel);
+
 /* Raw request: method, path (from kube_path, starting with "/"), optional
  * content type and body (borrowed). On 2xx *out (if out != NULL) receives
  * the decoded JSON body as a new reference (JSON null for an empty body).

@@ -1,6 +1,7 @@
 /* test_kube_fake.c — pkg/kube's HTTP behaviour against a scripted fake
  * apiserver on a loopback socket (plain HTTP/1.1, one thread): Retry-After
- * retries and their bound, no retry without Retry-After, token-file refresh on
+ * retries, their bound and their wait (the stated seconds; cut short by
+ * kube_client_cancel), no retry without Retry-After, token-file refresh on
  * 401, request headers (User-Agent, content types, SSA query), and the watch
  * state machine — events split across chunks, bookmarks, an ERROR 410 and an
  * HTTP 410 leading to a relist that reports vanished objects as DELETED and
@@ -211,6 +212,13 @@ static void h_retry(struct fake *f, int fd, const char *method, const char *targ
                     "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"slow down\",\"reason\":\"TooManyRequests\",\"code\":429}");
         else
             respond(fd, 200, NULL, CM_X);
+    } else if (strstr(target, "/configmaps/ra1")) {
+        if (++f->counter % 2 == 1)
+            respond(fd, 429, "Retry-After: 1\r\n", "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}");
+        else
+            respond(fd, 200, NULL, CM_X);
+    } else if (strstr(target, "/configmaps/ra30")) {
+        respond(fd, 429, "Retry-After: 30\r\n", "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}");
     } else if (strstr(target, "/configmaps/always429")) {
         respond(fd, 429, "Retry-After: 0\r\n", "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}");
     } else if (strstr(target, "/configmaps/plain503")) {
@@ -266,6 +274,60 @@ TEST(retry_after_is_honoured_and_bounded)
     ASSERT_EQ(st.retry_after_s, -1);
     ASSERT_STR_EQ(st.message, "etcd down");
     ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/plain503"), 1);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+static void *cancel_later(void *arg)
+{
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    kube_client_cancel(arg, 1);
+    return NULL;
+}
+
+/* APF answers 429 with Retry-After: N; the next attempt must wait N s (not
+ * 200 ms, not at once), and a cancelled client must not sit out a long
+ * Retry-After nor send anything more. */
+TEST(retry_after_waits_the_stated_time_and_cancel_ends_it)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_status st;
+    json_t *o = NULL;
+    pthread_t th;
+    int64_t t0, dt;
+    ASSERT_OK(fake_start(&f, h_retry));
+    c = fake_client(&f, "{token: t}");
+    ASSERT_TRUE(c != NULL);
+    t0 = op_mono_ms();
+    ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "ra1", &o, &st));
+    dt = op_mono_ms() - t0;
+    json_decref(o);
+    o = NULL;
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/ra1"), 2);
+    ASSERT_TRUE(dt >= 1000);
+    ASSERT_TRUE(dt < 5000);
+
+    /* Retry-After: 30, cancelled after 300 ms: back within ~1 s with the 429 */
+    ASSERT_EQ(pthread_create(&th, NULL, cancel_later, c), 0);
+    t0 = op_mono_ms();
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "ra30", &o, &st), OP_EUNAVAILABLE);
+    dt = op_mono_ms() - t0;
+    pthread_join(th, NULL);
+    ASSERT_EQ(st.code, 429);
+    ASSERT_TRUE(dt < 2000);
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/ra30"), 1);
+    /* cancelled: nothing is sent */
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "ra1", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(st.code, 0);
+    ASSERT_STR_EQ(st.message, "cancelled");
+    ASSERT_EQ(fake_count(&f, "GET /api/v1/namespaces/ns/configmaps/ra1"), 2);
+    /* and requests flow again once the cancellation is lifted */
+    kube_client_cancel(c, 0);
+    f.counter = 1; /* next ra1 answer: 200 */
+    ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "ra1", &o, &st));
+    json_decref(o);
     kube_client_free(c);
     fake_stop(&f);
 }
