@@ -213,6 +213,11 @@ void kube_client_set_on_request(struct kube_client *c, kube_request_fn fn, void 
  * before sharing the client across threads. */
 void kube_client_set_timeout_ms(struct kube_client *c, long ms);
 void kube_client_set_max_retries(struct kube_client *c, int n);
+/* How many idle connections (easy handles) the pool keeps for reuse (default
+ * 16; 0 restores it): set it to the number of requests the caller runs at
+ * once, or a burst closes the surplus and the next one pays new TLS
+ * handshakes. Set before sharing the client across threads. */
+void kube_client_set_pool_max(struct kube_client *c, size_t n);
 /* Closes the pooled connections (and their handles) that have been idle for
  * at least idle_ms, keeping the `keep` most recently used ones: a burst of
  * concurrent requests leaves one TLS connection (~100 KiB) per request in
