@@ -1024,6 +1024,11 @@ int ctl_manager_main(struct ctl_options *opts)
         goto out;
     }
     cfg = NULL;
+    if (opts->workers <= 0)
+        opts->workers = ctl_default_workers(op_cpu_count());
+    /* one idle connection per concurrent request: a worker applies a
+     * stack's two ConfigMaps at once; plus watches, Events and the Lease */
+    kube_client_set_pool_max(m->client, (size_t)opts->workers * 2 + 4);
 
     m->metrics = ctl_metrics_new();
     m->queue = ctl_wq_new(NULL);
