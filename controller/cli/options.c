@@ -58,7 +58,8 @@ void ctl_options_usage(FILE *f)
             "  --context NAME             kubeconfig context (CROSSLINK_CONTEXT)\n"
             "  --namespaces a,b           watch only these namespaces (CROSSLINK_NAMESPACES;\n"
             "                             default all)\n"
-            "  --workers N                concurrent reconciles (CROSSLINK_WORKERS; 4)\n"
+            "  --workers N                concurrent reconciles (CROSSLINK_WORKERS; 0 = 8 per\n"
+            "                             usable CPU, 8..32)\n"
             "  --verify-interval DUR      re-verify period for stacks without\n"
             "                             spec.verify.interval (CROSSLINK_VERIFY_INTERVAL; 60s;\n"
             "                             0 disables)\n"
@@ -188,8 +189,8 @@ static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const
         long n;
         errno = 0;
         n = strtol(v, &end, 10);
-        if (!*v || *end || errno || n < 1 || n > 256) {
-            *err_out = op_asprintf("%s: invalid worker count \"%s\" (1..256)", src, v);
+        if (!*v || *end || errno || n < 0 || n > 256) {
+            *err_out = op_asprintf("%s: invalid worker count \"%s\" (0 = auto, 1..256)", src, v);
             return OP_EINVALID;
         }
         o->workers = (int)n;
@@ -290,6 +291,13 @@ void ctl_options_cleanup(struct ctl_options *o)
     memset(o, 0, sizeof(*o));
 }
 
+int ctl_default_workers(int cpus)
+{
+    if (cpus < 1)
+        cpus = 1;
+    return cpus >= 4 ? 32 : cpus * 8;
+}
+
 int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const *env, char **err_out)
 {
     int err = OP_OK;
@@ -297,7 +305,7 @@ int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const 
     const char *pns;
 
     memset(o, 0, sizeof(*o));
-    o->workers = 4;
+    o->workers = 0; /* auto: ctl_default_workers */
     o->verify_interval_ms = 60000;
     o->log_level = OP_LOG_INFO;
     if (set_str(&o->metrics_addr, ":8080") < 0 || set_str(&o->health_addr, ":8081") < 0 ||

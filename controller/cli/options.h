@@ -14,7 +14,7 @@ struct ctl_options {
     char *context;         /* NULL: current-context */
     char **namespaces;     /* NULL-terminated; NULL or empty = all namespaces */
     size_t n_namespaces;
-    int workers;           /* 4 */
+    int workers;           /* 0: ctl_default_workers(op_cpu_count()) at start */
     int64_t verify_interval_ms; /* 60000; 0 disables periodic re-verification */
     char *metrics_addr;    /* ":8080"; NULL when disabled ("0") */
     char *health_addr;     /* ":8081"; NULL when disabled ("0") */
@@ -33,5 +33,11 @@ struct ctl_options {
 int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const *env, char **err_out);
 void ctl_options_cleanup(struct ctl_options *o);
 void ctl_options_usage(FILE *f);
+
+/* Pure: the default number of reconcile workers for a process that may use
+ * cpus CPUs — 8 per CPU, at most 32. A reconcile spends a few ms
+ * of CPU and most of its time waiting for the apiserver, so several per CPU
+ * keep both busy. */
+int ctl_default_workers(int cpus);
 
 #endif

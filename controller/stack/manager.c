@@ -1103,6 +1103,11 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
         goto fail;
     }
     cfg = NULL;
+    if (opts->workers <= 0)
+        opts->workers = ctl_default_workers(op_cpu_count());
+    /* one idle connection per concurrent request: a worker applies a
+     * stack's two ConfigMaps at once; plus watches, Events and the Lease */
+    kube_client_set_pool_max(m->client, (size_t)opts->workers * 2 + 4);
 
     m->metrics = rt_metrics_new();
     m->queue = rt_wq_new(NULL);

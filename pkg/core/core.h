@@ -108,6 +108,15 @@ void op_wipe_free_n(void *p, size_t n);
 char *op_asprintf(const char *fmt, ...) OP_PRINTF(1, 2);
 int op_str_has_prefix(const char *s, const char *prefix);
 
+/* ---- CPUs --------------------------------------------------------------- */
+
+/* CPUs this process may use: the affinity mask, lowered by a cgroup CPU
+ * quota (a container's CPU limit, rounded up). Always ≥ 1. */
+int op_cpu_count(void);
+/* Pure: whole CPUs a cgroup v2 cpu.max line ("200000 100000", "max 100000")
+ * allows, rounded up; 0 when unlimited or unparsable. */
+int op_cpu_quota_parse(const char *cpu_max);
+
 /* ---- clocks and randomness --------------------------------------------- */
 
 /* Monotonic milliseconds. */

@@ -49,10 +49,11 @@ struct kube_client {
     void *fence_payload;
     long timeout_ms;
     int max_retries;
-    int openssl;
     atomic_int cancelled;     /* kube_client_cancel: non-watch requests fail at once */
     pthread_mutex_t wait_lock; /* Retry-After waits sleep on wait_cond */
-    pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC; broadcast by kube_client_cancel */ /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
+    pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC; broadcast by kube_client_cancel */
+    int openssl; /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
+    size_t pool_max; /* idle handles kept (connections); KUBE_POOL_MAX unless set */
 };
 
 /* ---- share locking -------------------------------------------------------- */
@@ -144,6 +145,7 @@ int kube_client_new(struct kube_client **out, struct kube_config *cfg)
     atomic_init(&c->cancelled, 0);
     c->timeout_ms = 30000;
     c->max_retries = 10;
+    c->pool_max = KUBE_POOL_MAX;
     if ((err = parse_server(kube_config_server(cfg), &scheme, &c->host, &host, &port)) < 0)
         goto fail;
     sni = kube_config_tls_server_name(cfg);
@@ -270,7 +272,7 @@ static void handle_put(struct kube_client *c, struct kube_handle *h, int reusabl
     if (!h)
         return;
     pthread_mutex_lock(&c->pool_lock);
-    if (reusable && c->pool_n < KUBE_POOL_MAX) {
+    if (reusable && c->pool_n < c->pool_max) {
         h->idle_since = op_mono_ms();
         h->next = c->pool;
         c->pool = h;
@@ -282,6 +284,11 @@ static void handle_put(struct kube_client *c, struct kube_handle *h, int reusabl
         curl_easy_cleanup(h->easy);
         free(h);
     }
+}
+
+void kube_client_set_pool_max(struct kube_client *c, size_t n)
+{
+    c->pool_max = n > 0 ? n : KUBE_POOL_MAX;
 }
 
 void kube_client_release_idle(struct kube_client *c, int64_t idle_ms, size_t keep)

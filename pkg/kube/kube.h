@@ -146,6 +146,7 @@ struct kube_query {
     long limit;
     int watch;
     int allow_watch_bookmarks;
+    int send_initial_events;       /* watch-list (KEP-3157): sendInitialEvents=true */
     long timeout_seconds;
     const char *field_manager;
     int force;
@@ -222,6 +223,11 @@ void kube_client_set_write_fence(struct kube_client *c, kube_write_fence_fn fn, 
  * before sharing the client across threads. */
 void kube_client_set_timeout_ms(struct kube_client *c, long ms);
 void kube_client_set_max_retries(struct kube_client *c, int n);
+/* How many idle connections (easy handles) the pool keeps for reuse (default
+ * 16; 0 restores it): set it to the number of requests the caller runs at
+ * once, or a burst closes the surplus and the next one pays new TLS
+ * handshakes. Set before sharing the client across threads. */
+void kube_client_set_pool_max(struct kube_client *c, size_t n);
 /* Closes the pooled connections (and their handles) that have been idle for
  * at least idle_ms, keeping the `keep` most recently used ones: a burst of
  * concurrent requests leaves one TLS connection (~100 KiB) per request in
@@ -416,6 +422,11 @@ typedef json_t *(*kube_watch_transform_fn)(json_t *obj, void *payload);
 typedef void (*kube_watch_error_fn)(int err, const struct kube_status *st, const char *msg,
                                     void *payload);
 
+enum kube_initial {
+    KUBE_INITIAL_AUTO = 0,
+    KUBE_INITIAL_LIST = 1,
+};
+
 struct kube_watch_opts {
     const struct kube_resource *resource; /* required; borrowed, must outlive the watch */
     const char *ns;                       /* NULL or "" = all namespaces (copied) */
@@ -424,6 +435,14 @@ struct kube_watch_opts {
     long timeout_seconds;   /* server-side watch timeout; 0 → random 300..600 */
     long idle_timeout_ms;   /* no bytes for this long → reconnect; 0 → 180000 */
     long page_size;         /* list page size; 0 → 500 (peak list memory ≈ one page) */
+    /* How the initial state (and every relist) is fetched. KUBE_INITIAL_AUTO:
+     * a watch-list stream (KEP-3157: sendInitialEvents=true,
+     * resourceVersionMatch=NotOlderThan, ended by the bookmark annotated
+     * k8s.io/initial-events-end) decoded one event at a time and continued as
+     * the watch; when the server refuses it (WatchList gate off, an older
+     * apiserver) a paged LIST instead, like client-go's reflector.
+     * KUBE_INITIAL_LIST: always the paged LIST, then a WATCH. */
+    int initial;
     /* If set, the first cycle skips the initial LIST and watches from this
      * resourceVersion with an empty store (resume after restart; also how
      * tests provoke 410 → relist). */
@@ -470,7 +489,9 @@ size_t kube_watch_count(struct kube_watch *w);
 char *kube_watch_resource_version(struct kube_watch *w);
 
 struct kube_watch_stats {
-    uint64_t lists;       /* completed (re)lists, including the first */
+    uint64_t lists;       /* completed (re)lists, including the first (streamed or paged) */
+    uint64_t streamed;    /* ... of which received as a watch-list stream */
+    uint64_t fallbacks;   /* watch-lists the server refused (then listed page by page) */
     uint64_t watches;     /* watch connections opened */
     uint64_t gone;        /* 410s seen (HTTP or ERROR event) */
     uint64_t bookmarks;   /* BOOKMARK events */

@@ -146,6 +146,11 @@ int kube_path(struct op_buf *out, const struct kube_resource *r, const char *ns,
             return err;
         first = 0;
     }
+    if (q->send_initial_events) {
+        if ((err = op_buf_appendf(out, "%csendInitialEvents=true", first ? '?' : '&')) < 0)
+            return err;
+        first = 0;
+    }
     if (q->timeout_seconds > 0) {
         if ((err = op_buf_appendf(out, "%ctimeoutSeconds=%ld", first ? '?' : '&', q->timeout_seconds)) < 0)
             return err;

@@ -1,10 +1,15 @@
 /* watch.c — list+watch into an in-memory store (a small informer), one thread
- * per watch. The stream is framed by a pure line splitter; the resourceVersion
- * advances with every event and bookmark; 410 (HTTP or ERROR event) → relist,
- * replace the store and report what vanished or changed; other failures →
- * jittered exponential backoff. The store keeps each object as one block of
- * compact JSON, decoded on read. The store lock is never held while calling
- * user callbacks. */
+ * per watch, with client-go's reflector semantics. The initial state comes
+ * from a watch-list stream (KEP-3157: sendInitialEvents=true, ended by the
+ * bookmark annotated k8s.io/initial-events-end) decoded one event at a time
+ * into a fresh store and then continued as the watch; a server that refuses
+ * it gets a paged LIST (one page in memory at a time) and a WATCH. The stream
+ * is framed by a pure line splitter; the resourceVersion advances with every
+ * event and bookmark after the initial state; 410 (HTTP or ERROR event) →
+ * relist, replace the store and report what vanished or changed; other
+ * failures → jittered exponential backoff. The store keeps each object as one
+ * block of compact JSON, decoded on read. The store lock is never held while
+ * calling user callbacks. */
 #include "kube_int.h"
 
 #include <errno.h>
@@ -258,6 +263,23 @@ static struct store_ent *store_take(struct store *s, const char *key)
 
 /* ---- the informer --------------------------------------------------------- */
 
+/* A store being filled by a (re)list or the initial events of a watch-list,
+ * swapped in whole when complete. order remembers the arrival order for the
+ * events (NULL where an object was deleted again before the end). */
+struct fill {
+    struct store fresh; /* key → transformed object */
+    struct store_ent **order;
+    size_t n, cap;
+};
+
+/* Why a watch-list stream ended before its initial state was complete. */
+enum wl_end {
+    WL_NONE = 0,
+    WL_RETRY,    /* again now, as a watch-list (RV reset or stream cut short) */
+    WL_BACKOFF,  /* again as a watch-list after the usual backoff (429, no answer) */
+    WL_FALLBACK, /* the server refused it: paged LIST now */
+};
+
 struct kube_watch {
     struct kube_client *c;
     struct kube_watch_opts o;
@@ -271,10 +293,16 @@ struct kube_watch {
     struct store store; /* key → object */
     char *rv;
     int synced;
+    /* client-go's isLastSyncResourceVersionUnavailable: the next watch-list
+     * asks for the latest state (no resourceVersion) */
+    int rv_unavailable;
     struct kube_watch_stats stats;
     /* per-connection state, watch thread only */
     struct kube_line_splitter split;
-    int stream_err;
+    int initial;          /* watch-list: still receiving the initial state */
+    uint64_t initial_n;   /* events received in this initial state */
+    struct fill fill;     /* ... and the store they go to */
+    struct kube_status stream_st; /* the ERROR event that ended a stream */
 };
 
 static void emit(struct kube_watch *w, enum kube_event_type t, const json_t *obj)
@@ -313,68 +341,91 @@ static void fill_type(const struct kube_resource *r, json_t *obj)
         json_object_set_new(obj, "kind", json_string(r->kind));
 }
 
-/* relist's page callback: transforms each item of one page into fresh (the
- * next store) so the untransformed page can be freed before the next is
- * fetched. order remembers the list order for the events. */
-struct relist_ctx {
-    struct kube_watch *w;
-    struct store fresh; /* key → transformed object; owned by relist */
-    struct store_ent **order;
-    size_t n, cap;
-};
+static void fill_cleanup(struct fill *f)
+{
+    store_cleanup(&f->fresh);
+    free(f->order);
+    memset(f, 0, sizeof(*f));
+}
 
+/* Transforms obj (stolen) and puts it into f, replacing an earlier object
+ * with the same key. Objects the transform drops or that have no key are
+ * skipped. Errors: OP_ENOMEM. */
+static int fill_put(struct kube_watch *w, struct fill *f, json_t *obj)
+{
+    struct store_ent *e, *old;
+    char kbuf[512];
+    json_t *t = transform(w, obj); /* steals obj */
+    int failed = 0;
+
+    if (!t)
+        return OP_OK;
+    if (kube_obj_key(t, kbuf, sizeof(kbuf)) < 0) {
+        json_decref(t);
+        return OP_OK;
+    }
+    e = store_ent_new(kbuf, t);
+    json_decref(t);
+    if (!e)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    if (f->n == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 64;
+        struct store_ent **no = realloc(f->order, nc * sizeof(*no));
+        if (!no) {
+            free(e);
+            return op_err_set(OP_ENOMEM, "out of memory");
+        }
+        f->order = no;
+        f->cap = nc;
+    }
+    old = store_put(&f->fresh, e, &failed);
+    if (failed)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    if (old) { /* the same key twice: keep the last, in the first one's place */
+        for (size_t k = 0; k < f->n; k++)
+            if (f->order[k] == old)
+                f->order[k] = e;
+        free(old);
+    } else {
+        f->order[f->n++] = e;
+    }
+    return OP_OK;
+}
+
+/* Removes key from f (a DELETED among the initial events). */
+static void fill_del(struct fill *f, const char *key)
+{
+    struct store_ent *e = store_take(&f->fresh, key);
+    if (!e)
+        return;
+    for (size_t k = 0; k < f->n; k++)
+        if (f->order[k] == e)
+            f->order[k] = NULL;
+    free(e);
+}
+
+/* relist's page callback: transforms each item of one page into the fill
+ * (the next store) so the untransformed page can be freed before the next
+ * is fetched. */
 static int relist_page(json_t *items, int restart, void *payload)
 {
-    struct relist_ctx *x = payload;
-    json_t *item, *t;
-    size_t i;
-    char kbuf[512];
+    struct kube_watch *w = payload;
+    struct fill *f = &w->fill;
+    json_t *item;
+    int err;
 
     if (restart) {
-        store_clear(&x->fresh); /* continue token expired: a new snapshot */
-        x->n = 0;
+        fill_cleanup(f); /* continue token expired: a new snapshot */
     }
-    for (i = 0; i < json_array_size(items); i++) {
-        struct store_ent *e, *old;
-        int failed = 0;
-        if (atomic_load(&x->w->stop))
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        if (atomic_load(&w->stop))
             return op_err_set(OP_ETIMEOUT, "stopped");
         /* take the item out of the page: transform gets the only reference
          * and can free what it strips right away */
         item = json_incref(json_array_get(items, i));
         json_array_set_new(items, i, json_null());
-        t = transform(x->w, item); /* steals item */
-        if (!t)
-            continue;
-        if (kube_obj_key(t, kbuf, sizeof(kbuf)) < 0) {
-            json_decref(t);
-            continue;
-        }
-        e = store_ent_new(kbuf, t);
-        json_decref(t);
-        if (x->n == x->cap) {
-            size_t nc = x->cap ? x->cap * 2 : 64;
-            struct store_ent **no = realloc(x->order, nc * sizeof(*no));
-            if (!no) {
-                free(e);
-                return op_err_set(OP_ENOMEM, "out of memory");
-            }
-            x->order = no;
-            x->cap = nc;
-        }
-        if (!e)
-            return op_err_set(OP_ENOMEM, "out of memory");
-        old = store_put(&x->fresh, e, &failed);
-        if (failed)
-            return op_err_set(OP_ENOMEM, "out of memory");
-        if (old) { /* the same key twice in one list: keep the last */
-            for (size_t k = 0; k < x->n; k++)
-                if (x->order[k] == old)
-                    x->order[k] = e;
-            free(old);
-        } else {
-            x->order[x->n++] = e;
-        }
+        if ((err = fill_put(w, f, item)) < 0)
+            return err;
     }
     return OP_OK;
 }
@@ -390,42 +441,35 @@ static void emit_ent(struct kube_watch *w, enum kube_event_type t, const struct 
     json_decref(obj);
 }
 
-/* Lists everything page by page into a fresh store (each page transformed,
- * then dropped before the next is fetched), swaps it in and emits the
- * differences. On failure the old store stays. */
-static int relist(struct kube_watch *w)
+/* Swaps w->fill in as the store at resourceVersion rv (stolen; NULL keeps
+ * the current one), emits the differences to the old store and marks the
+ * watch synced. Like client-go's Replace: the old store stays until the new
+ * state is complete. */
+static void install(struct kube_watch *w, char *rv, int streamed)
 {
-    struct kube_list_opts lo = {w->label, w->field, w->o.page_size > 0 ? w->o.page_size : 500, NULL};
-    struct kube_status st;
-    struct relist_ctx x;
     struct store old;
-    char *rv = NULL;
-    int err;
 
-    memset(&st, 0, sizeof(st));
-    memset(&x, 0, sizeof(x));
-    memset(&old, 0, sizeof(old));
-    x.w = w;
-    err = kube_list_each(w->c, w->o.resource, w->ns, &lo, relist_page, &x, &rv, &st);
-    if (err < 0) {
-        if (w->o.on_error && !atomic_load(&w->stop))
-            w->o.on_error(err, &st, op_err_last(), w->o.payload);
-        goto out;
-    }
     pthread_mutex_lock(&w->lock);
     old = w->store;
-    w->store = x.fresh;
-    memset(&x.fresh, 0, sizeof(x.fresh));
-    free(w->rv);
-    w->rv = rv; /* kube_list_each's copy, "" when the server sent none */
-    rv = NULL;
+    w->store = w->fill.fresh;
+    memset(&w->fill.fresh, 0, sizeof(w->fill.fresh));
+    if (rv) {
+        free(w->rv);
+        w->rv = rv;
+    }
+    w->rv_unavailable = 0;
     w->stats.lists++;
+    if (streamed)
+        w->stats.streamed++;
     pthread_mutex_unlock(&w->lock);
 
     /* only this thread writes the store: reading it unlocked is safe, and
-     * x.order points into it */
-    for (size_t i = 0; i < x.n; i++) {
-        const struct store_ent *e = x.order[i], *prev = store_find(&old, e->data);
+     * fill.order points into it */
+    for (size_t i = 0; i < w->fill.n; i++) {
+        const struct store_ent *e = w->fill.order[i], *prev;
+        if (!e)
+            continue;
+        prev = store_find(&old, e->data);
         if (!prev)
             emit_ent(w, KUBE_EVENT_ADDED, e);
         else if (!prev->data[prev->rv_off] || !e->data[e->rv_off] ||
@@ -436,19 +480,85 @@ static int relist(struct kube_watch *w)
         for (const struct store_ent *e = old.b[i]; e; e = e->next)
             if (!store_find(&w->store, e->data))
                 emit_ent(w, KUBE_EVENT_DELETED, e);
+    store_cleanup(&old);
+    fill_cleanup(&w->fill);
     pthread_mutex_lock(&w->lock);
     w->synced = 1;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     if (w->o.on_synced)
         w->o.on_synced(w->o.payload);
-    err = OP_OK;
-out:
-    store_cleanup(&old);
-    store_cleanup(&x.fresh);
-    free(x.order);
-    free(rv);
-    return err;
+}
+
+/* Lists everything page by page into a fresh store (each page transformed,
+ * then dropped before the next is fetched), swaps it in and emits the
+ * differences. On failure the old store stays. */
+static int relist(struct kube_watch *w)
+{
+    struct kube_list_opts lo = {w->label, w->field, w->o.page_size > 0 ? w->o.page_size : 500, NULL};
+    struct kube_status st;
+    char *rv = NULL;
+    int err;
+
+    memset(&st, 0, sizeof(st));
+    fill_cleanup(&w->fill);
+    err = kube_list_each(w->c, w->o.resource, w->ns, &lo, relist_page, w, &rv, &st);
+    if (err < 0) {
+        if (w->o.on_error && !atomic_load(&w->stop))
+            w->o.on_error(err, &st, op_err_last(), w->o.payload);
+        fill_cleanup(&w->fill);
+        free(rv);
+        return err;
+    }
+    /* kube_list_each's copy, "" when the server sent none */
+    install(w, rv, 0);
+    return OP_OK;
+}
+
+/* The initial-events-end bookmark of a watch-list (metadata.annotations
+ * "k8s.io/initial-events-end": "true"). */
+static int is_initial_end(const json_t *obj)
+{
+    const json_t *a = json_object_get(json_object_get(obj, "metadata"), "annotations");
+    const char *v = json_string_value(json_object_get(a, "k8s.io/initial-events-end"));
+    return v && strcmp(v, "true") == 0;
+}
+
+/* One event of a watch-list's initial state: into the fill; the bookmark
+ * that ends it installs the fill and switches the stream to watching. The
+ * initial ADDED events are not in resourceVersion order, so the
+ * resourceVersion is taken only from that bookmark (client-go likewise). */
+static int on_initial(struct kube_watch *w, const char *type, json_t *obj)
+{
+    w->initial_n++;
+    if (strcmp(type, "BOOKMARK") == 0) {
+        const char *rv = kube_obj_resource_version(obj);
+        char *copy;
+        pthread_mutex_lock(&w->lock);
+        w->stats.bookmarks++;
+        pthread_mutex_unlock(&w->lock);
+        if (!is_initial_end(obj))
+            return OP_OK;
+        if (!rv || !*rv)
+            return op_err_set(OP_EINVALID, "watch-list %s: initial-events-end bookmark without resourceVersion",
+                              w->o.resource->plural);
+        if (!(copy = op_strdup(rv)))
+            return op_err_set(OP_ENOMEM, "out of memory");
+        w->initial = 0;
+        install(w, copy, 1);
+        return OP_OK;
+    }
+    fill_type(w->o.resource, obj);
+    if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)
+        return fill_put(w, &w->fill, json_incref(obj));
+    if (strcmp(type, "DELETED") == 0) {
+        char kbuf[512];
+        json_t *t = transform(w, json_incref(obj));
+        if (t && kube_obj_key(t, kbuf, sizeof(kbuf)) == 0)
+            fill_del(&w->fill, kbuf);
+        json_decref(t);
+    }
+    return OP_OK; /* unknown type: ignore */
 }
 
 static int on_line(const char *line, size_t len, void *payload)
@@ -461,6 +571,10 @@ static int on_line(const char *line, size_t len, void *payload)
 
     if ((err = kube_watch_event_parse(line, len, type, &obj)) < 0)
         return err; /* a garbled stream cannot be trusted: reconnect */
+    if (w->initial && strcmp(type, "ERROR") != 0) {
+        err = on_initial(w, type, obj);
+        goto out;
+    }
     if (strcmp(type, "BOOKMARK") == 0) {
         set_rv(w, kube_obj_resource_version(obj));
         pthread_mutex_lock(&w->lock);
@@ -474,6 +588,7 @@ static int on_line(const char *line, size_t len, void *payload)
         int code = (int)json_integer_value(json_object_get(obj, "code"));
         kube_status_decode(&st, code, s, s ? strlen(s) : 0);
         free(s);
+        w->stream_st = st;
         err = kube_err_from_http(code ? code : 500);
         if (err == OP_OK)
             err = OP_ERR;
@@ -543,8 +658,14 @@ static int sink(const char *data, size_t n, void *payload)
     return kube_line_splitter_feed(&w->split, data, n, on_line, w);
 }
 
-/* One watch connection. 0 = normal end (server timeout), else an op_err. */
-static int watch_once(struct kube_watch *w)
+/* One watch connection. 0 = normal end (server timeout), else an op_err;
+ * *stc (may be NULL) receives the HTTP status or the ERROR event that ended
+ * it. initial: a watch-list — sendInitialEvents=true,
+ * resourceVersionMatch=NotOlderThan from the last resourceVersion (none when
+ * it is unavailable: the latest state, a consistent read), the initial
+ * events go to w->fill and the stream continues as a plain watch once they
+ * are complete (w->initial is cleared then). */
+static int watch_once(struct kube_watch *w, int initial, struct kube_status *stc)
 {
     struct kube_query q;
     struct kube__stream s;
@@ -554,13 +675,19 @@ static int watch_once(struct kube_watch *w)
     int err;
 
     pthread_mutex_lock(&w->lock);
-    rv = op_strdup(w->rv);
+    rv = initial && w->rv_unavailable ? NULL : op_strdup(w->rv);
     w->stats.watches++;
     pthread_mutex_unlock(&w->lock);
     memset(&q, 0, sizeof(q));
+    memset(&st, 0, sizeof(st));
+    memset(&w->stream_st, 0, sizeof(w->stream_st));
     q.watch = 1;
     q.allow_watch_bookmarks = 1;
     q.resource_version = rv;
+    if (initial) {
+        q.send_initial_events = 1;
+        q.resource_version_match = "NotOlderThan";
+    }
     q.label_selector = w->label;
     q.field_selector = w->field;
     q.timeout_seconds = w->o.timeout_seconds > 0 ? w->o.timeout_seconds
@@ -575,13 +702,67 @@ static int watch_once(struct kube_watch *w)
     s.payload = w;
     s.stop_flag = &w->stop;
     s.idle_ms = w->o.idle_timeout_ms > 0 ? w->o.idle_timeout_ms : 180000;
+    fill_cleanup(&w->fill);
+    w->initial = initial;
+    w->initial_n = 0;
     kube_line_splitter_init(&w->split, KUBE_MAX_WATCH_LINE);
     err = kube__request_stream(w->c, path.data, &s, &st);
     kube_line_splitter_cleanup(&w->split);
-    if (err < 0 && err != OP_EGONE && w->o.on_error && !atomic_load(&w->stop))
-        w->o.on_error(err, &st, op_err_last(), w->o.payload);
+    if (w->stream_st.code) /* an ERROR event said why */
+        st = w->stream_st;
+    if (err < 0 && err != OP_EGONE && w->o.on_error && !atomic_load(&w->stop) &&
+        !(initial && w->initial && st.code >= 400 && st.code != 429 && st.code != 410))
+        w->o.on_error(err, &st, op_err_last(), w->o.payload); /* a refusal is not reported */
 out:
+    if (stc)
+        *stc = st;
     op_buf_cleanup(&path);
+    return err;
+}
+
+/* client-go's isTooLargeResourceVersionError: the server has not caught up
+ * with the resourceVersion we asked for. */
+static int too_large_rv(const struct kube_status *st)
+{
+    return strstr(st->message, "Too large resource version") != NULL ||
+           strcmp(st->reason, "ResourceVersionTooLarge") == 0;
+}
+
+/* Fetches the initial state (and every relist) as a watch-list stream that
+ * then goes on as the watch; returns the stream's end like watch_once (0 =
+ * the server ended the watch after the initial state) and in *end what to
+ * do when the initial state did not complete. The fill is dropped then. */
+static int watch_list(struct kube_watch *w, enum wl_end *end)
+{
+    struct kube_status st;
+    int err = watch_once(w, 1, &st);
+    int incomplete = w->initial;
+
+    w->initial = 0;
+    *end = WL_NONE;
+    if (!incomplete)
+        return err; /* the state was installed; this was the watch's end */
+    fill_cleanup(&w->fill);
+    if (atomic_load(&w->stop))
+        return err;
+    if (err == OP_OK) {
+        /* ended before the initial-events-end bookmark: again, unless the
+         * server sent nothing at all (it does not stream initial events) */
+        *end = w->initial_n ? WL_RETRY : WL_FALLBACK;
+        return OP_ERR;
+    }
+    if (err == OP_EGONE || too_large_rv(&st)) {
+        pthread_mutex_lock(&w->lock);
+        w->rv_unavailable = 1; /* ask for the latest state */
+        if (err == OP_EGONE)
+            w->stats.gone++;
+        pthread_mutex_unlock(&w->lock);
+        *end = WL_RETRY;
+    } else if (st.code == 0 || st.code == 429 || (st.code >= 200 && st.code < 300)) {
+        *end = WL_BACKOFF; /* no answer, throttled, or cut off mid-stream */
+    } else {
+        *end = WL_FALLBACK; /* refused (WatchList gate off, an old server) */
+    }
     return err;
 }
 
@@ -612,7 +793,7 @@ static void *watch_main(void *arg)
     struct kube_watch *w = arg;
     long backoff = KUBE_BACKOFF_INIT_MS;
     int64_t last_fail = 0;
-    int need_list = 1;
+    int need_list = 1, retries = 0;
 
     if (w->resume_rv) {
         pthread_mutex_lock(&w->lock);
@@ -622,10 +803,35 @@ static void *watch_main(void *arg)
     }
     while (!atomic_load(&w->stop)) {
         int err;
-        if (need_list) {
+        if (need_list && w->o.initial != KUBE_INITIAL_LIST) {
+            enum wl_end end;
+            err = watch_list(w, &end);
+            if (end == WL_RETRY && ++retries <= 3)
+                continue; /* at once, like client-go; bounded */
+            if (end == WL_FALLBACK || end == WL_RETRY) {
+                pthread_mutex_lock(&w->lock);
+                w->stats.fallbacks++;
+                pthread_mutex_unlock(&w->lock);
+                err = relist(w);
+            }
+            retries = 0;
+            if (end == WL_NONE && !atomic_load(&w->stop)) {
+                /* the state is installed; the stream ended as a watch does */
+                need_list = 0;
+                if (err == OP_EGONE) {
+                    pthread_mutex_lock(&w->lock);
+                    w->stats.gone++;
+                    pthread_mutex_unlock(&w->lock);
+                    need_list = 1;
+                    continue;
+                }
+                if (err == OP_ETOOBIG || err == OP_EINVALID)
+                    need_list = 1;
+            }
+        } else if (need_list) {
             err = relist(w);
         } else {
-            err = watch_once(w);
+            err = watch_once(w, 0, NULL);
             if (err == OP_EGONE) {
                 pthread_mutex_lock(&w->lock);
                 w->stats.gone++;
@@ -664,6 +870,7 @@ static void watch_destroy(struct kube_watch *w)
     if (!w)
         return;
     store_cleanup(&w->store);
+    fill_cleanup(&w->fill);
     free(w->rv);
     free(w->ns);
     free(w->label);

@@ -1,7 +1,9 @@
 /* it_kube.c — pkg/kube against the real control plane from tests/cluster
  * (KUBECONFIG must point at it; the test fails, never skips, without it):
  * CRD install and stack CRUD + schema errors, paging, watch ordering, 410 →
- * relist, bookmarks, server-side apply, /status patches, token / client-cert
+ * relist, watch-list streaming (and the paged LIST it falls back to; with
+ * XL_WATCHLIST_OFF=1 the cluster runs --feature-gates=WatchList=false and
+ * the refusal is expected), bookmarks, server-side apply, /status patches, token / client-cert
  * / CA-file kubeconfigs, wrong CA, RBAC 403, events, leases, concurrency, and
  * a watch that survives an apiserver restart, and the idle watchdog
  * reconnecting a silent watch. Everything lives in one
@@ -495,6 +497,97 @@ static int create_pt(struct kube_client *c, const char *name, const char *label)
     int err = kube_create(c, &RES_PODTEMPLATE, g_ns, pt, NULL, NULL);
     json_decref(pt);
     return err;
+}
+
+/* Watch-list against the real apiserver: the initial state arrives as a
+ * stream and the same connection goes on as the watch; the paged LIST
+ * (forced, or the fallback when the server refuses) gives the same store. */
+struct keyset {
+    char keys[160][64];
+    int n;
+};
+
+static int collect_key(const char *key, const json_t *obj, void *payload)
+{
+    struct keyset *k = payload;
+    (void)obj;
+    if (k->n < 160)
+        snprintf(k->keys[k->n++], 64, "%s", key);
+    return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+TEST(watch_list_streams_initial_state_and_paged_list_agrees)
+{
+    SETUP(c);
+    const char *off = getenv("XL_WATCHLIST_OFF");
+    int refused = off && strcmp(off, "1") == 0;
+    struct recorder r = {.mu = PTHREAD_MUTEX_INITIALIZER}, r2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct kube_watch *w = NULL, *w2 = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    static struct keyset k1, k2;
+    char name[32], *rv;
+
+    for (int i = 0; i < 120; i++) {
+        snprintf(name, sizeof(name), "wl-%03d", i);
+        ASSERT_OK(create_cm(c, name, "wl"));
+    }
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = g_ns;
+    o.label_selector = "xl-test=wl";
+    o.on_event = rec_event;
+    o.on_synced = rec_synced;
+    o.on_error = print_err;
+    o.transform = strip_data;
+    o.payload = &r;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 30000));
+    kube_watch_get_stats(w, &s);
+    ASSERT_EQ(s.lists, 1);
+    ASSERT_EQ(s.streamed, refused ? 0 : 1);
+    ASSERT_EQ(s.fallbacks, refused ? 1 : 0);
+    ASSERT_EQ(s.errors, 0);
+    ASSERT_EQ(kube_watch_count(w), 120);
+    ASSERT_EQ(r.n, 120);
+    ASSERT_EQ(rec_count(&r, "ADDED wl-000"), 1);
+    ASSERT_EQ(rec_count(&r, "ADDED wl-119"), 1);
+    rv = kube_watch_resource_version(w);
+    ASSERT_TRUE(rv && *rv);
+    free(rv);
+    /* live events continue: on the watch-list's own connection (one watch
+     * request in all) or, after a LIST, on one WATCH */
+    ASSERT_OK(create_cm(c, "wl-live", "wl"));
+    ASSERT_TRUE(rec_wait(&r, "ADDED wl-live", 20000));
+    kube_watch_get_stats(w, &s);
+    ASSERT_EQ(s.watches, refused ? 2 : 1);
+    ASSERT_EQ(s.lists, 1);
+
+    /* the paged LIST (forced) ends in the same store */
+    o.initial = KUBE_INITIAL_LIST;
+    o.page_size = 50;
+    o.payload = &r2;
+    ASSERT_OK(kube_watch_start(&w2, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w2, 30000));
+    kube_watch_get_stats(w2, &s);
+    ASSERT_EQ(s.streamed, 0);
+    ASSERT_EQ(s.fallbacks, 0);
+    ASSERT_EQ(r2.n, 121);
+    k1.n = k2.n = 0;
+    kube_watch_foreach(w, collect_key, &k1);
+    kube_watch_foreach(w2, collect_key, &k2);
+    ASSERT_EQ(k1.n, 121);
+    ASSERT_EQ(k2.n, 121);
+    qsort(k1.keys, (size_t)k1.n, sizeof(k1.keys[0]), cmp_key);
+    qsort(k2.keys, (size_t)k2.n, sizeof(k2.keys[0]), cmp_key);
+    for (int i = 0; i < k1.n; i++)
+        ASSERT_STR_EQ(k1.keys[i], k2.keys[i]);
+    kube_watch_free(w2);
+    kube_watch_free(w);
 }
 
 TEST(watch_too_old_rv_gets_410_and_relists)

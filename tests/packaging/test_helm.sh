@@ -59,7 +59,7 @@ if "$HELM" lint --strict --kube-version "$KV" "$CHART" --set watchNamespaces='{a
 else
 	bad "helm lint (non-default): $(cat "$tmp/lint2")"
 fi
-for bad_set in controller.workers=0 controller.logLevel=verbose watchNamespaces='{Bad_NS}' unknownKey=1 image.digest=latest; do
+for bad_set in controller.workers=-1 controller.logLevel=verbose watchNamespaces='{Bad_NS}' unknownKey=1 image.digest=latest; do
 	if out=$("$HELM" template x "$CHART" --kube-version "$KV" --set "$bad_set" 2>&1); then
 		bad "values schema accepted --set $bad_set"
 	elif [[ $out == *"don't meet the specifications of the schema"* ]]; then
@@ -103,7 +103,7 @@ img=$(m images <"$tmp/def.yaml")
 args=$(m get Deployment "$full" spec.template.spec.containers.0.args <"$tmp/def.yaml")
 missing=""
 for a in controller --leader-elect=true --lease-name=crosslink-controller '--lease-namespace=$(POD_NAMESPACE)' \
-	--metrics-addr=:8080 --health-addr=:8081 --workers=4 --verify-interval=60s --log-level=info; do
+	--metrics-addr=:8080 --health-addr=:8081 --workers=0 --verify-interval=60s --log-level=info; do
 	[[ $args == *"$a"* ]] || missing+=" $a"
 done
 [[ -z $missing ]] && ok "default args" || bad "default args lack$missing: $args"

@@ -106,4 +106,17 @@ TEST(base64_decode)
     ASSERT_TRUE(out == NULL);
 }
 
+TEST(cpu_quota_parse)
+{
+    ASSERT_EQ(op_cpu_quota_parse("max 100000\n"), 0);
+    ASSERT_EQ(op_cpu_quota_parse("200000 100000\n"), 2);
+    ASSERT_EQ(op_cpu_quota_parse("50000 100000"), 1);  /* 500m → 1, rounded up */
+    ASSERT_EQ(op_cpu_quota_parse("150000 100000"), 2);
+    ASSERT_EQ(op_cpu_quota_parse("150000"), 2);        /* default period */
+    ASSERT_EQ(op_cpu_quota_parse(""), 0);
+    ASSERT_EQ(op_cpu_quota_parse("-1 100000"), 0);
+    ASSERT_EQ(op_cpu_quota_parse("x 100000"), 0);
+    ASSERT_TRUE(op_cpu_count() >= 1);
+}
+
 TEST_MAIN()

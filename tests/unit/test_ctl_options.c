@@ -18,7 +18,7 @@ TEST(options_defaults)
     ASSERT_TRUE(o.kubeconfig == NULL);
     ASSERT_TRUE(o.context == NULL);
     ASSERT_EQ(o.n_namespaces, 0);
-    ASSERT_EQ(o.workers, 4);
+    ASSERT_EQ(o.workers, 0); /* auto */
     ASSERT_EQ(o.verify_interval_ms, 60000);
     ASSERT_STR_EQ(o.metrics_addr, ":8080");
     ASSERT_STR_EQ(o.health_addr, ":8081");
@@ -103,7 +103,7 @@ static int parse_fails(char **argv, int argc, char *const *env, const char *want
 
 TEST(options_errors)
 {
-    ASSERT_TRUE(parse_fails(ARGV("--workers", "0"), 3, NULL, "invalid worker count"));
+    ASSERT_TRUE(parse_fails(ARGV("--workers", "-1"), 3, NULL, "invalid worker count"));
     ASSERT_TRUE(parse_fails(ARGV("--workers=abc"), 2, NULL, "invalid worker count"));
     ASSERT_TRUE(parse_fails(ARGV("--verify-interval=5x"), 2, NULL, "invalid duration"));
     ASSERT_TRUE(parse_fails(ARGV("--verify-interval=-5s"), 2, NULL, "invalid duration"));
@@ -141,6 +141,16 @@ TEST(options_help_and_addr_parse)
     ASSERT_EQ(rt_addr_parse("::1:9", host, sizeof(host), &port), OP_EINVALID);
     ASSERT_EQ(rt_addr_parse("host:", host, sizeof(host), &port), OP_EINVALID);
     ASSERT_EQ(rt_addr_parse("", host, sizeof(host), &port), OP_EINVALID);
+}
+
+TEST(default_workers_follow_cpus)
+{
+    ASSERT_EQ(ctl_default_workers(0), 8);
+    ASSERT_EQ(ctl_default_workers(1), 8);
+    ASSERT_EQ(ctl_default_workers(2), 16);
+    ASSERT_EQ(ctl_default_workers(3), 24);
+    ASSERT_EQ(ctl_default_workers(4), 32);
+    ASSERT_EQ(ctl_default_workers(64), 32);
 }
 
 TEST_MAIN()

@@ -332,6 +332,13 @@ TEST(path_query_escaping)
     ASSERT_STR_EQ(p, "/apis/crosslink.dev/v1alpha1/observabilitystacks"
                      "?resourceVersion=12345&watch=1&allowWatchBookmarks=true&timeoutSeconds=300");
     free(p);
+    w.send_initial_events = 1; /* watch-list */
+    w.resource_version_match = "NotOlderThan";
+    p = path_of(&KUBE_RES_STACK, NULL, NULL, NULL, &w, &err);
+    ASSERT_STR_EQ(p, "/apis/crosslink.dev/v1alpha1/observabilitystacks?resourceVersion=12345"
+                     "&resourceVersionMatch=NotOlderThan&watch=1&allowWatchBookmarks=true"
+                     "&sendInitialEvents=true&timeoutSeconds=300");
+    free(p);
 
     struct kube_query a = {0};
     a.field_manager = "crosslink";

@@ -6,8 +6,12 @@
  * state machine — events split across chunks, bookmarks, an ERROR 410 and an
  * HTTP 410 leading to a relist that reports vanished objects as DELETED and
  * changed ones as MODIFIED, a paged relist that transforms each page before
- * fetching the next (and starts over on an expired continue token), and a
- * prompt stop of a silent watch. */
+ * fetching the next (and starts over on an expired continue token), a
+ * prompt stop of a silent watch, and watch-list (KEP-3157): the initial state
+ * streamed and continued as the watch, the resourceVersion taken only from
+ * the initial-events-end bookmark, 410 → the latest state without a
+ * resourceVersion, a stream cut before the bookmark retried, and a refusal
+ * (WatchList gate off) falling back to the paged LIST. */
 #include "kube.h"
 #include "test.h"
 
@@ -574,6 +578,7 @@ static void run_watch_410(int *test_failed_, int http410)
     o.resource = &KUBE_RES_CONFIGMAP;
     o.ns = "ns";
     o.label_selector = "app=x";
+    o.initial = KUBE_INITIAL_LIST; /* list+watch; watch-list is tested below */
     o.on_event = log_event;
     o.payload = &l;
     ASSERT_OK(kube_watch_start(&w, c, &o));
@@ -722,6 +727,7 @@ static void run_paged_relist(int *test_failed_, int expire)
     o.resource = &KUBE_RES_CONFIGMAP;
     o.ns = "ns";
     o.page_size = 2;
+    o.initial = KUBE_INITIAL_LIST;
     o.on_event = log_event;
     o.transform = strip_transform;
     o.payload = &x;
@@ -791,6 +797,261 @@ TEST(relist_transforms_each_page_before_fetching_the_next)
 TEST(relist_restarts_without_continue_on_410)
 {
     run_paged_relist(test_failed_, 1);
+}
+
+/* ---- watch-list (KEP-3157) ------------------------------------------------- */
+
+#define WL_CM(n, rv) \
+    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"" n "\",\"namespace\":\"ns\",\"resourceVersion\":\"" rv "\"}," \
+    "\"data\":{\"k\":\"" n n n n "\"}}}\n"
+#define WL_END(rv) \
+    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"" rv "\"," \
+    "\"annotations\":{\"k8s.io/initial-events-end\":\"true\"}}}}\n"
+
+/* initial ADDED events out of resourceVersion order, a plain bookmark among
+ * them (its RV must not be used), the end bookmark, then a live event */
+static const char WL_STREAM1[] =
+    WL_CM("a", "7") WL_CM("b", "3")
+    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"ConfigMap\",\"metadata\":{\"resourceVersion\":\"8\"}}}\n"
+    WL_CM("c", "5") WL_END("10")
+    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"namespace\":\"ns\",\"resourceVersion\":\"11\"}}}\n"
+    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"status\":\"Failure\","
+    "\"message\":\"too old resource version: 11 (15)\",\"reason\":\"Expired\",\"code\":410}}\n";
+/* after the 410: the latest state (no resourceVersion): b gone, a changed, d new */
+static const char WL_STREAM2[] = WL_CM("a", "13") WL_CM("c", "5") WL_CM("d", "16") WL_END("20");
+/* cut off before the end bookmark (the client must ask again) */
+static const char WL_CUT[] = WL_CM("a", "13");
+
+static const char WL_REFUSED[] =
+    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+    "\"message\":\"ListOptions.meta.k8s.io \\\"\\\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents "
+    "is forbidden for watch unless the WatchList feature gate is enabled\",\"reason\":\"Invalid\",\"code\":422}";
+
+static int g_wl_mode; /* 0: stream/410/relist; 1: refuse (gate off); 2: cut once */
+
+static void send_stream(int fd, const char *ev)
+{
+    size_t n = strlen(ev), half = n / 2;
+    stream_start(fd);
+    chunk(fd, ev, half); /* split mid-event */
+    chunk(fd, ev + half, n - half);
+    send_all(fd, "0\r\n\r\n", 5);
+}
+
+static void h_watch_list(struct fake *f, int fd, const char *method, const char *target,
+                         const char *headers, const char *body)
+{
+    (void)method;
+    (void)headers;
+    (void)body;
+    if (!strstr(target, "watch=1")) {
+        respond(fd, 200, NULL, LIST1);
+        return;
+    }
+    if (strstr(target, "sendInitialEvents=true")) {
+        f->counter++;
+        if (g_wl_mode == 1) {
+            respond(fd, 422, NULL, WL_REFUSED);
+        } else if (g_wl_mode == 2 && f->counter == 1) {
+            send_stream(fd, WL_CUT);
+        } else if (f->counter == 1 || (g_wl_mode == 2 && f->counter == 2)) {
+            send_stream(fd, g_wl_mode == 2 ? WL_STREAM2 : WL_STREAM1);
+        } else if (f->counter == 2) {
+            /* the relist from the last RV (NotOlderThan): pretend it is too old */
+            respond(fd, 410, NULL,
+                    "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"too old\",\"reason\":\"Expired\",\"code\":410}");
+        } else if (f->counter == 3) {
+            stream_start(fd); /* the latest state, then a quiet watch */
+            chunk(fd, WL_STREAM2, strlen(WL_STREAM2));
+            hold_open(f, fd);
+        } else {
+            respond(fd, 500, NULL, "{\"kind\":\"Status\",\"code\":500}");
+        }
+        return;
+    }
+    stream_start(fd); /* a plain watch: quiet and healthy */
+    hold_open(f, fd);
+}
+
+struct wlctx {
+    struct evlog l; /* first: log_event's payload */
+    int transformed;
+};
+
+static json_t *wl_transform(json_t *obj, void *payload)
+{
+    struct wlctx *x = payload;
+    x->transformed++;
+    json_object_del(obj, "data");
+    return obj;
+}
+
+static int wait_for(struct fake *f, const char *prefix, int n)
+{
+    for (int i = 0; i < 6000; i++) { /* bounded: 30 s */
+        if (fake_count(f, prefix) >= n)
+            return 1;
+        struct pollfd none;
+        poll(&none, 0, 5);
+    }
+    return 0;
+}
+
+#define WL_PATH "GET /api/v1/namespaces/ns/configmaps?"
+
+TEST(watch_list_streams_initial_state_then_watches_and_relists_after_410)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    struct wlctx x = {.l = {.mu = PTHREAD_MUTEX_INITIALIZER}};
+    char *rv;
+    json_t *got;
+
+    g_wl_mode = 0;
+    ASSERT_OK(fake_start(&f, h_watch_list));
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = "ns";
+    o.on_event = log_event;
+    o.transform = wl_transform;
+    o.payload = &x;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_TRUE(wait_for(&f, WL_PATH "resourceVersionMatch=NotOlderThan&watch=1", 2));
+    ASSERT_TRUE(wait_for(&f, WL_PATH, 3));
+    for (int i = 0; i < 6000; i++) { /* bounded: 30 s for the second state */
+        struct pollfd none;
+        kube_watch_get_stats(w, &s);
+        if (s.streamed >= 2)
+            break;
+        poll(&none, 0, 5);
+    }
+    kube_watch_get_stats(w, &s);
+    /* first: a watch-list without a resourceVersion (consistent read) */
+    ASSERT_CONTAINS(f.log[0], WL_PATH "resourceVersionMatch=NotOlderThan&watch=1&allowWatchBookmarks=true"
+                              "&sendInitialEvents=true&timeoutSeconds=");
+    /* after the ERROR 410 in the watch phase: the last RV, NotOlderThan
+     * (client-go does not reset it for an expired watch) */
+    ASSERT_CONTAINS(f.log[1], WL_PATH "resourceVersion=11&resourceVersionMatch=NotOlderThan&watch=1&allowWatchBookmarks=true&sendInitialEvents=true");
+    /* that answered 410: now the latest state, without a resourceVersion */
+    ASSERT_CONTAINS(f.log[2], WL_PATH "resourceVersionMatch=NotOlderThan&watch=1&allowWatchBookmarks=true&sendInitialEvents=true");
+    ASSERT_EQ(fake_count(&f, WL_PATH "limit="), 0); /* never a LIST */
+    ASSERT_EQ(s.lists, 2);
+    ASSERT_EQ(s.streamed, 2);
+    ASSERT_EQ(s.fallbacks, 0);
+    ASSERT_EQ(s.gone, 2);
+    ASSERT_EQ(s.errors, 0);
+    /* events: the initial state once complete (in arrival order), the live
+     * MODIFIED, then the differences of the second state */
+    ASSERT_EQ(x.l.n, 7);
+    ASSERT_STR_EQ(x.l.ev[0], "ADDED a 7");
+    ASSERT_STR_EQ(x.l.ev[1], "ADDED b 3");
+    ASSERT_STR_EQ(x.l.ev[2], "ADDED c 5");
+    ASSERT_STR_EQ(x.l.ev[3], "MODIFIED a 11");
+    ASSERT_STR_EQ(x.l.ev[4], "MODIFIED a 13");
+    ASSERT_STR_EQ(x.l.ev[5], "ADDED d 16");
+    ASSERT_STR_EQ(x.l.ev[6], "DELETED b 3");
+    /* the RV is the end bookmark's, never an initial event's or a plain bookmark's */
+    rv = kube_watch_resource_version(w);
+    ASSERT_STR_EQ(rv, "20");
+    free(rv);
+    got = kube_watch_get(w, "ns/d");
+    ASSERT_TRUE(got != NULL);
+    ASSERT_TRUE(json_object_get(got, "data") == NULL); /* transformed on arrival */
+    ASSERT_STR_EQ(json_string_value(json_object_get(got, "kind")), "ConfigMap");
+    json_decref(got);
+    ASSERT_EQ(x.transformed, 7);
+    kube_watch_free(w);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+static int g_errors;
+static void count_error(int err, const struct kube_status *st, const char *msg, void *payload)
+{
+    (void)err;
+    (void)st;
+    (void)msg;
+    (void)payload;
+    g_errors++;
+}
+
+TEST(watch_list_refused_falls_back_to_paged_list)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    struct evlog l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    char *rv;
+
+    g_wl_mode = 1;
+    g_errors = 0;
+    ASSERT_OK(fake_start(&f, h_watch_list));
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = "ns";
+    o.on_event = log_event;
+    o.on_error = count_error;
+    o.payload = &l;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 30000));
+    ASSERT_TRUE(wait_for(&f, WL_PATH "resourceVersion=10&watch=1", 1));
+    kube_watch_get_stats(w, &s);
+    ASSERT_CONTAINS(f.log[0], "sendInitialEvents=true");
+    ASSERT_STR_EQ(f.log[1], WL_PATH "limit=500");
+    ASSERT_CONTAINS(f.log[2], WL_PATH "resourceVersion=10&watch=1&allowWatchBookmarks=true&timeoutSeconds=");
+    ASSERT_NOT_CONTAINS(f.log[2], "sendInitialEvents");
+    ASSERT_EQ(s.fallbacks, 1);
+    ASSERT_EQ(s.streamed, 0);
+    ASSERT_EQ(s.lists, 1);
+    ASSERT_EQ(s.errors, 0);
+    ASSERT_EQ(g_errors, 0); /* a refusal is expected, not an error */
+    rv = kube_watch_resource_version(w);
+    ASSERT_STR_EQ(rv, "10");
+    free(rv);
+    ASSERT_EQ(l.n, 2);
+    ASSERT_STR_EQ(l.ev[0], "ADDED a 1");
+    kube_watch_free(w);
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+TEST(watch_list_cut_before_the_bookmark_is_asked_again)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    struct evlog l = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+    g_wl_mode = 2;
+    ASSERT_OK(fake_start(&f, h_watch_list));
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.ns = "ns";
+    o.on_event = log_event;
+    o.payload = &l;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 30000));
+    ASSERT_TRUE(wait_for(&f, WL_PATH "resourceVersion=20&watch=1", 1));
+    kube_watch_get_stats(w, &s);
+    ASSERT_EQ(fake_count(&f, WL_PATH "resourceVersionMatch=NotOlderThan&watch=1"), 2);
+    ASSERT_EQ(s.streamed, 1);
+    ASSERT_EQ(s.fallbacks, 0);
+    ASSERT_EQ(s.errors, 0);
+    /* nothing of the cut stream reached the store or the handlers */
+    ASSERT_EQ(l.n, 3);
+    ASSERT_STR_EQ(l.ev[0], "ADDED a 13");
+    ASSERT_STR_EQ(l.ev[2], "ADDED d 16");
+    ASSERT_EQ(kube_watch_count(w), 3);
+    kube_watch_free(w);
+    kube_client_free(c);
+    fake_stop(&f);
 }
 
 /* A curl_global_init for the whole binary. */
