@@ -1303,6 +1303,29 @@ out:
     json_decref(root);
 }
 
+/* The keys of obj, sorted, ", "-joined (max 64 keys), cut to outsz. */
+static void join_sorted_keys(const json_t *obj, char *out, size_t outsz)
+{
+    const char *keys[64];
+    size_t nk = 0, a, b, o = 0;
+    void *it;
+    out[0] = '\0';
+    for (it = json_object_iter((json_t *)obj); it && nk < 64; it = json_object_iter_next((json_t *)obj, it))
+        keys[nk++] = json_object_iter_key(it);
+    for (a = 1; a < nk; a++)
+        for (b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+            const char *t = keys[b];
+            keys[b] = keys[b - 1];
+            keys[b - 1] = t;
+        }
+    for (a = 0; a < nk; a++) {
+        int w = snprintf(out + o, outsz - o, "%s%s", o ? ", " : "", keys[a]);
+        if (w < 0 || (size_t)w >= outsz - o)
+            break;
+        o += (size_t)w;
+    }
+}
+
 /* ---- link 5: logs → traces ------------------------------------------------- */
 
 struct lk_field {
@@ -1440,17 +1463,7 @@ static void check_logs_traces(struct lk_ctx *c)
                   (long long)(c->window_ms / 60000));
         goto out;
     }
-    {
-        const char *n;
-        json_t *x;
-        size_t o = 0;
-        json_object_foreach(seen, n, x) {
-            int w = snprintf(labels_seen + o, sizeof labels_seen - o, "%s%s", o ? ", " : "", n);
-            if (w < 0 || (size_t)w >= sizeof labels_seen - o)
-                break;
-            o += (size_t)w;
-        }
-    }
+    join_sorted_keys(seen, labels_seen, sizeof labels_seen);
     if (!found[0]) {
         struct lk_sb d = {0};
         char *ds;
