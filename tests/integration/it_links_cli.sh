@@ -29,9 +29,20 @@ fi
 
 CASES="consistent otlp app-label no-exemplars missing-trace no-profiles tenant-mismatch"
 metric_of() { echo "http_${1//-/_}_duration_seconds"; }
+# free loopback ports picked up front, so the stand-ins and Prometheus start
+# at the same time (python start-up is slow on a loaded machine)
+read -r -a PORTS <<<"$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(9)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')"
+i=0
+declare -A PORT
+for f in $CASES loki-b; do PORT[$f]=${PORTS[$i]}; i=$((i + 1)); done
+PPORT=${PORTS[8]}
 start_standin() { # name args...
   local name=$1; shift
-  python3 "$ROOT/tests/standins/standin.py" "$@" --port-file "$TMP/$name.port" >"$TMP/$name.log" 2>&1 &
+  python3 "$ROOT/tests/standins/standin.py" "$@" --port "${PORT[$name]}" --port-file "$TMP/$name.port" >"$TMP/$name.log" 2>&1 &
   PIDS+=($!)
 }
 for c in $CASES; do
@@ -39,29 +50,28 @@ for c in $CASES; do
 done
 # tenant-mismatch: this case's Loki serves tenant team-b; the stack sends team-a
 start_standin loki-b --kind loki --tenant team-b --links-case tenant-mismatch --request-metric "$(metric_of tenant-mismatch)"
-for f in $CASES loki-b; do
-  for _ in $(seq 100); do [ -s "$TMP/$f.port" ] && break; sleep 0.1; done
-  [ -s "$TMP/$f.port" ] || { echo "stand-in $f did not start"; cat "$TMP/$f.log"; exit 1; }
-done
 
 # Prometheus: one job per case, scraping every second (OpenMetrics → exemplars)
-PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 {
   echo "global: {scrape_interval: 1s, evaluation_interval: 1s}"
   echo "scrape_configs:"
   for c in $CASES; do
     echo "- job_name: $c"
-    echo "  static_configs: [{targets: ['127.0.0.1:$(cat "$TMP/$c.port")']}]"
+    echo "  static_configs: [{targets: ['127.0.0.1:${PORT[$c]}']}]"
   done
 } >"$TMP/prometheus.yml"
 "$PROM" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/tsdb" \
   --web.listen-address="127.0.0.1:$PPORT" --enable-feature=exemplar-storage >"$TMP/prometheus.log" 2>&1 &
 PIDS+=($!)
+for f in $CASES loki-b; do
+  for _ in $(seq 300); do [ -s "$TMP/$f.port" ] && break; sleep 0.1; done
+  [ -s "$TMP/$f.port" ] || { echo "stand-in $f did not start"; cat "$TMP/$f.log"; echo "0 passed, 1 failed"; exit 1; }
+done
 
 t_prom=$(date +%s)
 # wait until every case's exemplars (or series, for no-exemplars) are in
 ready=0
-for _ in $(seq 150); do
+for _ in $(seq 200); do
   n=$(curl -s "http://127.0.0.1:$PPORT/api/v1/query?query=count(count_over_time(http_consistent_duration_seconds_count%5B1m%5D)%3E1)%20and%20count(count_over_time(http_tenant_mismatch_duration_seconds_count%5B1m%5D)%3E1)" 2>/dev/null |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["data"]["result"]))' 2>/dev/null)
   ex=$(curl -s "http://127.0.0.1:$PPORT/api/v1/query_exemplars?query=%7B__name__%3D~%22http_.%2A%22%7D&start=0&end=9999999999" 2>/dev/null |
@@ -73,7 +83,7 @@ echo "Prometheus ready with exemplars after $(( $(date +%s) - t_prom )) s"
 [ $ready = 1 ] || { echo "Prometheus did not collect exemplars in time"; tail -5 "$TMP/prometheus.log"; echo "0 passed, 1 failed"; exit 1; }
 
 stack() { # case [loki-port]
-  local c=$1 port; port=$(cat "$TMP/$c.port")
+  local c=$1 port=${PORT[$1]}
   local lport=${2:-$port}
   cat <<EOF
 apiVersion: crosslink.dev/v1alpha1
@@ -93,7 +103,7 @@ EOF
 
 run_case() { # case → $out, $rc
   local c=$1
-  if [ "$c" = tenant-mismatch ]; then stack "$c" "$(cat "$TMP/loki-b.port")"; else stack "$c"; fi >"$TMP/$c.yaml"
+  if [ "$c" = tenant-mismatch ]; then stack "$c" "${PORT[loki-b]}"; else stack "$c"; fi >"$TMP/$c.yaml"
   out=$("$CROSSLINK" probe --links -f "$TMP/$c.yaml" 2>"$TMP/$c.err"); rc=$?
 }
 result_of() { # link-name → result column of $out
