@@ -794,8 +794,8 @@ static void check_metrics_traces(struct lk_ctx *c)
         json_array_foreach(tempo_dests, k, d) lk_sb_printf(&names, "%s%s", k ? " or " : "", jstr(d, "name"));
         nm = lk_sb_take(&names);
         add_check(c, LINK_METRICS_TRACES, LINKS_BROKEN,
-                  "%zu exemplars of %s carry labels %s, but exemplarTraceIdDestinations expects the trace id in %s",
-                  nex, selector, other, nm ? nm : "?");
+                  "%zu exemplar%s of %s %s labels %s, but exemplarTraceIdDestinations expects the trace id in %s",
+                  nex, nex == 1 ? "" : "s", selector, nex == 1 ? "carries" : "carry", other, nm ? nm : "?");
         free(nm);
         goto out;
     }

@@ -152,6 +152,11 @@ const char *links_state_name(int state);
  * result=links_state_name(c.state)} per check of each report. */
 #define LINKS_METRIC_CHECKS "crosslink_link_checks_total"
 
+/* Per-(link, result) counts of one report, for the counters:
+ * counts[link][state] += 1 per check (the caller adds them to its
+ * crosslink_link_checks_total registry). */
+void links_report_counts(const struct links_report *r, unsigned counts[LINKS_NLINKS][3]);
+
 /* Report as JSON: [{link, id, result, message}] (new reference, NULL on OOM). */
 json_t *links_report_json(const struct links_report *r);
 

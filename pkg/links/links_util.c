@@ -424,6 +424,16 @@ void links_condition(const struct links_report *r, const char **status, const ch
     }
 }
 
+void links_report_counts(const struct links_report *r, unsigned counts[LINKS_NLINKS][3])
+{
+    size_t i;
+    memset(counts, 0, sizeof(unsigned[LINKS_NLINKS][3]));
+    for (i = 0; i < r->n; i++)
+        if (r->checks[i].link >= 0 && r->checks[i].link < LINKS_NLINKS && r->checks[i].state >= 0 &&
+            r->checks[i].state < 3)
+            counts[r->checks[i].link][r->checks[i].state]++;
+}
+
 json_t *links_report_json(const struct links_report *r)
 {
     json_t *arr = json_array();

@@ -221,7 +221,7 @@ TEST(exemplars_with_another_label_are_broken_and_name_the_labels)
     run(NULL, o, 1, &f, &r);
     ASSERT_EQ(find(&r, LINK_METRICS_TRACES)->state, LINKS_BROKEN);
     ASSERT_CONTAINS(find(&r, LINK_METRICS_TRACES)->message,
-                    "carry labels traceId, but exemplarTraceIdDestinations expects the trace id in trace_id or traceID");
+                    "1 exemplar of {__name__=~\"http_server_request_duration_seconds.*\"} carries labels traceId, but exemplarTraceIdDestinations expects the trace id in trace_id or traceID");
     ASSERT_EQ(links_exit_code(&r), 1);
 }
 
@@ -545,6 +545,13 @@ TEST(condition_lists_broken_links_and_truncates_on_utf8)
     }
     ASSERT_CONTAINS(msg, "1 of 2 links broken: traces");
     ASSERT_STR_EQ(links_link_id(LINK_TRACES_LOGS), "traces_logs");
+    {
+        unsigned counts[LINKS_NLINKS][3];
+        links_report_counts(&r, counts);
+        ASSERT_EQ(counts[LINK_TRACES_LOGS][LINKS_BROKEN], 1);
+        ASSERT_EQ(counts[LINK_SERVICE_MAP][LINKS_VERIFIED], 1);
+        ASSERT_EQ(counts[LINK_SERVICE_MAP][LINKS_BROKEN], 0);
+    }
     ASSERT_STR_EQ(links_state_name(LINKS_NODATA), "NoData");
 }
 
