@@ -152,6 +152,33 @@ const char *links_state_name(int state);
  * result=links_state_name(c.state)} per check of each report. */
 #define LINKS_METRIC_CHECKS "crosslink_link_checks_total"
 
+/* Sharing between stacks: a thread-safe result cache keyed by links_key.
+ * A reconcile never blocks on it:
+ *   switch (links_cache_claim(c, key, interval_ms, &rep)) {
+ *   case LINKS_CACHE_HIT:     use rep (fresh enough)
+ *   case LINKS_CACHE_RUN:     this caller owns the round: run links_run on a
+ *                             worker (off the reconcile), then
+ *                             links_cache_finish(c, key, &rep) and re-enqueue
+ *                             the stacks of that key
+ *   case LINKS_CACHE_PENDING: another caller's round is in flight: keep the
+ *                             current condition, re-enqueue later
+ *   }
+ * A round whose owner never finishes (crash, lost worker) is taken over
+ * after stale_ms. Entries older than 10 × their max age are dropped on the
+ * next claim. */
+enum { LINKS_CACHE_HIT = 0, LINKS_CACHE_RUN = 1, LINKS_CACHE_PENDING = 2 };
+struct links_cache;
+int links_cache_new(struct links_cache **out, int64_t stale_ms);
+void links_cache_free(struct links_cache *c);
+/* now_ms: a monotonic clock (op_mono_ms); passed in for tests. Returns
+ * LINKS_CACHE_* or OP_ENOMEM. *rep is filled on HIT (and, on PENDING, with
+ * the previous round's report when there is one; check rep->n). */
+int links_cache_claim(struct links_cache *c, const char key[65], int64_t max_age_ms, int64_t now_ms,
+                      struct links_report *rep);
+/* Publishes the owner's result (rep NULL = the round failed: the claim is
+ * released so the next caller runs it). */
+void links_cache_finish(struct links_cache *c, const char key[65], const struct links_report *rep, int64_t now_ms);
+
 /* Per-(link, result) counts of one report, for the counters:
  * counts[link][state] += 1 per check (the caller adds them to its
  * crosslink_link_checks_total registry). */

@@ -555,4 +555,30 @@ TEST(condition_lists_broken_links_and_truncates_on_utf8)
     ASSERT_STR_EQ(links_state_name(LINKS_NODATA), "NoData");
 }
 
+TEST(cache_shares_one_round_per_key_and_interval)
+{
+    struct links_cache *c = NULL;
+    struct links_report r, got;
+    const char *k1 = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *k2 = "2222222222222222222222222222222222222222222222222222222222222222";
+    ASSERT_OK(links_cache_new(&c, 30000));
+    memset(&r, 0, sizeof r);
+    r.n = 1;
+    r.checks[0].link = LINK_SERVICE_MAP;
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 1000, &got), LINKS_CACHE_RUN);
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 1100, &got), LINKS_CACHE_PENDING); /* second stack, same key */
+    ASSERT_EQ(got.n, 0);
+    ASSERT_EQ(links_cache_claim(c, k2, 60000, 1100, &got), LINKS_CACHE_RUN);   /* other backends */
+    links_cache_finish(c, k1, &r, 2000);
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 30000, &got), LINKS_CACHE_HIT);
+    ASSERT_EQ(got.n, 1);
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 62001, &got), LINKS_CACHE_RUN);  /* interval passed */
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 62002, &got), LINKS_CACHE_PENDING);
+    ASSERT_EQ(got.n, 1);                                                        /* previous round's report */
+    links_cache_finish(c, k1, NULL, 63000);                                     /* failed round: released */
+    ASSERT_EQ(links_cache_claim(c, k1, 60000, 63001, &got), LINKS_CACHE_RUN);
+    ASSERT_EQ(links_cache_claim(c, k2, 60000, 1100 + 30001, &got), LINKS_CACHE_RUN); /* stale owner taken over */
+    links_cache_free(c);
+}
+
 TEST_MAIN()
