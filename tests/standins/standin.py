@@ -27,7 +27,8 @@ stand-in also holds one consistent data set for link verification
 GET /api/traces/<id> (OTLP JSON {batches}, ids base64) and GET /api/search
 (the case's trace); Loki GET /loki/api/v1/query_range (a LogQL subset: one
 stream selector of = matchers, then `|= "x"`, `| label_format …contains "x"
-__line__… or trace_id="x"` and `| k="x"` filters), /loki/api/v1/labels and
+__line__… or trace_id="x"`, `| logfmt`, `| json` and `| k="x"`
+filters), /loki/api/v1/labels and
 /loki/api/v1/series (match[] of `{k=~".+"}`); Pyroscope POST
 /querier.v1.QuerierService/SelectMergeSpanProfile, SelectMergeStacktraces
 and Series (Connect JSON); and GET /metrics, an OpenMetrics exposition
@@ -200,8 +201,25 @@ def sel_match(sel, labels):
 
 
 def pipeline_keep(rest, line, labels):
-    """The LogQL subset Grafana's trace-to-logs queries use."""
+    """The LogQL subset Grafana's trace-to-logs queries use (plus | logfmt and
+    | json, which add the line's fields as labels)."""
     import re
+    if re.search(r'\|\s*logfmt\b', rest):
+        labels = dict(labels)
+        for m in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)', line):
+            labels.setdefault(m.group(1), m.group(2).strip('"'))
+        rest = re.sub(r'\|\s*logfmt\b', "", rest)
+    if re.search(r'\|\s*json\b', rest):
+        labels = dict(labels)
+        try:
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                for k, v in obj.items():
+                    if isinstance(v, (str, int, float)):
+                        labels.setdefault(k, str(v))
+        except ValueError:
+            pass
+        rest = re.sub(r'\|\s*json\b', "", rest)
     for m in re.finditer(r'contains\s+"([^"]+)"\s+__line__.*?or\s+([A-Za-z_]+)="([^"]+)"', rest):
         if not (m.group(1) in line or labels.get(m.group(2)) == m.group(3)):
             return False
