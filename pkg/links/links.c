@@ -35,7 +35,8 @@ struct lk_ctx {
     json_t *sig_ds[PROBE_NSIGNALS];
     int have_span;
     struct lk_span span;
-    char nospan_why[240];
+    char nospan_why[320];
+    int nospan_broken; /* Tempo could not be asked: the links from a span are Broken, not NoData */
 };
 
 /* ---- generic helpers ---------------------------------------------------- */
@@ -818,9 +819,6 @@ static void check_metrics_traces(struct lk_ctx *c)
         c->have_span = 1;
     }
 out:
-    if (!c->have_span && !c->nospan_why[0] && c->out->n > 0 &&
-        c->out->checks[c->out->n - 1].link == LINK_METRICS_TRACES)
-        snprintf(c->nospan_why, sizeof c->nospan_why, "%s", c->out->checks[c->out->n - 1].message);
     free(p);
     free(selector);
     json_decref(root);
@@ -842,15 +840,14 @@ static void find_trace_by_search(struct lk_ctx *c)
              (long long)(c->now_ms / 1000));
     root = request(c, PROBE_TRACES, "GET", pq, NULL, NULL, &st, why, sizeof why);
     if (!root) {
-        snprintf(c->nospan_why + strlen(c->nospan_why), sizeof c->nospan_why - strlen(c->nospan_why),
-                 "%sTempo search: %s", c->nospan_why[0] ? "; " : "", why);
+        snprintf(c->nospan_why, sizeof c->nospan_why, "Tempo search failed: %s", why);
+        c->nospan_broken = 1;
         return;
     }
     t = json_array_get(json_object_get(root, "traces"), 0);
     id = jstr(t, "traceID");
     if (!id) {
-        snprintf(c->nospan_why + strlen(c->nospan_why), sizeof c->nospan_why - strlen(c->nospan_why),
-                 "%sTempo has no trace in the last %lld min", c->nospan_why[0] ? "; " : "",
+        snprintf(c->nospan_why, sizeof c->nospan_why, "no exemplar trace, and Tempo has no trace in the last %lld min",
                  (long long)(c->window_ms / 60000));
     } else {
         struct lk_span sp;
@@ -859,8 +856,8 @@ static void find_trace_by_search(struct lk_ctx *c)
             c->span = sp;
             c->have_span = 1;
         } else {
-            snprintf(c->nospan_why + strlen(c->nospan_why), sizeof c->nospan_why - strlen(c->nospan_why),
-                     "%strace %s from Tempo search: %s", c->nospan_why[0] ? "; " : "", id, why);
+            snprintf(c->nospan_why, sizeof c->nospan_why, "trace %s from Tempo search: %s", id, why);
+            c->nospan_broken = 1;
         }
     }
     json_decref(root);
@@ -884,7 +881,8 @@ static void check_traces_logs(struct lk_ctx *c)
     if (!lds || signal_of_type(jstr(lds, "type")) != PROBE_LOGS)
         return; /* links to something else: not ours to check */
     if (!c->have_span) {
-        add_check(c, LINK_TRACES_LOGS, LINKS_NODATA, "no trace to start from (%s)", c->nospan_why);
+        add_check(c, LINK_TRACES_LOGS, c->nospan_broken ? LINKS_BROKEN : LINKS_NODATA, "no trace to start from: %s",
+                  c->nospan_why);
         return;
     }
     if (lk_duration_ms(jstr(cfg, "spanStartTimeShift"), 0, &s0) != 0 ||
@@ -1085,7 +1083,8 @@ static void check_traces_metrics(struct lk_ctx *c)
     if (!mds || signal_of_type(jstr(mds, "type")) != PROBE_METRICS)
         return;
     if (!c->have_span) {
-        add_check(c, LINK_TRACES_METRICS, LINKS_NODATA, "no trace to start from (%s)", c->nospan_why);
+        add_check(c, LINK_TRACES_METRICS, c->nospan_broken ? LINKS_BROKEN : LINKS_NODATA,
+                  "no trace to start from: %s", c->nospan_why);
         return;
     }
     if (lk_duration_ms(jstr(cfg, "spanStartTimeShift"), -120000, &s0) != 0 ||
@@ -1204,7 +1203,8 @@ static void check_traces_profiles(struct lk_ctx *c)
     if (!pds || signal_of_type(jstr(pds, "type")) != PROBE_PROFILES)
         return;
     if (!c->have_span) {
-        add_check(c, LINK_TRACES_PROFILES, LINKS_NODATA, "no trace to start from (%s)", c->nospan_why);
+        add_check(c, LINK_TRACES_PROFILES, c->nospan_broken ? LINKS_BROKEN : LINKS_NODATA,
+                  "no trace to start from: %s", c->nospan_why);
         return;
     }
     if (!sp->profile_id[0]) {

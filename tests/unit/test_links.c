@@ -257,15 +257,17 @@ TEST(no_exemplars_is_nodata_and_the_chain_falls_back_to_tempo_search)
 
 TEST(exemplar_pointing_at_a_missing_trace_is_broken)
 {
-    static const struct canned o[] = {{PROBE_TRACES, "/api/traces/", NULL, 404, "trace not found"}};
+    static const struct canned o[] = {{PROBE_TRACES, "/api/traces/", NULL, 404, "trace not found"},
+                                      {PROBE_TRACES, "/api/search", NULL, 200, "{\"traces\":[]}"}};
     struct fake f;
     struct links_report r;
     const char *st, *rs;
     char msg[2048];
-    run(NULL, o, 1, &f, &r);
+    run(NULL, o, 2, &f, &r);
     ASSERT_EQ(find(&r, LINK_METRICS_TRACES)->state, LINKS_BROKEN);
     ASSERT_CONTAINS(find(&r, LINK_METRICS_TRACES)->message, "points at a trace Tempo does not have (404)");
     ASSERT_EQ(find(&r, LINK_TRACES_LOGS)->state, LINKS_NODATA);
+    ASSERT_CONTAINS(find(&r, LINK_TRACES_LOGS)->message, "Tempo has no trace in the last 15 min");
     links_condition(&r, &st, &rs, msg, sizeof msg);
     ASSERT_STR_EQ(st, "False");
     ASSERT_STR_EQ(rs, "LinksBroken");
@@ -553,6 +555,19 @@ TEST(condition_lists_broken_links_and_truncates_on_utf8)
         ASSERT_EQ(counts[LINK_SERVICE_MAP][LINKS_BROKEN], 0);
     }
     ASSERT_STR_EQ(links_state_name(LINKS_NODATA), "NoData");
+}
+
+TEST(tempo_unreachable_breaks_the_links_from_a_span_instead_of_nodata)
+{
+    static const struct canned o[] = {{PROBE_METRICS, "/api/v1/query_exemplars", NULL, 200, "{\"data\":[]}"},
+                                      {PROBE_TRACES, "/api/search", NULL, 401, "no org id"}};
+    struct fake f;
+    struct links_report r;
+    run(NULL, o, 2, &f, &r);
+    ASSERT_EQ(find(&r, LINK_METRICS_TRACES)->state, LINKS_NODATA);
+    ASSERT_EQ(find(&r, LINK_TRACES_LOGS)->state, LINKS_BROKEN);
+    ASSERT_CONTAINS(find(&r, LINK_TRACES_LOGS)->message,
+                    "no trace to start from: Tempo search failed: Tempo answered 401 \"no org id\" (tenant \"team-a\")");
 }
 
 TEST(cache_shares_one_round_per_key_and_interval)
