@@ -117,7 +117,9 @@ int links_verify(const struct links_input *in, links_fetch_fn fetch, void *ud, i
 /* The executor: links_verify with libcurl (probe_http_prepare), timeouts
  * and LINKS_BODY_MAX, now = the wall clock. Blocks for at most about
  * (requests × timeout); a round makes at most ~20 requests. Thread-safe
- * (no shared state); call from a worker-pool job. */
+ * (no shared state) once curl_global_init has run (probe_engine_new does it;
+ * a single-threaded CLI may rely on curl's lazy init); call from a
+ * worker-pool job, never from a reconcile. */
 int links_run(const struct links_input *in, struct links_report *out);
 
 /* ---- for the controller ---------------------------------------------------- */
