@@ -17,6 +17,8 @@ static void usage(FILE *f)
             "                                                render the Grafana provisioning ConfigMaps offline\n"
             "  crosslink probe -f FILE [--secrets-from-cluster] [--kubeconfig PATH]\n"
             "                                                check every backend like Grafana's health check\n"
+            "  crosslink probe --links -f FILE [-o table|json]\n"
+            "                                                follow every rendered link against the backends' data\n"
             "  crosslink get stacks [-n NS | -A] [--kubeconfig PATH] [--context NAME]\n"
             "                                                list ObservabilityStacks and their Ready condition\n"
             "  crosslink controller [flags]                 run the operator (see `crosslink controller --help`)\n"

@@ -8,6 +8,7 @@
 #include "core.h"
 #include "kube.h"
 #include "probe.h"
+#include "links_stack.h"
 #include "probe_targets.h"
 #include "spec.h"
 
@@ -20,7 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: crosslink probe -f FILE [--secrets-from-cluster] [--kubeconfig PATH] [--context NAME]\n"
-            "                       [-n NAMESPACE] [-o table|json]\n"
+            "                       [-n NAMESPACE] [-o table|json] [--links]\n"
             "\n"
             "Runs the operator's readiness / version / tenant-checked query checks against every\n"
             "backend of the ObservabilityStack(s) in FILE (YAML or JSON, \"-\" = stdin), from this\n"
@@ -31,6 +32,10 @@ static void usage(FILE *f)
             "  -n NAMESPACE            namespace for stacks without metadata.namespace\n"
             "                          (default: the kubeconfig's namespace, else \"default\")\n"
             "  -o table|json           output format (default table)\n"
+            "  --links                 instead: follow every rendered cross-signal link against the\n"
+            "                          backends' data (exemplar → trace → logs/metrics/profiles, log line\n"
+            "                          → trace, service map); Verified / Broken / NoData per link; exit 1\n"
+            "                          if any link is Broken (NoData alone exits 0; docs/links.md)\n"
             "\n"
             "Without --secrets-from-cluster a reference {name: N, key: K} is read from the\n"
             "environment variable CROSSLINK_SECRET_<N>_<K> (CROSSLINK_CONFIGMAP_<N>_<K> for a CA\n"
@@ -108,7 +113,7 @@ static int print_json(const struct row *rows, size_t n)
 int cmd_probe(int argc, char **argv)
 {
     const char *file = NULL, *kubeconfig = NULL, *context = NULL, *ns = NULL, *fmt = "table";
-    int from_cluster = 0, i, rc = 2, any_fail = 0;
+    int from_cluster = 0, links = 0, i, rc = 2, any_fail = 0;
     json_t *docs = NULL;
     struct kube_client *kc = NULL;
     struct probe_engine *eng = NULL;
@@ -124,6 +129,8 @@ int cmd_probe(int argc, char **argv)
             file = a + 11;
         else if (strcmp(a, "--secrets-from-cluster") == 0)
             from_cluster = 1;
+        else if (strcmp(a, "--links") == 0)
+            links = 1;
         else if (strcmp(a, "--kubeconfig") == 0 && i + 1 < argc)
             kubeconfig = argv[++i];
         else if (strncmp(a, "--kubeconfig=", 13) == 0)
@@ -197,6 +204,11 @@ int cmd_probe(int argc, char **argv)
         nstacks++;
     }
 
+    if (links) {
+        rc = ctl_probe_links(stacks, nstacks, from_cluster ? ctl_ref_lookup_kube : ctl_ref_lookup_env,
+                             from_cluster ? (void *)kc : NULL, strcmp(fmt, "json") == 0);
+        goto out;
+    }
     if (probe_engine_new(&eng, 32, 0) != 0) {
         fprintf(stderr, "crosslink probe: %s\n", op_err_last());
         rc = 1;

@@ -481,7 +481,8 @@ out:
 /* Applies server_name: the request URL names server_name (so TLS SNI and
  * verification use it), CONNECT_TO sends it to the real host, and the Host
  * header keeps the original authority. Returns a malloc'd URL or NULL. */
-static char *apply_server_name(struct probe_job *j, const char *url, struct curl_slist **connect_to)
+static char *apply_server_name(const struct probe_target *t, const char *url, struct curl_slist **hdrs,
+                               struct curl_slist **connect_to)
 {
     CURLU *u = curl_url();
     char *host = NULL, *port = NULL, *xport = NULL, *out = NULL, *line = NULL;
@@ -493,7 +494,7 @@ static char *apply_server_name(struct probe_job *j, const char *url, struct curl
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
         goto out;
-    line = op_asprintf("%s:%s:%s:%s", j->t->server_name, port, host, port);
+    line = op_asprintf("%s:%s:%s:%s", t->server_name, port, host, port);
     if (!line)
         goto out;
     tmp = curl_slist_append(*connect_to, line);
@@ -505,13 +506,13 @@ static char *apply_server_name(struct probe_job *j, const char *url, struct curl
         char *h = op_asprintf("Host: %s%s%s", host, has_port ? ":" : "", has_port ? xport : "");
         if (!h)
             goto out;
-        tmp = curl_slist_append(j->hdrs, h);
+        tmp = curl_slist_append(*hdrs, h);
         free(h);
         if (!tmp)
             goto out;
-        j->hdrs = tmp;
+        *hdrs = tmp;
     }
-    if (curl_url_set(u, CURLUPART_HOST, j->t->server_name, 0) != CURLUE_OK)
+    if (curl_url_set(u, CURLUPART_HOST, t->server_name, 0) != CURLUE_OK)
         goto out;
     {
         char *s = NULL;
@@ -529,12 +530,89 @@ out:
     return out;
 }
 
+/* The request setup every pkg/probe and pkg/links request shares (probe.h):
+ * headers (Accept, User-Agent, X-Scope-OrgID, bearer), basic auth, TLS (CA
+ * blob, insecureSkipVerify, serverName via CONNECT_TO + Host), no proxy, no
+ * redirects, no signals, http/https only, timeouts. */
+int probe_http_prepare(void *curl_easy, const struct probe_target *t, const char *url, int64_t timeout_ms,
+                       const char *content_type, struct probe_http_req *req)
+{
+    CURL *c = curl_easy;
+    struct curl_slist *tmp;
+    char *hdr;
+    int64_t connect_ms;
+
+    req->hdrs = NULL;
+    req->connect_to = NULL;
+    req->url = NULL;
+    if ((tmp = curl_slist_append(req->hdrs, "Accept: application/json")))
+        req->hdrs = tmp;
+    if ((tmp = curl_slist_append(req->hdrs, "User-Agent: crosslink/" CROSSLINK_VERSION " (probe)")))
+        req->hdrs = tmp;
+    if (content_type && (hdr = op_asprintf("Content-Type: %s", content_type))) {
+        if ((tmp = curl_slist_append(req->hdrs, hdr)))
+            req->hdrs = tmp;
+        free(hdr);
+    }
+    if (is_set(t->tenant) && (hdr = op_asprintf("X-Scope-OrgID: %s", t->tenant))) {
+        if ((tmp = curl_slist_append(req->hdrs, hdr)))
+            req->hdrs = tmp;
+        free(hdr);
+    }
+    if (is_set(t->bearer_token)) {
+        hdr = op_asprintf("Authorization: Bearer %s", t->bearer_token);
+        if (hdr && (tmp = curl_slist_append(req->hdrs, hdr)))
+            req->hdrs = tmp;
+        op_wipe_free(hdr);
+    } else if (is_set(t->basic_user) || is_set(t->basic_password)) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, t->basic_user ? t->basic_user : "");
+        curl_easy_setopt(c, CURLOPT_PASSWORD, t->basic_password ? t->basic_password : "");
+    }
+    if (is_set(t->server_name) && strncmp(t->url, "https", 5) == 0) {
+        req->url = apply_server_name(t, url, &req->hdrs, &req->connect_to);
+        if (!req->url)
+            return -1;
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, req->connect_to);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, req->url ? req->url : url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, req->hdrs);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    connect_ms = timeout_ms < PROBE_MAX_CONNECT_TIMEOUT_MS ? timeout_ms : PROBE_MAX_CONNECT_TIMEOUT_MS;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (is_set(t->ca_pem)) {
+        struct curl_blob blob = {(void *)(uintptr_t)t->ca_pem, strlen(t->ca_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (t->insecure_skip_verify) {
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return 0;
+}
+
+void probe_http_req_cleanup(struct probe_http_req *req)
+{
+    if (!req)
+        return;
+    curl_slist_free_all(req->hdrs);
+    curl_slist_free_all(req->connect_to);
+    free(req->url);
+    req->hdrs = req->connect_to = NULL;
+    req->url = NULL;
+}
+
 /* Starts the request of the current step. On a setup failure the job is
  * finished. */
 static void job_start_request(struct probe_job *j, CURLM *multi)
 {
     const struct probe_target *t = j->t;
-    char *url = NULL, *url2 = NULL, *post = NULL, *hdr = NULL;
+    char *url = NULL, *post = NULL;
     const char *base = t->url;
     size_t blen = strlen(base);
     int64_t now = op_mono_ms(), remaining = j->deadline - now;
@@ -603,70 +681,31 @@ static void job_start_request(struct probe_job *j, CURLM *multi)
         goto out;
     }
     j->easy = c;
-    /* headers */
-    tmp = curl_slist_append(j->hdrs, "Accept: application/json");
-    if (tmp)
-        j->hdrs = tmp;
-    tmp = curl_slist_append(j->hdrs, "User-Agent: crosslink/" CROSSLINK_VERSION " (probe)");
-    if (tmp)
-        j->hdrs = tmp;
-    if (is_set(t->tenant)) {
-        hdr = op_asprintf("X-Scope-OrgID: %s", t->tenant);
-        if (hdr && (tmp = curl_slist_append(j->hdrs, hdr)))
-            j->hdrs = tmp;
-        free(hdr);
-        hdr = NULL;
-    }
-    if (is_set(t->bearer_token)) {
-        hdr = op_asprintf("Authorization: Bearer %s", t->bearer_token);
-        if (hdr && (tmp = curl_slist_append(j->hdrs, hdr)))
-            j->hdrs = tmp;
-        op_wipe_free(hdr);
-        hdr = NULL;
-    } else if (is_set(t->basic_user) || is_set(t->basic_password)) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERNAME, t->basic_user ? t->basic_user : "");
-        curl_easy_setopt(c, CURLOPT_PASSWORD, t->basic_password ? t->basic_password : "");
+    {
+        struct probe_http_req req = {NULL, NULL, NULL};
+        const char *ctype = post && t->signal == PROBE_PROFILES ? "application/json" : NULL;
+        int prc = probe_http_prepare(c, t, url, remaining, ctype, &req);
+        j->hdrs = req.hdrs;
+        j->connect_to = req.connect_to;
+        free(req.url);
+        if (prc != 0) {
+            finish(j, 0, PROBE_REASON_TLS, "cannot apply serverName %s to %s", t->server_name, j->display);
+            goto out;
+        }
     }
     if (post) {
         if (t->signal == PROBE_PROFILES) {
-            if ((tmp = curl_slist_append(j->hdrs, "Content-Type: application/json")))
-                j->hdrs = tmp;
             if ((tmp = curl_slist_append(j->hdrs, "Connect-Protocol-Version: 1")))
                 j->hdrs = tmp;
         }
         curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, post);
     }
-    if (is_set(t->server_name) && strncmp(t->url, "https", 5) == 0) {
-        url2 = apply_server_name(j, url, &j->connect_to);
-        if (!url2) {
-            finish(j, 0, PROBE_REASON_TLS, "cannot apply serverName %s to %s", t->server_name, j->display);
-            goto out;
-        }
-        curl_easy_setopt(c, CURLOPT_CONNECT_TO, j->connect_to);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url2 ? url2 : url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->hdrs);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)remaining);
     j->connect_timeout_ms = remaining < PROBE_MAX_CONNECT_TIMEOUT_MS ? remaining : PROBE_MAX_CONNECT_TIMEOUT_MS;
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)j->connect_timeout_ms);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, j->errbuf);
     curl_easy_setopt(c, CURLOPT_PRIVATE, j);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    if (is_set(t->ca_pem)) {
-        struct curl_blob blob = {(void *)(uintptr_t)t->ca_pem, strlen(t->ca_pem), CURL_BLOB_COPY};
-        curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-    }
-    if (t->insecure_skip_verify) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
     if (curl_multi_add_handle(multi, c) != CURLM_OK) {
         finish(j, 0, PROBE_REASON_INVALID, "curl_multi_add_handle failed");
         goto out;
@@ -677,9 +716,7 @@ out:
         j->easy = NULL;
     }
     free(url);
-    free(url2);
-    if (post)
-        free(post);
+    free(post);
 }
 
 static void note_step(struct probe_job *j, int status, const char *extra)

@@ -166,6 +166,28 @@ const char *probe_condition_type(int signal);
 /* "metrics", "traces", "logs", "profiles"; NULL for an unknown signal. */
 const char *probe_signal_name(int signal);
 
+/* ---- request setup shared with pkg/links ----------------------------------- */
+
+struct curl_slist;
+/* What a prepared request owns until the handle is cleaned up. */
+struct probe_http_req {
+    struct curl_slist *hdrs;
+    struct curl_slist *connect_to;
+    char *url; /* the URL rewritten for serverName, or NULL */
+};
+/* Applies to the curl easy handle (CURL *) everything a request to t needs:
+ * URL, Accept/User-Agent, optional Content-Type, X-Scope-OrgID, bearer or
+ * basic auth, CA bundle, insecureSkipVerify, serverName (SNI + verification
+ * via CONNECT_TO, Host header kept), no proxy, no redirects, no signals,
+ * http/https only, total timeout_ms and a connect timeout of at most 3 s.
+ * The caller sets the write callback and, for POST, the body; it may append
+ * headers to req->hdrs (then set CURLOPT_HTTPHEADER again). Returns 0, or -1
+ * when serverName cannot be applied. Free with probe_http_req_cleanup after
+ * curl_easy_cleanup. */
+int probe_http_prepare(void *curl_easy, const struct probe_target *t, const char *url, int64_t timeout_ms,
+                       const char *content_type, struct probe_http_req *req);
+void probe_http_req_cleanup(struct probe_http_req *req);
+
 /* ---- helpers (exposed for tests and the CLI) ------------------------------ */
 
 /* Copies url into out without userinfo ("http://u:p@h/x" → "http://h/x"),

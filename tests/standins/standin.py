@@ -21,6 +21,25 @@ Auth (--require-basic / --require-bearer) is enforced on every documented
 endpoint, like a gateway; --tenant (X-Scope-OrgID) only on the tenant-checked
 query, like the backends (missing → 401 "no org id", other tenant → 401).
 
+Link data (--links-case CASE, with --kind all|tempo|loki|pyroscope): the
+stand-in also holds one consistent data set for link verification
+(docs/links.md) and answers, with the documented shapes: Tempo
+GET /api/traces/<id> (OTLP JSON {batches}, ids base64) and GET /api/search
+(the case's trace); Loki GET /loki/api/v1/query_range (a LogQL subset: one
+stream selector of = matchers, then `|= "x"`, `| label_format …contains "x"
+__line__… or trace_id="x"`, `| logfmt`, `| json` and `| k="x"`
+filters), /loki/api/v1/labels and
+/loki/api/v1/series (match[] of `{k=~".+"}`); Pyroscope POST
+/querier.v1.QuerierService/SelectMergeSpanProfile, SelectMergeStacktraces
+and Series (Connect JSON); and GET /metrics, an OpenMetrics exposition
+(not a backend path: Prometheus scrapes it) of the histogram
+<--request-metric> whose buckets carry exemplars with the trace id, plus
+traces_service_graph_request_total. Cases: consistent | otlp (trace id only
+in structured metadata) | app-label (Loki streams labelled app, not
+service_name) | no-exemplars | missing-trace (the exemplar names a trace
+Tempo does not have) | no-profiles | tenant-mismatch (same data as
+consistent; start the Loki of the case with another --tenant).
+
 Test hooks (not documented backend paths): GET /__count → {"total": N,
 "paths": {"GET /ready": n, …}} counting every request to a documented path;
 POST /__reset zeroes the counts. With --port 0 the chosen port is written to
@@ -41,9 +60,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 VERSIONS = {"mimir": "2.14.0", "tempo": "2.6.1", "loki": "3.2.0", "pyroscope": "1.9.0"}
 
 
-def routes_for(kind):
+def routes_for(kind, links=False):
     """(method set, path) → handler name, per kind."""
     r = {}
+    if links:
+        if kind in ("all", "tempo"):
+            r[("GET", "/api/traces/")] = "tempo_trace"  # prefix, see dispatch
+        if kind in ("all", "loki"):
+            r[("GET", "/loki/api/v1/query_range")] = "loki_query_range"
+            r[("GET", "/loki/api/v1/series")] = "loki_series"
+        if kind in ("all", "pyroscope"):
+            r[("POST", "/querier.v1.QuerierService/SelectMergeSpanProfile")] = "pyro_select_span"
+            r[("POST", "/querier.v1.QuerierService/SelectMergeStacktraces")] = "pyro_select_merge"
+            r[("POST", "/querier.v1.QuerierService/Series")] = "pyro_series"
+        r[("GET", "/metrics")] = "openmetrics"
     kinds = ["mimir", "tempo", "loki", "pyroscope"] if kind == "all" else [kind]
     for k in kinds:
         if k == "mimir":
@@ -70,7 +100,137 @@ def routes_for(kind):
 
 
 TENANT_CHECKED = {"mimir_query", "tempo_tags", "tempo_search", "loki_labels", "loki_query",
-                  "pyro_profile_types"}
+                  "pyro_profile_types", "tempo_trace", "loki_query_range", "loki_series", "pyro_select_span",
+                  "pyro_select_merge", "pyro_series"}
+
+LINK_CASES = ("consistent", "otlp", "app-label", "no-exemplars", "missing-trace", "no-profiles", "tenant-mismatch")
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+MISSING_TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+ROOT_SPAN = "00f067aa0ba902b7"
+CHILD_SPAN = "53995c3f42cd8ad8"
+SERVICE = "checkout"
+NAMESPACE = "shop"
+
+
+class LinkData:
+    """One consistent data set for link verification, anchored at start."""
+
+    def __init__(self, case, metric):
+        self.case = case
+        self.metric = metric
+        self.t0 = time.time() - 5.0
+        self.start_ns = int(self.t0 * 1e9)
+        self.end_ns = self.start_ns + 120_000_000
+
+    def b64(self, hexid):
+        return base64.b64encode(bytes.fromhex(hexid)).decode()
+
+    def trace(self):
+        def attr(k, v):
+            return {"key": k, "value": {"stringValue": v}}
+        root = {"traceId": self.b64(TRACE_ID), "spanId": self.b64(ROOT_SPAN), "name": "POST /checkout",
+                "kind": "SPAN_KIND_SERVER", "startTimeUnixNano": str(self.start_ns),
+                "endTimeUnixNano": str(self.end_ns),
+                "attributes": [attr("http.route", "/checkout")]}
+        if self.case != "no-profiles":
+            root["attributes"].append(attr("pyroscope.profile.id", ROOT_SPAN))
+        child = {"traceId": self.b64(TRACE_ID), "spanId": self.b64(CHILD_SPAN),
+                 "parentSpanId": self.b64(ROOT_SPAN), "name": "charge card",
+                 "startTimeUnixNano": str(self.start_ns + 10_000_000),
+                 "endTimeUnixNano": str(self.start_ns + 90_000_000), "attributes": []}
+        return {"batches": [{"resource": {"attributes": [attr("service.name", SERVICE),
+                                                         attr("k8s.namespace.name", NAMESPACE)]},
+                             "scopeSpans": [{"scope": {"name": "standin"}, "spans": [root, child]}]}]}
+
+    def streams(self):
+        """[(stream labels, [(ts_ns, line, structured metadata)])]"""
+        ts = self.start_ns + 20_000_000
+        if self.case == "app-label":
+            lbl = {"app": SERVICE, "namespace": NAMESPACE}
+        else:
+            lbl = {"service_name": SERVICE, "k8s_namespace_name": NAMESPACE}
+        if self.case == "otlp":
+            entries = [(ts, "charged card amount=42", {"trace_id": TRACE_ID, "span_id": CHILD_SPAN}),
+                       (ts + 1000, "order stored", {"trace_id": TRACE_ID, "span_id": ROOT_SPAN})]
+        else:
+            entries = [(ts, "level=info msg=\"charged card\" trace_id=%s span_id=%s" % (TRACE_ID, CHILD_SPAN), {}),
+                       (ts + 1000, "level=info msg=\"order stored\" traceID=%s" % TRACE_ID, {})]
+        return [(lbl, entries)]
+
+    def openmetrics(self):
+        m = self.metric
+        up = max(1, int(time.time() - self.t0))
+        tid = MISSING_TRACE_ID if self.case == "missing-trace" else TRACE_ID
+        ex = "" if self.case == "no-exemplars" else ' # {trace_id="%s"} 0.12' % tid
+        lbl = 'service_name="%s",k8s_namespace_name="%s"' % (SERVICE, NAMESPACE)
+        out = ["# TYPE %s histogram" % m, "# UNIT %s seconds" % m]
+        for le, cnt, e in (("0.05", up, ""), ("0.25", 2 * up, ex), ("+Inf", 2 * up, "")):
+            out.append('%s_bucket{%s,le="%s"} %d%s' % (m, lbl, le, cnt, e))
+        out.append("%s_count{%s} %d" % (m, lbl, 2 * up))
+        out.append("%s_sum{%s} %.3f" % (m, lbl, 0.15 * up))
+        out.append("# TYPE traces_service_graph_request counter")
+        out.append('traces_service_graph_request_total{client="frontend",server="%s",case="%s"} %d'
+                   % (SERVICE, self.case, up))
+        out.append("# EOF")
+        return "\n".join(out) + "\n"
+
+
+def parse_selector(expr):
+    """'{a="b", c="d"} | …' → ({a: b, c: d}, rest) or (None, expr)."""
+    import re
+    m = re.match(r'\s*\{([^}]*)\}(.*)$', expr, re.S)
+    if not m:
+        return None, expr
+    sel = {}
+    for part in re.finditer(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*,?', m.group(1)):
+        sel[part.group(1)] = (part.group(2), part.group(3))
+    return sel, m.group(2)
+
+
+def sel_match(sel, labels):
+    import re
+    for k, (op, v) in sel.items():
+        have = labels.get(k)
+        if op == "=" and have != v:
+            return False
+        if op == "!=" and have == v:
+            return False
+        if op == "=~" and (have is None or not re.fullmatch(v, have)):
+            return False
+    return True
+
+
+def pipeline_keep(rest, line, labels):
+    """The LogQL subset Grafana's trace-to-logs queries use (plus | logfmt and
+    | json, which add the line's fields as labels)."""
+    import re
+    if re.search(r'\|\s*logfmt\b', rest):
+        labels = dict(labels)
+        for m in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S*)', line):
+            labels.setdefault(m.group(1), m.group(2).strip('"'))
+        rest = re.sub(r'\|\s*logfmt\b', "", rest)
+    if re.search(r'\|\s*json\b', rest):
+        labels = dict(labels)
+        try:
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                for k, v in obj.items():
+                    if isinstance(v, (str, int, float)):
+                        labels.setdefault(k, str(v))
+        except ValueError:
+            pass
+        rest = re.sub(r'\|\s*json\b', "", rest)
+    for m in re.finditer(r'contains\s+"([^"]+)"\s+__line__.*?or\s+([A-Za-z_]+)="([^"]+)"', rest):
+        if not (m.group(1) in line or labels.get(m.group(2)) == m.group(3)):
+            return False
+        rest = rest.replace(m.group(0), "")
+    for m in re.finditer(r'\|=\s*"([^"]*)"', rest):
+        if m.group(1) not in line:
+            return False
+    for m in re.finditer(r'\|\s*([A-Za-z_]+)\s*=\s*"([^"]*)"', rest):
+        if labels.get(m.group(1)) != m.group(2):
+            return False
+    return True
 
 
 class State:
@@ -80,7 +240,8 @@ class State:
         self.lock = threading.Lock()
         self.counts = {}
         self.total = 0
-        self.routes = routes_for(args.kind)
+        self.routes = routes_for(args.kind, bool(args.links_case))
+        self.links = LinkData(args.links_case, args.request_metric) if args.links_case else None
         self.notready_for = None
         fm = args.fail_mode
         if fm == "notready":
@@ -137,6 +298,9 @@ class Handler(BaseHTTPRequestHandler):
                 st.total = 0
             return self.send(200, {})
         name = st.routes.get((method, path))
+        if name is None and st.links and method == "GET" and path.startswith("/api/traces/") \
+                and ("GET", "/api/traces/") in st.routes:
+            name = "tempo_trace"
         if name is None:
             if any(p == path for (_, p) in st.routes):
                 return self.send(405, "method not allowed\n", "text/plain")
@@ -163,6 +327,7 @@ class Handler(BaseHTTPRequestHandler):
         if name in TENANT_CHECKED and a.fail_mode == "badbody":
             return self.send(200, "<html>definitely not json</html>", "text/html")
         params = dict(urllib.parse.parse_qsl(u.query))
+        self.multi = urllib.parse.parse_qs(u.query)
         if method == "POST" and self.headers.get("Content-Type", "").startswith(
                 "application/x-www-form-urlencoded"):
             params.update(dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"))))
@@ -214,13 +379,118 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, {"tagNames": ["service.name", "http.route"]})
 
     def h_tempo_search(self, params, body):
+        ld = self.server.state.links
+        if ld:
+            return self.send(200, {"traces": [{"traceID": TRACE_ID, "rootServiceName": SERVICE,
+                                               "rootTraceName": "POST /checkout",
+                                               "startTimeUnixNano": str(ld.start_ns), "durationMs": 120}],
+                                   "metrics": {"inspectedTraces": 1}})
         return self.send(200, {"traces": [], "metrics": {"inspectedTraces": 0}})
+
+    def h_tempo_trace(self, params, body):
+        ld = self.server.state.links
+        tid = urllib.parse.urlsplit(self.path).path[len("/api/traces/"):].lower()
+        if tid != TRACE_ID:
+            return self.send(404, "trace not found\n", "text/plain")
+        return self.send(200, ld.trace())
+
+    def loki_window(self, params):
+        now = time.time_ns()
+        return int(params.get("start", now - 3600 * 10**9)), int(params.get("end", now))
+
+    def h_loki_query_range(self, params, body):
+        ld = self.server.state.links
+        sel, rest = parse_selector(params.get("query", ""))
+        if sel is None or not sel:
+            return self.send(400, "parse error: queries require at least one stream selector\n", "text/plain")
+        start, end = self.loki_window(params)
+        limit = int(params.get("limit", "100"))
+        result = []
+        for lbl, entries in ld.streams():
+            if not sel_match(sel, lbl):
+                continue
+            vals = []
+            for ts, line, meta in entries:
+                full = dict(lbl)
+                full.update(meta)
+                if start <= ts <= end and pipeline_keep(rest, line, full) and len(vals) < limit:
+                    vals.append([str(ts), line, {"structuredMetadata": meta}] if meta else [str(ts), line])
+            if vals:
+                # like Loki without categorize-labels: structured metadata merged into the stream labels
+                stream = dict(lbl)
+                for v in vals:
+                    if len(v) == 3:
+                        stream.update(v[2]["structuredMetadata"])
+                result.append({"stream": stream, "values": vals})
+        return self.send(200, {"status": "success", "data": {"resultType": "streams", "result": result,
+                                                             "stats": {}}})
+
+    def h_loki_series(self, params, body):
+        ld = self.server.state.links
+        out = []
+        for m in self.multi.get("match[]", []):
+            sel, _ = parse_selector(m)
+            for lbl, _e in ld.streams():
+                if sel and sel_match(sel, lbl) and lbl not in out:
+                    out.append(lbl)
+        return self.send(200, {"status": "success", "data": out})
+
+    def pyro_req(self, body):
+        try:
+            return json.loads(body.decode() or "{}")
+        except ValueError:
+            return None
+
+    def flame(self, total):
+        if total == 0:
+            return {"flamegraph": {"names": [], "levels": [], "total": "0", "maxSelf": "0"}}
+        return {"flamegraph": {"names": ["total", "main", "chargeCard"],
+                               "levels": [{"values": ["0", str(total), "0", "0"]},
+                                          {"values": ["0", str(total), "10", "1"]},
+                                          {"values": ["0", str(total - 10), str(total - 10), "2"]}],
+                               "total": str(total), "maxSelf": str(total - 10)}}
+
+    def pyro_has(self, req, span):
+        ld = self.server.state.links
+        if ld.case == "no-profiles" or req is None:
+            return False
+        sel, _ = parse_selector(req.get("labelSelector", ""))
+        if sel is None or not sel_match(sel, {"service_name": SERVICE, "service_namespace": NAMESPACE}):
+            return False
+        if req.get("profileTypeID") != "process_cpu:cpu:nanoseconds:cpu:nanoseconds":
+            return False
+        if span and ROOT_SPAN not in req.get("spanSelector", []):
+            return False
+        return True
+
+    def h_pyro_select_span(self, params, body):
+        req = self.pyro_req(body)
+        return self.send(200, self.flame(100 if self.pyro_has(req, True) else 0))
+
+    def h_pyro_select_merge(self, params, body):
+        req = self.pyro_req(body)
+        return self.send(200, self.flame(250 if self.pyro_has(req, False) else 0))
+
+    def h_pyro_series(self, params, body):
+        if self.server.state.links.case == "no-profiles":
+            return self.send(200, {"labelsSet": []})
+        return self.send(200, {"labelsSet": [{"labels": [
+            {"name": "__profile_type__", "value": "process_cpu:cpu:nanoseconds:cpu:nanoseconds"},
+            {"name": "service_name", "value": SERVICE}]}]})
+
+    def h_openmetrics(self, params, body):
+        return self.send(200, self.server.state.links.openmetrics(),
+                         "application/openmetrics-text; version=1.0.0; charset=utf-8")
 
     def h_loki_buildinfo(self, params, body):
         return self.send(200, {"version": self.version("loki"), "revision": "standin", "branch": "standin",
                                "buildUser": "standin", "buildDate": "2024-01-01", "goVersion": "go1.22"})
 
     def h_loki_labels(self, params, body):
+        ld = self.server.state.links
+        if ld:
+            names = sorted({k for lbl, _e in ld.streams() for k in lbl})
+            return self.send(200, {"status": "success", "data": names})
         return self.send(200, {"status": "success", "data": []})
 
     def h_loki_query(self, params, body):
@@ -263,6 +533,9 @@ def main():
     p.add_argument("--tls-key")
     p.add_argument("--version")
     p.add_argument("--application", default="Grafana Mimir", help="Mimir buildinfo application")
+    p.add_argument("--links-case", choices=LINK_CASES, help="hold this link-verification data set")
+    p.add_argument("--request-metric", default="http_server_request_duration_seconds",
+                   help="histogram name of the /metrics exposition (--links-case)")
     args = p.parse_args()
     fm = args.fail_mode
     if fm not in ("none", "500", "slow", "badbody", "notready") and not fm.startswith("notready-for-"):
