@@ -368,35 +368,54 @@ static void churn(int port, int n)
     }
 }
 
-TEST(two_thousand_connections_leave_rss_and_fds_flat)
+/* 2,000 connections opened and closed (half with a request, half without)
+ * leave the server's RSS within 2 MiB and its open files where they were. */
+static void churn_measure(long *rss_before, long *rss_after, int *fds_before, int *fds_after)
 {
     struct srv s;
-    long before, after;
-    int fds_before, fds_after;
-    ASSERT_OK(srv_start(&s, NULL));
+    if (srv_start(&s, NULL) != 0) {
+        *rss_before = -1;
+        return;
+    }
     churn(s.port, 200); /* warm up allocator arenas and MHD's pools */
-    before = rss_kib();
-    fds_before = open_fds();
+    *rss_before = rss_kib();
+    *fds_before = open_fds();
     churn(s.port, 2000);
     {
         struct timespec ts = {0, 200 * 1000000L}; /* let MHD reap closed connections */
         nanosleep(&ts, NULL);
     }
-    after = rss_kib();
-    fds_after = open_fds();
-    fprintf(stderr, "  churn: RSS %ld -> %ld KiB, fds %d -> %d\n", before, after, fds_before, fds_after);
-    ASSERT_TRUE(before > 0);
+    *rss_after = rss_kib();
+    *fds_after = open_fds();
+    fprintf(stderr, "  churn: RSS %ld -> %ld KiB, fds %d -> %d\n", *rss_before, *rss_after, *fds_before,
+            *fds_after);
+    if (get(s.port, "GET", "/healthz", 1000, NULL, 0) != 200)
+        *rss_before = -1;
+    srv_stop(&s);
+}
+
+TEST(two_thousand_connections_leave_fds_flat)
+{
+    long before = 0, after = 0;
+    int fds_before = 0, fds_after = 0;
+    churn_measure(&before, &after, &fds_before, &fds_after);
+    ASSERT_TRUE(before > 0); /* server started, measured, still answering */
+    ASSERT_TRUE(fds_after <= fds_before);
+}
+
+TEST(two_thousand_connections_leave_rss_flat)
+{
+    long before = 0, after = 0;
+    int fds_before = 0, fds_after = 0;
     /* ASan's quarantine keeps freed memory mapped and valgrind's allocator
      * is not glibc's, so RSS says nothing there; leaks are LSan's and
      * memcheck's job in those runs. The bound is asserted in the plain run
-     * (tests/run-all does all three). */
+     * (tests/run-all does all three) and reported as skipped in the others. */
     if (under_a_checker())
-        fprintf(stderr, "  SKIPPED: the RSS bound under ASan/valgrind (fds still checked)\n");
-    else
-        ASSERT_TRUE(after - before < 2048);
-    ASSERT_TRUE(fds_after <= fds_before);
-    ASSERT_EQ(get(s.port, "GET", "/healthz", 1000, NULL, 0), 200);
-    srv_stop(&s);
+        TEST_SKIP("the RSS bound means nothing under ASan/valgrind");
+    churn_measure(&before, &after, &fds_before, &fds_after);
+    ASSERT_TRUE(before > 0);
+    ASSERT_TRUE(after - before < 2048);
 }
 
 TEST_MAIN()
