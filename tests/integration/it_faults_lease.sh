@@ -79,7 +79,12 @@ kill "$EDITOR_PID" 2>/dev/null
 echo "     (last controller write ${last_ms} ms after the theft; process exit: ${exited_ms:-still running} ms)"
 check "the old leader's last write came within the lease duration (${last_ms} ms ≤ ${LEASE_S}000)" \
 	test "$last_ms" -le $((LEASE_S * 1000))
-check "the old leader no longer reports leadership (or exited)" not leads
+# exited, or still serving /metrics with the gauge at 0 (not merely unreadable)
+not_leading() {
+	kill -0 "$PID_a" 2>/dev/null || return 0
+	metrics "$PORT_a" | grep -q "^leader_election_master_status{name=\"$LEASE\"} 0"
+}
+check "the old leader no longer reports leadership (or exited)" not_leading
 check "the Lease stays with the thief" test "$(jp lease "$LEASE" '{.spec.holderIdentity}')" == thief
 kill "$THIEF_PID" 2>/dev/null
 if [[ -n $exited_ms ]]; then
