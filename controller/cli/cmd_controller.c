@@ -24,12 +24,8 @@ int cmd_controller(int argc, char **argv)
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-    if (ctl_options_parse(&o, argc, argv, environ, &err) < 0) {
-        fprintf(stderr, "crosslink controller: %s\n\n", err ? err : "invalid arguments");
-        free(err);
-        ctl_options_usage(stderr);
-        return 2;
-    }
+    if (ctl_options_parse(&o, argc, argv, environ, &err) < 0)
+        return cli_usage_error(&cli_cmd_controller, err);
     if (o.help) {
         ctl_options_usage(stdout);
         ctl_options_cleanup(&o);

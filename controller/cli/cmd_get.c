@@ -3,6 +3,7 @@
  * kubectl-like table, reading the kubeconfig the way kubectl does. A small
  * proof for humans that pkg/kube works against their cluster. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "core.h"
 #include "kube.h"
 
@@ -67,39 +68,83 @@ void ctl_human_duration(int64_t seconds, char *out, size_t n)
     }
 }
 
-static void usage(FILE *f)
+enum { G_NAMESPACE, G_ALL, G_KUBECONFIG, G_CONTEXT, G_HELP };
+static const struct cli_opt get_opts[] = {
+    [G_NAMESPACE] = {"namespace", required_argument, 'n', "NS", NULL, NULL,
+                     "namespace (default: the context's namespace)"},
+    [G_ALL] = {"all-namespaces", no_argument, 'A', NULL, NULL, NULL, "list stacks in every namespace"},
+    [G_KUBECONFIG] = {"kubeconfig", required_argument, 0, "PATH", NULL, NULL,
+                      "kubeconfig file(s), colon-separated (default: $KUBECONFIG, ~/.kube/config)"},
+    [G_CONTEXT] = {"context", required_argument, 0, "NAME", NULL, NULL,
+                   "kubeconfig context (default: current-context)"},
+    [G_HELP] = {"help", no_argument, 'h', NULL, NULL, NULL, "this text"},
+};
+
+const struct cli_cmd cli_cmd_get = {
+    "get",
+    "get stacks [-n NAMESPACE | -A] [--kubeconfig PATH] [--context NAME]",
+    "Lists ObservabilityStacks and their Ready condition.\n",
+    get_opts,
+    sizeof get_opts / sizeof get_opts[0],
+    NULL,
+};
+
+struct get_args {
+    const char *ns, *kubeconfig, *context, *what;
+    int all;
+};
+
+static int get_set(void *ctx, int idx, const char *val, const char *src, char **err)
 {
-    fprintf(f, "Usage: crosslink get stacks [-n NAMESPACE | -A] [--kubeconfig PATH] [--context NAME]\n"
-               "\n"
-               "Lists ObservabilityStacks and their Ready condition.\n"
-               "  -n, --namespace NS      namespace (default: the context's namespace)\n"
-               "  -A, --all-namespaces    list stacks in every namespace\n"
-               "      --kubeconfig PATH   kubeconfig file(s), colon-separated (default: $KUBECONFIG, ~/.kube/config)\n"
-               "      --context NAME      kubeconfig context (default: current-context)\n");
+    struct get_args *a = ctx;
+    (void)src;
+    switch (idx) {
+    case G_NAMESPACE: a->ns = val; break;
+    case G_ALL: a->all = 1; break;
+    case G_KUBECONFIG: a->kubeconfig = val; break;
+    case G_CONTEXT: a->context = val; break;
+    default:
+        if (a->what) {
+            *err = op_asprintf("unexpected argument \"%s\"", val);
+            return OP_EINVALID;
+        }
+        a->what = val;
+    }
+    return OP_OK;
 }
 
-/* Returns the value of --flag VALUE / --flag=VALUE / -f VALUE, advancing *i. */
-static int flag_value(int argc, char **argv, int *i, const char *shortf, const char *longf,
-                      const char **out)
+static int is_stack_resource(const char *w)
 {
-    const char *a = argv[*i];
-    size_t ll = strlen(longf);
-    if ((shortf && strcmp(a, shortf) == 0) || strcmp(a, longf) == 0) {
-        if (*i + 1 >= argc)
-            return -1;
-        *out = argv[++*i];
-        return 1;
-    }
-    if (strncmp(a, longf, ll) == 0 && a[ll] == '=') {
-        *out = a + ll + 1;
-        return 1;
-    }
-    if (shortf && strncmp(a, shortf, strlen(shortf)) == 0 && a[strlen(shortf)] != '\0' &&
-        strlen(shortf) == 2) {
-        *out = a + 2; /* -nfoo */
-        return 1;
-    }
+    static const char *const names[] = {"stacks", "stack", "ostack", "ostacks", "observabilitystacks",
+                                        "observabilitystack", "observabilitystacks.crosslink.dev"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(w, names[i]) == 0)
+            return 1;
     return 0;
+}
+
+/* Returns -1 to go on, else the exit code (help printed, or a usage error). */
+static int get_args_parse(struct get_args *a, int argc, char **argv)
+{
+    char *err = NULL;
+    int rc = cli_parse(&cli_cmd_get, argc, argv, get_set, a, &err);
+    if (rc == CLI_HELP) {
+        cli_usage(stdout, &cli_cmd_get);
+        return 0;
+    }
+    if (rc < 0)
+        return cli_usage_error(&cli_cmd_get, err);
+    if (!a->what)
+        return cli_usage_error(&cli_cmd_get, op_asprintf("which resource? (only \"stacks\" is supported)"));
+    if (!is_stack_resource(a->what)) {
+        fprintf(stderr, "crosslink get: unknown resource \"%s\" (only \"stacks\" is supported)\n", a->what);
+        return 2;
+    }
+    if (a->all && a->ns) {
+        fprintf(stderr, "crosslink get: -n and -A are mutually exclusive\n");
+        return 2;
+    }
+    return -1;
 }
 
 static const json_t *ready_condition(const json_t *obj)
@@ -122,8 +167,9 @@ struct row {
 
 int cmd_get(int argc, char **argv)
 {
-    const char *ns = NULL, *kubeconfig = NULL, *context = NULL, *what = NULL;
-    int all = 0, rc = 1, i, err;
+    struct get_args args = {NULL, NULL, NULL, NULL, 0};
+    const char *ns;
+    int all, rc, err;
     struct kube_config *cfg = NULL;
     struct kube_client *c = NULL;
     struct kube_config_opts co;
@@ -134,56 +180,15 @@ int cmd_get(int argc, char **argv)
     size_t n = 0, k;
     int w_ns = 9, w_name = 4, w_ready = 5, w_reason = 6;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "-A") == 0 || strcmp(a, "--all-namespaces") == 0) {
-            all = 1;
-            continue;
-        }
-        if ((r = flag_value(argc, argv, &i, "-n", "--namespace", &ns)) != 0 ||
-            (r = flag_value(argc, argv, &i, NULL, "--kubeconfig", &kubeconfig)) != 0 ||
-            (r = flag_value(argc, argv, &i, NULL, "--context", &context)) != 0) {
-            if (r < 0) {
-                fprintf(stderr, "crosslink get: %s needs a value\n", a);
-                return 2;
-            }
-            continue;
-        }
-        if (a[0] == '-') {
-            fprintf(stderr, "crosslink get: unknown flag %s\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-        if (what) {
-            fprintf(stderr, "crosslink get: unexpected argument \"%s\"\n", a);
-            return 2;
-        }
-        what = a;
-    }
-    if (!what) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(what, "stacks") != 0 && strcmp(what, "stack") != 0 && strcmp(what, "ostack") != 0 &&
-        strcmp(what, "ostacks") != 0 && strcmp(what, "observabilitystacks") != 0 &&
-        strcmp(what, "observabilitystack") != 0 &&
-        strcmp(what, "observabilitystacks.crosslink.dev") != 0) {
-        fprintf(stderr, "crosslink get: unknown resource \"%s\" (only \"stacks\" is supported)\n", what);
-        return 2;
-    }
-    if (all && ns) {
-        fprintf(stderr, "crosslink get: -n and -A are mutually exclusive\n");
-        return 2;
-    }
+    if ((rc = get_args_parse(&args, argc, argv)) >= 0)
+        return rc;
+    ns = args.ns;
+    all = args.all;
+    rc = 1;
 
     memset(&co, 0, sizeof(co));
-    co.kubeconfig = kubeconfig;
-    co.context = context;
+    co.kubeconfig = args.kubeconfig;
+    co.context = args.context;
     if ((err = kube_config_load(&cfg, &co)) < 0) {
         fprintf(stderr, "crosslink get: %s\n", op_err_last());
         goto out;

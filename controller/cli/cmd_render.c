@@ -4,6 +4,7 @@
  * List) for `kubectl apply -f -`, CI and GitOps. Validation errors go to
  * stderr, one per line, and nothing is printed on stdout (exit 1). */
 #include "cli.h"
+#include "cli_opt.h"
 
 #include "core.h"
 #include "render.h"
@@ -14,23 +15,76 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void render_usage(FILE *f)
+enum { R_FILE, R_OUTPUT, R_NAMESPACE, R_HELP };
+static const struct cli_opt render_opts[] = {
+    [R_FILE] = {"filename", required_argument, 'f', "FILE", NULL, NULL,
+                "YAML or JSON file; multi-document streams and kind List "
+                "are accepted; '-' reads standard input"},
+    [R_OUTPUT] = {"output", required_argument, 'o', "FORMAT", NULL, NULL,
+                  "yaml (default): a multi-document YAML stream\n"
+                  "json: a v1 List"},
+    [R_NAMESPACE] = {"namespace", required_argument, 'n', "NS", NULL, "\"default\"",
+                     "namespace for stacks without metadata.namespace"},
+    [R_HELP] = {"help", no_argument, 'h', NULL, NULL, NULL, "this text"},
+};
+
+const struct cli_cmd cli_cmd_render = {
+    "render",
+    "render -f FILE [-o yaml|json] [-n NAMESPACE]",
+    "Renders the Grafana provisioning ConfigMaps of every ObservabilityStack in FILE\n"
+    "exactly as the controller would (without ownerReferences) and prints them.\n",
+    render_opts,
+    sizeof render_opts / sizeof render_opts[0],
+    "Exit status: 0 rendered; 1 invalid input (every problem is printed to stderr as\n"
+    "FILE: NAMESPACE/NAME: FIELD: RULE); 2 usage error.\n",
+};
+
+struct render_args {
+    const char *file, *format, *ns;
+};
+
+static int render_set(void *ctx, int idx, const char *val, const char *src, char **err)
 {
-    fprintf(f,
-            "Usage: crosslink render -f FILE [-o yaml|json] [-n NAMESPACE]\n"
-            "\n"
-            "Renders the Grafana provisioning ConfigMaps of every ObservabilityStack in FILE\n"
-            "exactly as the controller would (without ownerReferences) and prints them.\n"
-            "\n"
-            "  -f, --filename FILE    YAML or JSON file; multi-document streams and kind List\n"
-            "                         are accepted; '-' reads standard input\n"
-            "  -o, --output FORMAT    yaml (default): a multi-document stream for kubectl apply -f -\n"
-            "                         json: a v1 List\n"
-            "  -n, --namespace NS     namespace for stacks without metadata.namespace (default \"default\")\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "Exit status: 0 rendered; 1 invalid input (every problem is printed to stderr as\n"
-            "FILE: NAMESPACE/NAME: FIELD: RULE); 2 usage error.\n");
+    struct render_args *a = ctx;
+    (void)src;
+    switch (idx) {
+    case R_FILE:
+        a->file = val;
+        return OP_OK;
+    case R_OUTPUT:
+        a->format = val;
+        return OP_OK;
+    case R_NAMESPACE:
+        a->ns = val;
+        return OP_OK;
+    default:
+        *err = op_asprintf("unexpected argument \"%s\"", val);
+        return OP_EINVALID;
+    }
+}
+
+/* Returns -1 to go on, else the exit code (help printed, or a usage error). */
+static int render_args_parse(struct render_args *a, int argc, char **argv)
+{
+    char *err = NULL;
+    int rc = cli_parse(&cli_cmd_render, argc, argv, render_set, a, &err);
+    if (rc == CLI_HELP) {
+        cli_usage(stdout, &cli_cmd_render);
+        return 0;
+    }
+    if (rc < 0)
+        return cli_usage_error(&cli_cmd_render, err);
+    if (!a->file)
+        return cli_usage_error(&cli_cmd_render, op_asprintf("-f FILE is required"));
+    if (strcmp(a->format, "yaml") != 0 && strcmp(a->format, "json") != 0) {
+        fprintf(stderr, "crosslink render: -o must be yaml or json, not \"%s\"\n", a->format);
+        return 2;
+    }
+    if (a->ns && !*a->ns) {
+        fprintf(stderr, "crosslink render: -n needs a non-empty namespace\n");
+        return 2;
+    }
+    return -1;
 }
 
 static const char *meta_str(const json_t *obj, const char *key, const char *dflt)
@@ -77,59 +131,20 @@ static int check_cross_stack(const char *file, struct spec_stack **stacks, size_
 
 int cmd_render(int argc, char **argv)
 {
-    const char *file = NULL, *format = "yaml", *ns = NULL;
+    struct render_args args = {NULL, "yaml", NULL};
+    const char *file, *format, *ns;
     json_t *docs = NULL, *items = NULL, *doc;
     struct spec_stack **stacks = NULL;
     size_t n = 0, i;
     char *text = NULL;
     int rc = 1, bad = 0;
 
-    for (int k = 1; k < argc; k++) {
-        const char *a = argv[k];
-        const char **dst = NULL;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            render_usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "-f") == 0 || strcmp(a, "--filename") == 0)
-            dst = &file;
-        else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
-            dst = &format;
-        else if (strcmp(a, "-n") == 0 || strcmp(a, "--namespace") == 0)
-            dst = &ns;
-        else if (strncmp(a, "--filename=", 11) == 0)
-            file = a + 11;
-        else if (strncmp(a, "--output=", 9) == 0)
-            format = a + 9;
-        else if (strncmp(a, "--namespace=", 12) == 0)
-            ns = a + 12;
-        else {
-            fprintf(stderr, "crosslink render: unknown argument \"%s\"\n\n", a);
-            render_usage(stderr);
-            return 2;
-        }
-        if (dst) {
-            if (k + 1 >= argc) {
-                fprintf(stderr, "crosslink render: %s needs a value\n\n", a);
-                render_usage(stderr);
-                return 2;
-            }
-            *dst = argv[++k];
-        }
-    }
-    if (!file) {
-        fprintf(stderr, "crosslink render: -f FILE is required\n\n");
-        render_usage(stderr);
-        return 2;
-    }
-    if (strcmp(format, "yaml") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "crosslink render: -o must be yaml or json, not \"%s\"\n", format);
-        return 2;
-    }
-    if (ns && !*ns) {
-        fprintf(stderr, "crosslink render: -n needs a non-empty namespace\n");
-        return 2;
-    }
+    if ((rc = render_args_parse(&args, argc, argv)) >= 0)
+        return rc;
+    file = args.file;
+    format = args.format;
+    ns = args.ns;
+    rc = 1;
 
     if (spec_load_file(&docs, file) < 0) {
         fprintf(stderr, "%s: %s\n", file, op_err_last());

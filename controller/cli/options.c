@@ -1,8 +1,10 @@
-/* options.c — parses `crosslink controller` flags. Every flag has an env var
+/* options.c — `crosslink controller` flags: the option table (cli_opt.h) and
+ * the validation of each value. Every flag has an env var
  * CROSSLINK_<UPPER_SNAKE>; the flag wins. No globals: the environment is
  * passed in, so tests can give their own. The identity is resolved here too
  * ($POD_NAME, else hostname + "_" + random hex). */
 #include "options.h"
+#include "cli.h"
 #include "runtime.h"
 
 #include <errno.h>
@@ -23,72 +25,50 @@ enum opt_id {
     OPT_LEASE_NAMESPACE,
     OPT_LEASE_NAME,
     OPT_LOG_LEVEL,
+    OPT_HELP,
     OPT_COUNT
 };
 
-static const struct {
-    const char *flag; /* without the leading "--" */
-    const char *env;
-    int is_bool;
-} opt_defs[OPT_COUNT] = {
-    [OPT_KUBECONFIG] = {"kubeconfig", "CROSSLINK_KUBECONFIG", 0},
-    [OPT_CONTEXT] = {"context", "CROSSLINK_CONTEXT", 0},
-    [OPT_NAMESPACES] = {"namespaces", "CROSSLINK_NAMESPACES", 0},
-    [OPT_WORKERS] = {"workers", "CROSSLINK_WORKERS", 0},
-    [OPT_VERIFY_INTERVAL] = {"verify-interval", "CROSSLINK_VERIFY_INTERVAL", 0},
-    [OPT_METRICS_ADDR] = {"metrics-addr", "CROSSLINK_METRICS_ADDR", 0},
-    [OPT_HEALTH_ADDR] = {"health-addr", "CROSSLINK_HEALTH_ADDR", 0},
-    [OPT_LEADER_ELECT] = {"leader-elect", "CROSSLINK_LEADER_ELECT", 1},
-    [OPT_LEASE_NAMESPACE] = {"lease-namespace", "CROSSLINK_LEASE_NAMESPACE", 0},
-    [OPT_LEASE_NAME] = {"lease-name", "CROSSLINK_LEASE_NAME", 0},
-    [OPT_LOG_LEVEL] = {"log-level", "CROSSLINK_LOG_LEVEL", 0},
+static const struct cli_opt ctl_opts[] = {
+    [OPT_KUBECONFIG] = {"kubeconfig", required_argument, 0, "PATH", "CROSSLINK_KUBECONFIG",
+                        "$KUBECONFIG, ~/.kube/config, else in-cluster", "kubeconfig file"},
+    [OPT_CONTEXT] = {"context", required_argument, 0, "NAME", "CROSSLINK_CONTEXT", NULL, "kubeconfig context"},
+    [OPT_NAMESPACES] = {"namespaces", required_argument, 0, "a,b", "CROSSLINK_NAMESPACES", "all",
+                        "watch only these namespaces"},
+    [OPT_WORKERS] = {"workers", required_argument, 0, "N", "CROSSLINK_WORKERS", "0 = 8 per usable CPU, 8..32",
+                     "concurrent reconciles"},
+    [OPT_VERIFY_INTERVAL] = {"verify-interval", required_argument, 0, "DUR", "CROSSLINK_VERIFY_INTERVAL", "60s",
+                             "re-verify period for stacks without spec.verify.interval; 0 disables"},
+    [OPT_METRICS_ADDR] = {"metrics-addr", required_argument, 0, "HOST:PORT", "CROSSLINK_METRICS_ADDR", ":8080",
+                          "Prometheus /metrics; 0 disables"},
+    [OPT_HEALTH_ADDR] = {"health-addr", required_argument, 0, "HOST:PORT", "CROSSLINK_HEALTH_ADDR", ":8081",
+                         "/healthz and /readyz; 0 disables"},
+    [OPT_LEADER_ELECT] = {"leader-elect", optional_argument, 0, "BOOL", "CROSSLINK_LEADER_ELECT", "false",
+                          "Lease-based leader election"},
+    [OPT_LEASE_NAMESPACE] = {"lease-namespace", required_argument, 0, "NS", "CROSSLINK_LEASE_NAMESPACE",
+                             "$POD_NAMESPACE, else the kubeconfig namespace, else default",
+                             "namespace of the Lease"},
+    [OPT_LEASE_NAME] = {"lease-name", required_argument, 0, "NAME", "CROSSLINK_LEASE_NAME",
+                        "crosslink-controller", "name of the Lease"},
+    [OPT_LOG_LEVEL] = {"log-level", required_argument, 0, "LEVEL", "CROSSLINK_LOG_LEVEL", "info",
+                       "debug|info|warn|error"},
+    [OPT_HELP] = {"help", no_argument, 'h', NULL, NULL, NULL, "this text"},
+};
+
+const struct cli_cmd cli_cmd_controller = {
+    "controller",
+    "controller [flags]",
+    "Runs the operator: watches ObservabilityStacks, writes their Grafana\n"
+    "provisioning ConfigMaps, probes the backends and reports status.\n"
+    "Every flag can also be set by the env var shown (the flag wins).\n",
+    ctl_opts,
+    OPT_COUNT,
+    "Identity for leader election: $POD_NAME, else hostname_<random hex>.\n",
 };
 
 void ctl_options_usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: crosslink controller [flags]\n"
-            "\n"
-            "Runs the operator: watches ObservabilityStacks, writes their Grafana\n"
-            "provisioning ConfigMaps, probes the backends and reports status.\n"
-            "Every flag can also be set by the env var shown (the flag wins).\n"
-            "\n"
-            "  --kubeconfig PATH          kubeconfig file (CROSSLINK_KUBECONFIG; default\n"
-            "                             $KUBECONFIG, ~/.kube/config, else in-cluster)\n"
-            "  --context NAME             kubeconfig context (CROSSLINK_CONTEXT)\n"
-            "  --namespaces a,b           watch only these namespaces (CROSSLINK_NAMESPACES;\n"
-            "                             default all)\n"
-            "  --workers N                concurrent reconciles (CROSSLINK_WORKERS; 0 = 8 per\n"
-            "                             usable CPU, 8..32)\n"
-            "  --verify-interval DUR      re-verify period for stacks without\n"
-            "                             spec.verify.interval (CROSSLINK_VERIFY_INTERVAL; 60s;\n"
-            "                             0 disables)\n"
-            "  --metrics-addr HOST:PORT   Prometheus /metrics (CROSSLINK_METRICS_ADDR; :8080;\n"
-            "                             0 disables)\n"
-            "  --health-addr HOST:PORT    /healthz and /readyz (CROSSLINK_HEALTH_ADDR; :8081;\n"
-            "                             0 disables)\n"
-            "  --leader-elect[=BOOL]      Lease-based leader election (CROSSLINK_LEADER_ELECT;\n"
-            "                             false)\n"
-            "  --lease-namespace NS       namespace of the Lease (CROSSLINK_LEASE_NAMESPACE;\n"
-            "                             $POD_NAMESPACE, else the kubeconfig namespace,\n"
-            "                             else default)\n"
-            "  --lease-name NAME          name of the Lease (CROSSLINK_LEASE_NAME;\n"
-            "                             crosslink-controller)\n"
-            "  --log-level LEVEL          debug|info|warn|error (CROSSLINK_LOG_LEVEL; info)\n"
-            "  -h, --help                 this text\n"
-            "\n"
-            "Identity for leader election: $POD_NAME, else hostname_<random hex>.\n");
-}
-
-static const char *env_get(char *const *env, const char *name)
-{
-    size_t n = strlen(name);
-    if (!env)
-        return NULL;
-    for (; *env; env++)
-        if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-            return *env + n + 1;
-    return NULL;
+    cli_usage(f, &cli_cmd_controller);
 }
 
 static int parse_bool(const char *s, int *out)
@@ -167,9 +147,10 @@ static int set_str(char **dst, const char *v)
 }
 
 /* Applies one value; src names where it came from for messages. */
-static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const char *src,
-                     char **err_out)
+static int apply_opt(void *ctx, int idx, const char *v, const char *src, char **err_out)
 {
+    struct ctl_options *o = ctx;
+    enum opt_id id = (enum opt_id)idx;
     int err = OP_OK;
     char host[256];
     int port;
@@ -218,6 +199,8 @@ static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const
         break;
     }
     case OPT_LEADER_ELECT:
+        if (!v)
+            v = "true"; /* like pflag: a bare bool flag never eats the next argument */
         if (parse_bool(v, &o->leader_elect) < 0) {
             *err_out = op_asprintf("%s: invalid boolean \"%s\"", src, v);
             return OP_EINVALID;
@@ -239,8 +222,16 @@ static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const
             return OP_EINVALID;
         }
         break;
+    case OPT_HELP: /* cli_parse returns CLI_HELP itself */
     case OPT_COUNT:
         break;
+    default: /* a positional argument: only "help" */
+        if (strcmp(v, "help") == 0) {
+            o->help = 1;
+            break;
+        }
+        *err_out = op_asprintf("unexpected argument \"%s\"", v);
+        return OP_EINVALID;
     }
     if (err == OP_ENOMEM)
         *err_out = op_asprintf("out of memory");
@@ -249,7 +240,7 @@ static int apply_opt(struct ctl_options *o, enum opt_id id, const char *v, const
 
 static int make_identity(struct ctl_options *o, char *const *env)
 {
-    const char *pod = env_get(env, "POD_NAME");
+    const char *pod = cli_env_get(env, "POD_NAME");
     char host[256];
     unsigned char rnd[6];
     char hex[13];
@@ -316,55 +307,15 @@ int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const 
     }
 
     /* environment first, so flags override it */
-    for (int id = 0; id < OPT_COUNT; id++) {
-        const char *v = env_get(env, opt_defs[id].env);
-        if (v && (err = apply_opt(o, (enum opt_id)id, v, opt_defs[id].env, &msg)) < 0)
-            goto out;
-    }
+    if ((err = cli_apply_env(&cli_cmd_controller, env, apply_opt, o, &msg)) < 0)
+        goto out;
+    if ((err = cli_parse(&cli_cmd_controller, argc, argv, apply_opt, o, &msg)) < 0)
+        goto out;
+    if (err == CLI_HELP)
+        o->help = 1;
+    err = OP_OK;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *name, *eq, *val = NULL;
-        size_t nlen;
-        int id;
-
-        if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help")) {
-            o->help = 1;
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) {
-            msg = op_asprintf("unexpected argument \"%s\"", a);
-            err = OP_EINVALID;
-            goto out;
-        }
-        name = a + 2;
-        eq = strchr(name, '=');
-        nlen = eq ? (size_t)(eq - name) : strlen(name);
-        for (id = 0; id < OPT_COUNT; id++)
-            if (strlen(opt_defs[id].flag) == nlen && !strncmp(opt_defs[id].flag, name, nlen))
-                break;
-        if (id == OPT_COUNT) {
-            msg = op_asprintf("unknown flag \"--%.*s\"", (int)nlen, name);
-            err = OP_EINVALID;
-            goto out;
-        }
-        if (eq) {
-            val = eq + 1;
-        } else if (opt_defs[id].is_bool) {
-            val = "true"; /* like pflag: a bare bool flag never eats the next argument */
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            msg = op_asprintf("flag --%s needs a value", opt_defs[id].flag);
-            err = OP_EINVALID;
-            goto out;
-        }
-        char src[64];
-        snprintf(src, sizeof(src), "--%s", opt_defs[id].flag);
-        if ((err = apply_opt(o, (enum opt_id)id, val, src, &msg)) < 0)
-            goto out;
-    }
-
-    if (!o->lease_namespace && (pns = env_get(env, "POD_NAMESPACE")) && *pns &&
+    if (!o->lease_namespace && (pns = cli_env_get(env, "POD_NAMESPACE")) && *pns &&
         set_str(&o->lease_namespace, pns) < 0) {
         err = OP_ENOMEM;
         msg = op_asprintf("out of memory");
