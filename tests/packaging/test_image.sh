@@ -66,12 +66,19 @@ else
 	# the whole image assembly again. It is the long pole, so it starts first
 	# and runs in the background while the first build and sections 2-3 check
 	# and run the first image; compared in section 4.
+	# Both builds get the commit time and revision read once here, so a commit
+	# made while the test runs cannot make them differ; the second one runs the
+	# copy's own build script (no git needed).
+	SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+	CROSSLINK_IMAGE_REVISION=$(git rev-parse HEAD)
+	[[ -z $(git status --porcelain --untracked-files=no) ]] || CROSSLINK_IMAGE_REVISION+=-dirty
+	export SOURCE_DATE_EPOCH CROSSLINK_IMAGE_REVISION
 	mkdir -p "$T/src"
 	git ls-files -z | tar --null -T - -cf - 2>/dev/null | tar -xf - -C "$T/src" || die_summary "cannot copy the sources"
 	start_b() {
 		tb0=$SECONDS
 		# own process group, so cleanup stops its compilers too
-		setsid bash deploy/image/build --out "$T/b" --cmake-dir "$T/b-cmake" --source "$T/src" >"$T/build-b.log" 2>&1 &
+		setsid bash "$T/src/deploy/image/build" --out "$T/b" --cmake-dir "$T/b-cmake" --source "$T/src" >"$T/build-b.log" 2>&1 &
 		BPID=$!
 	}
 	# warm (the first build's CMake tree exists, so it recompiles little):
