@@ -174,7 +174,7 @@ debs = [p for p in sb["packages"] if p["SPDXID"].startswith("SPDXRef-deb-")]
 nover = [p["name"] for p in debs if not p.get("versionInfo") or not p.get("sourceInfo", "").startswith("built package from: ")]
 check("SBOM: %d Debian packages, each with version and source package" % len(debs), debs and not nover, nover)
 libs = [f for f in regular if "/lib/" in f]
-bylib = {pk[contains[fi[f]]]["name"] for f in libs}
+bylib = {pk.get(contains.get(fi.get(f)), {}).get("name") for f in libs}
 check("SBOM: libraries come from Debian packages (libc6, libcurl4, libssl3, ...)", {"libc6", "libcurl4", "libssl3"} <= bylib, bylib)
 # every NEEDED entry of the binary: its file in the rootfs and the SBOM package shipping it
 root = os.path.join(out, "rootfs")
