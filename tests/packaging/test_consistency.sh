@@ -62,13 +62,13 @@ grep -qE '^ENTRYPOINT \["/usr/local/bin/crosslink"\]' <<<"$final" && grep -qE '^
 grep -qE '^EXPOSE 8080 8081$' <<<"$final" && ok "exposes 8080 8081" || bad "EXPOSE"
 copies=$(grep -E '^COPY ' <<<"$final")
 [[ $copies == "COPY --from=build /rootfs/ /" ]] && ok "final stage copies only the collected rootfs" || bad "final stage COPY: $copies"
-grep -qxE 'RUN bash deploy/image/collect / /crosslink /rootfs' <<<"$build" && ok "build stage assembles /rootfs with deploy/image/collect" ||
-	bad "build stage does not run 'bash deploy/image/collect / /crosslink /rootfs'"
+grep -qxE 'RUN python3 deploy/image/collect / /crosslink /rootfs' <<<"$build" && ok "build stage assembles /rootfs with deploy/image/collect" ||
+	bad "build stage does not run 'python3 deploy/image/collect / /crosslink /rootfs'"
 grep -qx '!deploy/image/collect' deploy/Dockerfile.dockerignore && ok "dockerignore sends deploy/image/collect" || bad "deploy/image/collect not in the build context"
 apt_words() { sed -n '/apt-get install/,/&&/p' | tr ' \\' '\n\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | sort -u; }
 buildpkgs=$(apt_words <<<"$build")
-for p in ca-certificates binutils; do
-	grep -qx "$p" <<<"$buildpkgs" && ok "build stage installs $p (collect needs it)" || bad "build stage lacks $p"
+for p in ca-certificates binutils python3; do
+	grep -qx "$p" <<<"$buildpkgs" && ok "build stage installs $p (strip, collect)" || bad "build stage lacks $p"
 done
 devs=$(grep -E -- '-dev$' <<<"$buildpkgs")
 if [[ ! -x $CROSSLINK ]]; then
