@@ -26,18 +26,11 @@
  * a relist holds one untransformed page at a time, so 100 bounds that to
  * ~100 MiB in the worst case (~10 MiB for 100 KiB dashboards). */
 #define CTL_CM_PAGE_SIZE 100
-#define EVQ_MAX 1024
 
 
 struct ctl_owned {
     char **names;
     size_t n;
-};
-
-struct ctl_evt {
-    struct ctl_evt *next;
-    json_t *regarding;
-    char *type, *reason, *note;
 };
 
 void ctl_strv_free(char **v)
@@ -573,79 +566,13 @@ void ctl_mgr_emit_event(struct ctl_manager *m, const json_t *regarding, const ch
                         const char *reason, const char *note)
 {
     const json_t *md = json_object_get(regarding, "metadata");
-    struct ctl_evt *e;
-    if (!m->events)
+    if (!m->recorder)
         return;
-    e = calloc(1, sizeof(*e));
-    if (!e)
-        return;
-    e->regarding = json_pack("{s:s, s:s, s:{s:O?, s:O?, s:O?}}", "apiVersion", SPEC_API_VERSION, "kind",
-                             SPEC_KIND, "metadata", "name", json_object_get(md, "name"), "namespace",
-                             json_object_get(md, "namespace"), "uid", json_object_get(md, "uid"));
-    e->type = op_strdup(type);
-    e->reason = op_strdup(reason);
-    e->note = op_strdup(note);
-    if (!e->regarding || !e->type || !e->reason || !e->note)
-        goto drop;
-    pthread_mutex_lock(&m->ev_mu);
-    if (m->ev_len >= EVQ_MAX || m->ev_stop) {
-        pthread_mutex_unlock(&m->ev_mu);
-        goto drop; /* best effort, like client-go's broadcaster */
-    }
-    if (m->ev_tail)
-        m->ev_tail->next = e;
-    else
-        m->ev_head = e;
-    m->ev_tail = e;
-    m->ev_len++;
-    pthread_cond_signal(&m->ev_cond);
-    pthread_mutex_unlock(&m->ev_mu);
-    return;
-drop:
-    json_decref(e->regarding);
-    free(e->type);
-    free(e->reason);
-    free(e->note);
-    free(e);
-}
-
-static void *event_thread(void *p)
-{
-    struct ctl_manager *m = p;
-    pthread_mutex_lock(&m->ev_mu);
-    for (;;) {
-        struct ctl_evt *e;
-        while (!m->ev_head && !m->ev_stop)
-            pthread_cond_wait(&m->ev_cond, &m->ev_mu);
-        if (m->ev_stop)
-            break;
-        e = m->ev_head;
-        m->ev_head = e->next;
-        if (!m->ev_head)
-            m->ev_tail = NULL;
-        m->ev_len--;
-        pthread_mutex_unlock(&m->ev_mu);
-        if (kube_event_emit(m->events, e->regarding, e->type, e->reason, e->reason, e->note) < 0)
-            op_log(OP_LOG_DEBUG, "event not recorded", "error", op_err_last(), NULL);
-        json_decref(e->regarding);
-        free(e->type);
-        free(e->reason);
-        free(e->note);
-        free(e);
-        pthread_mutex_lock(&m->ev_mu);
-    }
-    while (m->ev_head) {
-        struct ctl_evt *e = m->ev_head;
-        m->ev_head = e->next;
-        json_decref(e->regarding);
-        free(e->type);
-        free(e->reason);
-        free(e->note);
-        free(e);
-    }
-    m->ev_tail = NULL;
-    pthread_mutex_unlock(&m->ev_mu);
-    return NULL;
+    rt_recorder_emit(m->recorder,
+                     json_pack("{s:s, s:s, s:{s:O?, s:O?, s:O?}}", "apiVersion", SPEC_API_VERSION, "kind",
+                               SPEC_KIND, "metadata", "name", json_object_get(md, "name"), "namespace",
+                               json_object_get(md, "namespace"), "uid", json_object_get(md, "uid")),
+                     type, reason, note);
 }
 
 /* ---- the reconciler given to pkg/runtime ---------------------------------- */
@@ -901,16 +828,9 @@ static void start_probes_events(struct ctl_manager *m, const struct ctl_options 
         op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
         m->prober = NULL;
     }
-    if (kube_events_new(&m->events, m->client, "crosslink.dev/controller", opts->identity) < 0) {
+    if (rt_recorder_new(&m->recorder, m->client, "crosslink.dev/controller", opts->identity) < 0) {
         op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
-        m->events = NULL;
-    } else {
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setstacksize(&a, 256 * 1024);
-        if (pthread_create(&m->ev_thread, &a, event_thread, m) == 0)
-            m->ev_running = 1;
-        pthread_attr_destroy(&a);
+        m->recorder = NULL;
     }
 }
 
@@ -985,14 +905,7 @@ fail:
 static void manager_stop(struct ctl_manager *m, char *lease_ns)
 {
     rt_manager_stop(m->rt);
-    if (m->ev_running) {
-        pthread_mutex_lock(&m->ev_mu);
-        m->ev_stop = 1;
-        pthread_cond_broadcast(&m->ev_cond);
-        pthread_mutex_unlock(&m->ev_mu);
-        pthread_join(m->ev_thread, NULL);
-    }
-    kube_events_free(m->events);
+    rt_recorder_free(m->recorder);
     rt_http_free(m->http_metrics);
     rt_http_free(m->http_health);
     ctl_prober_free(m->prober); /* waits for probes in flight (each within its timeout) */
@@ -1007,8 +920,6 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     kube_client_free(m->client);
     rt_metrics_free(m->metrics);
     free(lease_ns);
-    pthread_cond_destroy(&m->ev_cond);
-    pthread_mutex_destroy(&m->ev_mu);
     pthread_mutex_destroy(&m->mu);
     rt_stop_free(m->stop);
 }
@@ -1025,8 +936,6 @@ int ctl_manager_main(struct ctl_options *opts)
     m->opts = opts;
     m->default_verify_ms = opts->verify_interval_ms;
     pthread_mutex_init(&m->mu, NULL);
-    pthread_mutex_init(&m->ev_mu, NULL);
-    pthread_cond_init(&m->ev_cond, NULL);
 
     /* every thread created from here on inherits the blocked signals; the
      * stop latch's signal thread takes them with sigwait */

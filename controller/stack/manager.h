@@ -17,7 +17,6 @@
 
 struct kube_client;
 struct kube_watch;
-struct kube_events;
 struct probe_engine;
 
 #define CTL_CONTROLLER_NAME "observabilitystack"
@@ -143,7 +142,6 @@ struct stack_env {
     void *ctx;
 };
 
-struct ctl_evt; /* queued Event */
 struct ctl_prober;
 
 /* Layout of the values of ctl_manager.ready (besides the Ready state in
@@ -167,7 +165,7 @@ struct ctl_manager {
     struct rt_wq *queue;     /* rt_manager_queue(rt), borrowed */
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
-    struct kube_events *events;
+    struct rt_recorder *recorder; /* Events, sent by their own thread */
 
     pthread_mutex_t mu;        /* guards the maps below */
     struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
@@ -176,15 +174,6 @@ struct ctl_manager {
     struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
     struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
                                   3 unknown; CTL_READY_*_SHIFT: per-signal bits */
-
-    /* events are sent by their own thread so reconciles never wait on them */
-    pthread_mutex_t ev_mu;
-    pthread_cond_t ev_cond;
-    struct ctl_evt *ev_head, *ev_tail;
-    size_t ev_len;
-    int ev_stop;
-    pthread_t ev_thread;
-    int ev_running;
 
     struct rt_stop *stop; /* tripped by signals and by leadership loss */
 

@@ -377,4 +377,23 @@ struct rt_leader *rt_manager_leader(struct rt_manager *m); /* NULL without elect
  * watch thread would. */
 void rt_manager_deliver(struct rt_manager *m, int handle, enum kube_event_type t, const json_t *obj);
 
+/* ---- Event recorder (recorder.c) ----------------------------------------- */
+
+/* Events are queued (at most RT_RECORDER_QUEUE_MAX; more are dropped, as
+ * client-go's broadcaster does) and sent by one thread through pkg/kube's
+ * kube_event_emit (repeats become an Event series). */
+#define RT_RECORDER_QUEUE_MAX 1024
+
+struct rt_recorder;
+/* component/instance: reportingController / reportingInstance (see
+ * kube_events_new). Returns 0 or an op_err; the client must outlive it. */
+int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char *component,
+                    const char *instance);
+/* STEALS regarding (apiVersion, kind, metadata.name/namespace/uid); never
+ * blocks on the apiserver, never fails the caller. NULL r drops. */
+void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type, const char *reason,
+                      const char *note);
+/* Stops the thread (queued Events are dropped) and frees. NULL-safe. */
+void rt_recorder_free(struct rt_recorder *r);
+
 #endif
