@@ -245,7 +245,8 @@ TEST(manager_error_backs_off_exponentially_per_key)
     /* delays 10, 20, 40, 80 ms at least: each doubles the last */
     for (int i = 1; i < 5; i++)
         ASSERT_TRUE(at[i] - at[i - 1] >= (int64_t)10 << (i - 1));
-    ASSERT_TRUE(rt_wq_num_requeues(rt_manager_queue(m), "ns/always") >= 5);
+    /* the failure in flight at shutdown may find the queue shut */
+    ASSERT_TRUE(rt_wq_num_requeues(rt_manager_queue(m), "ns/always") >= 4);
     ASSERT_EQ(rt_wq_num_requeues(rt_manager_queue(m), "ns/ok"), 0); /* per key */
     ASSERT_EQ(calls("ns/ok", NULL), 1);
     rt_manager_free(m);
