@@ -1,9 +1,11 @@
-/* manager.c — wires the operator together and owns its threads: one watch
- * thread per informer (stacks; crosslink-managed ConfigMaps with their data
- * replaced by a digest), N reconcile workers started once the caches are
- * synced and (with --leader-elect) the Lease is ours, the leader-election
- * thread, an Event sender, and the HTTP listeners. SIGTERM/SIGINT: stop
- * taking work, finish in-flight reconciles, release the Lease, exit 0. */
+/* manager.c — wires the operator onto pkg/runtime's rt_manager: the stack
+ * informer and the informer of crosslink-managed ConfigMaps (data replaced
+ * by a digest), their transforms and event handlers (which keys an event
+ * enqueues), ctl_reconcile as the reconciler, the reconcile's ports
+ * (ctl_stack_env_kube), an Event sender and the HTTP listeners. The
+ * manager starts the workers once the caches are synced and (with
+ * --leader-elect) the Lease is ours. SIGTERM/SIGINT: stop taking work,
+ * finish in-flight reconciles, release the Lease, exit 0. */
 #include "manager.h"
 
 #include "prober.h"
@@ -13,12 +15,10 @@
 #include "probe.h"
 #include "render.h"
 
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MANAGED_SELECTOR RENDER_LABEL_MANAGED_BY "=" RENDER_MANAGER
@@ -26,19 +26,11 @@
  * a relist holds one untransformed page at a time, so 100 bounds that to
  * ~100 MiB in the worst case (~10 MiB for 100 KiB dashboards). */
 #define CTL_CM_PAGE_SIZE 100
-#define EVQ_MAX 1024
-#define WORKER_STACK (512 * 1024)
 
 
 struct ctl_owned {
     char **names;
     size_t n;
-};
-
-struct ctl_evt {
-    struct ctl_evt *next;
-    json_t *regarding;
-    char *type, *reason, *note;
 };
 
 void ctl_strv_free(char **v)
@@ -86,29 +78,14 @@ static void memo_free(void *p)
 
 /* ---- cache access --------------------------------------------------------- */
 
-static struct kube_watch *watch_for(struct ctl_manager *m, struct kube_watch **ws, const char *key)
-{
-    const char *slash = strchr(key, '/');
-    size_t nl = slash ? (size_t)(slash - key) : 0;
-    for (size_t i = 0; i < m->n_watches; i++) {
-        if (!m->watch_ns[i])
-            return ws[i];
-        if (strlen(m->watch_ns[i]) == nl && !strncmp(m->watch_ns[i], key, nl))
-            return ws[i];
-    }
-    return NULL;
-}
-
 json_t *ctl_mgr_get_stack(struct ctl_manager *m, const char *key)
 {
-    struct kube_watch *w = watch_for(m, m->stack_watches, key);
-    return w ? kube_watch_get(w, key) : NULL;
+    return rt_manager_get(m->rt, m->h_stack, key);
 }
 
 json_t *ctl_mgr_get_cm(struct ctl_manager *m, const char *key)
 {
-    struct kube_watch *w = watch_for(m, m->cm_watches, key);
-    return w ? kube_watch_get(w, key) : NULL;
+    return rt_manager_get(m->rt, m->h_cm, key);
 }
 
 char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
@@ -124,14 +101,6 @@ char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
     }
     pthread_mutex_unlock(&m->mu);
     return v;
-}
-
-static int all_synced(struct ctl_manager *m)
-{
-    for (size_t i = 0; i < m->n_watches; i++)
-        if (!kube_watch_synced(m->stack_watches[i]) || !kube_watch_synced(m->cm_watches[i]))
-            return 0;
-    return 1;
 }
 
 /* ---- transforms (run on watch threads) ------------------------------------ */
@@ -454,7 +423,9 @@ static void enqueue_overlapping(struct ctl_manager *m, const char *key, const st
     free(x.hits);
 }
 
-static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payload)
+/* The stack informer's handler: the stack itself on a generation change or
+ * deletion, and every stack whose claims overlap its old or new ones. */
+static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
 {
     struct ctl_manager *m = payload;
     char key[512];
@@ -505,7 +476,7 @@ static void on_stack_event(enum kube_event_type t, const json_t *obj, void *payl
     pthread_mutex_unlock(&m->mu);
     if (enqueue) {
         op_log(OP_LOG_DEBUG, "stack event", "stack", key, "type", kube_event_type_name(t), NULL);
-        (void)rt_wq_add(m->queue, key);
+        (void)rt_wq_add(q, key);
     }
 }
 
@@ -550,7 +521,9 @@ static void owned_update(struct ctl_manager *m, const char *okey, const char *cm
     }
 }
 
-static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload)
+/* The ConfigMap informer's handler (EnqueueRequestForOwner, minus the echo
+ * of our own apply). */
+static void on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
 {
     struct ctl_manager *m = payload;
     char okey[512];
@@ -584,16 +557,7 @@ static void on_cm_event(enum kube_event_type t, const json_t *obj, void *payload
            kube_event_type_name(t), "ours", ours == 2 ? "pending" : ours ? "true" : "false", NULL);
     /* the echo of our own apply needs no reconcile: that reconcile made it */
     if (!ours)
-        (void)rt_wq_add(m->queue, okey);
-}
-
-static void on_watch_error(int err, const struct kube_status *st, const char *msg, void *payload)
-{
-    char code[16];
-    (void)payload;
-    snprintf(code, sizeof(code), "%d", st ? st->code : 0);
-    op_log(OP_LOG_WARN, "watch error, backing off", "error", msg ? msg : op_err_name(err), "code", code,
-           NULL);
+        (void)rt_wq_add(q, okey);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -602,193 +566,26 @@ void ctl_mgr_emit_event(struct ctl_manager *m, const json_t *regarding, const ch
                         const char *reason, const char *note)
 {
     const json_t *md = json_object_get(regarding, "metadata");
-    struct ctl_evt *e;
-    if (!m->events)
+    if (!m->recorder)
         return;
-    e = calloc(1, sizeof(*e));
-    if (!e)
-        return;
-    e->regarding = json_pack("{s:s, s:s, s:{s:O?, s:O?, s:O?}}", "apiVersion", SPEC_API_VERSION, "kind",
-                             SPEC_KIND, "metadata", "name", json_object_get(md, "name"), "namespace",
-                             json_object_get(md, "namespace"), "uid", json_object_get(md, "uid"));
-    e->type = op_strdup(type);
-    e->reason = op_strdup(reason);
-    e->note = op_strdup(note);
-    if (!e->regarding || !e->type || !e->reason || !e->note)
-        goto drop;
-    pthread_mutex_lock(&m->ev_mu);
-    if (m->ev_len >= EVQ_MAX || m->ev_stop) {
-        pthread_mutex_unlock(&m->ev_mu);
-        goto drop; /* best effort, like client-go's broadcaster */
-    }
-    if (m->ev_tail)
-        m->ev_tail->next = e;
-    else
-        m->ev_head = e;
-    m->ev_tail = e;
-    m->ev_len++;
-    pthread_cond_signal(&m->ev_cond);
-    pthread_mutex_unlock(&m->ev_mu);
-    return;
-drop:
-    json_decref(e->regarding);
-    free(e->type);
-    free(e->reason);
-    free(e->note);
-    free(e);
+    rt_recorder_emit(m->recorder,
+                     json_pack("{s:s, s:s, s:{s:O?, s:O?, s:O?}}", "apiVersion", SPEC_API_VERSION, "kind",
+                               SPEC_KIND, "metadata", "name", json_object_get(md, "name"), "namespace",
+                               json_object_get(md, "namespace"), "uid", json_object_get(md, "uid")),
+                     type, reason, note);
 }
 
-static void *event_thread(void *p)
+/* ---- the reconciler given to pkg/runtime ---------------------------------- */
+
+/* ctl_reconcile as an rt_reconciler: ±10% jitter on the re-verification
+ * delay spreads many stacks over the interval. */
+static int reconcile_fn(void *ctx, const char *key, struct rt_result *res)
 {
-    struct ctl_manager *m = p;
-    pthread_mutex_lock(&m->ev_mu);
-    for (;;) {
-        struct ctl_evt *e;
-        while (!m->ev_head && !m->ev_stop)
-            pthread_cond_wait(&m->ev_cond, &m->ev_mu);
-        if (m->ev_stop)
-            break;
-        e = m->ev_head;
-        m->ev_head = e->next;
-        if (!m->ev_head)
-            m->ev_tail = NULL;
-        m->ev_len--;
-        pthread_mutex_unlock(&m->ev_mu);
-        if (kube_event_emit(m->events, e->regarding, e->type, e->reason, e->reason, e->note) < 0)
-            op_log(OP_LOG_DEBUG, "event not recorded", "error", op_err_last(), NULL);
-        json_decref(e->regarding);
-        free(e->type);
-        free(e->reason);
-        free(e->note);
-        free(e);
-        pthread_mutex_lock(&m->ev_mu);
-    }
-    while (m->ev_head) {
-        struct ctl_evt *e = m->ev_head;
-        m->ev_head = e->next;
-        json_decref(e->regarding);
-        free(e->type);
-        free(e->reason);
-        free(e->note);
-        free(e);
-    }
-    m->ev_tail = NULL;
-    pthread_mutex_unlock(&m->ev_mu);
-    return NULL;
-}
-
-/* ---- workers -------------------------------------------------------------- */
-
-/* After a burst (queue empty), close the API connections the burst left
- * idle in the client's pool (~100 KiB of TLS state each; two stay) and hand
- * freed heap back to the kernel so RSS reflects what is live; at most every
- * 5 s. */
-static void maybe_trim(struct ctl_manager *m)
-{
-    static _Atomic int64_t last;
-    struct rt_wq_stats st;
-    int64_t now = op_mono_ms(), prev = atomic_load(&last);
-    if (now - prev < 5000)
-        return;
-    rt_wq_get_stats(m->queue, &st);
-    if (st.depth == 0 && st.processing == 0 && atomic_compare_exchange_strong(&last, &prev, now)) {
-        kube_client_release_idle(m->client, 15000, 2);
-        malloc_trim(0);
-    }
-}
-
-static void *worker_main(void *p)
-{
-    struct ctl_manager *m = p;
-    char *key;
-    while (!all_synced(m)) {
-        struct timespec ts = {0, 50 * 1000000L};
-        if (rt_wq_is_shutdown(m->queue))
-            return NULL;
-        nanosleep(&ts, NULL);
-    }
-    while (rt_wq_get(m->queue, -1, &key) == 0) {
-        int64_t after = 0, t0 = op_mono_ms();
-        const char *ctl[] = {CTL_CONTROLLER_NAME, NULL};
-        const char *result;
-        int err;
-
-        rt_metric_add(m->m_active_workers, ctl, 1);
-        err = ctl_reconcile(m, key, &after);
-        rt_metric_add(m->m_active_workers, ctl, -1);
-        rt_metric_observe(m->m_reconcile_time, ctl, (double)(op_mono_ms() - t0) / 1000.0);
-        if (err < 0) {
-            result = "error";
-            rt_metric_add(m->m_reconcile_errors, ctl, 1);
-            op_log(OP_LOG_ERROR, "reconcile failed", "stack", key, "error", op_err_last(), NULL);
-            (void)rt_wq_add_rate_limited(m->queue, key);
-        } else {
-            rt_wq_forget(m->queue, key);
-            if (after > 0) {
-                /* ±10% jitter spreads re-verification of many stacks */
-                int64_t j = after - after / 10 + (int64_t)(op_rand01() * (double)(after / 5));
-                (void)rt_wq_add_after(m->queue, key, j);
-                result = "requeue_after";
-            } else {
-                result = "success";
-            }
-        }
-        rt_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, result}, 1);
-        rt_wq_done(m->queue, key);
-        free(key);
-        maybe_trim(m);
-    }
-    return NULL;
-}
-
-static int start_workers(struct ctl_manager *m)
-{
-    pthread_attr_t a;
-    int expected = 0;
-    if (!atomic_compare_exchange_strong(&m->workers_started, &expected, 1))
-        return OP_OK;
-    m->workers = calloc((size_t)m->opts->workers, sizeof(*m->workers));
-    if (!m->workers)
-        return OP_ENOMEM;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, WORKER_STACK);
-    for (int i = 0; i < m->opts->workers; i++) {
-        if (pthread_create(&m->workers[i], &a, worker_main, m) != 0)
-            break;
-        m->n_workers++;
-    }
-    pthread_attr_destroy(&a);
-    op_log(OP_LOG_INFO, "workers started", NULL);
-    return m->n_workers > 0 ? OP_OK : op_err_set(OP_ERR, "cannot start workers");
-}
-
-/* The client's write fence (kube_client_set_write_fence): the leader's
- * deadline, on the client's clock (both are op_mono_ms). */
-static int64_t write_fence(void *payload)
-{
-    struct ctl_manager *m = payload;
-    return rt_leader_write_deadline(m->leader);
-}
-
-static void on_leader(enum rt_leader_event ev, void *payload)
-{
-    struct ctl_manager *m = payload;
-    if (ev == RT_LEADER_STARTED) {
-        op_log(OP_LOG_INFO, "became leader", "identity", m->opts->identity, NULL);
-        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 1);
-        if (start_workers(m) < 0)
-            op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
-    } else if (ev == RT_LEADER_LOST) {
-        /* like controller-runtime: a former leader must not keep working.
-         * Its writes are already fenced (rt_leader_write_deadline ended
-         * before the lease could pass to someone else); the main thread now
-         * stops the workers and exits non-zero. */
-        op_log(OP_LOG_ERROR, "leadership lost, exiting", "identity", m->opts->identity, NULL);
-        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
-        atomic_store(&m->lost_leadership, 1);
-        rt_wq_shutdown(m->queue); /* no new reconcile starts */
-        rt_stop_request(m->stop, 1, "leadership lost");
-    }
+    int64_t after = 0;
+    int err = ctl_reconcile(ctx, key, &after);
+    if (err == 0 && after > 0)
+        res->requeue_after_ms = after - after / 10 + (int64_t)(op_rand01() * (double)(after / 5));
+    return err;
 }
 
 /* ---- the reconcile's ports, bound to the running manager ----------------- */
@@ -871,17 +668,6 @@ void ctl_stack_env_kube(struct ctl_manager *m)
 
 /* ---- metrics and health --------------------------------------------------- */
 
-static void on_request(const char *method, int code, const char *host, void *payload)
-{
-    struct ctl_manager *m = payload;
-    char cs[16];
-    if (code > 0)
-        snprintf(cs, sizeof(cs), "%d", code);
-    else
-        snprintf(cs, sizeof(cs), "<error>");
-    rt_metric_add(m->m_rest, (const char *[]){cs, method, host}, 1);
-}
-
 struct ready_count {
     double t, f, u;
 };
@@ -927,17 +713,13 @@ static int set_backend_up(const char *key, void *val, void *payload)
     return 0;
 }
 
+/* The stack series of /metrics, run by the manager's collector after the
+ * work-queue gauges. */
 static void collect(struct rt_metrics *reg, void *payload)
 {
     struct ctl_manager *m = payload;
-    struct rt_wq_stats st;
     struct ready_count rc = {0, 0, 0};
-    const char *nm[] = {CTL_CONTROLLER_NAME, NULL};
     (void)reg;
-    rt_wq_get_stats(m->queue, &st);
-    rt_metric_set(m->m_wq_depth, nm, (double)st.depth);
-    rt_metric_set(m->m_wq_adds, nm, (double)st.adds_total);
-    rt_metric_set(m->m_wq_retries, nm, (double)st.retries_total);
     pthread_mutex_lock(&m->mu);
     op_map_foreach(m->ready, count_ready, &rc);
     rt_metric_clear(m->m_backend_up);
@@ -946,53 +728,12 @@ static void collect(struct rt_metrics *reg, void *payload)
     rt_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
     rt_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
     rt_metric_set(m->m_stacks, (const char *[]){"unknown"}, rc.u);
-    if (!m->leader)
-        rt_metric_set(m->m_leader, (const char *[]){m->opts->lease_name}, 0);
 }
 
-static int readyz(char *why, size_t cap, void *payload)
-{
-    struct ctl_manager *m = payload;
-    if (!all_synced(m)) {
-        snprintf(why, cap, "informer caches not synced");
-        return 0;
-    }
-    return 1; /* leader or standby: both are healthy replicas */
-}
-
+/* The metrics of ObservabilityStacks (after the manager's own). */
 static int register_metrics(struct ctl_manager *m)
 {
     struct rt_metrics *r = m->metrics;
-    const char *ctl[] = {"controller", NULL};
-    m->m_reconcile_total = rt_metrics_register(r, RT_METRIC_COUNTER, "controller_runtime_reconcile_total",
-                                                "Total number of reconciliations per controller",
-                                                (const char *[]){"controller", "result", NULL}, NULL, 0);
-    m->m_reconcile_errors = rt_metrics_register(r, RT_METRIC_COUNTER,
-                                                 "controller_runtime_reconcile_errors_total",
-                                                 "Total number of reconciliation errors per controller",
-                                                 ctl, NULL, 0);
-    m->m_reconcile_time = rt_metrics_register(
-        r, RT_METRIC_HISTOGRAM, "controller_runtime_reconcile_time_seconds",
-        "Length of time per reconciliation per controller", ctl, RT_RECONCILE_BUCKETS, RT_RECONCILE_NBUCKETS);
-    m->m_active_workers = rt_metrics_register(r, RT_METRIC_GAUGE, "controller_runtime_active_workers",
-                                               "Number of currently used workers per controller", ctl,
-                                               NULL, 0);
-    m->m_wq_depth = rt_metrics_register(r, RT_METRIC_GAUGE, "workqueue_depth", "Current depth of workqueue",
-                                         (const char *[]){"name", NULL}, NULL, 0);
-    m->m_wq_adds = rt_metrics_register(r, RT_METRIC_COUNTER, "workqueue_adds_total",
-                                        "Total number of adds handled by workqueue",
-                                        (const char *[]){"name", NULL}, NULL, 0);
-    m->m_wq_retries = rt_metrics_register(r, RT_METRIC_COUNTER, "workqueue_retries_total",
-                                           "Total number of retries handled by workqueue",
-                                           (const char *[]){"name", NULL}, NULL, 0);
-    m->m_rest = rt_metrics_register(r, RT_METRIC_COUNTER, "rest_client_requests_total",
-                                     "Number of HTTP requests, partitioned by status code, method, and host",
-                                     (const char *[]){"code", "method", "host", NULL}, NULL, 0);
-    m->m_leader = rt_metrics_register(r, RT_METRIC_GAUGE, "leader_election_master_status",
-                                       "Gauge of if the reporting system is master of the relevant lease, 0 "
-                                       "indicates backup, 1 indicates master. 'name' is the string used to "
-                                       "identify the lease.",
-                                       (const char *[]){"name", NULL}, NULL, 0);
     m->m_stacks = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_stacks",
                                        "ObservabilityStacks by the status of their Ready condition",
                                        (const char *[]){"ready", NULL}, NULL, 0);
@@ -1003,19 +744,7 @@ static int register_metrics(struct ctl_manager *m)
     m->m_backend_up = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_backend_up",
                                            "1 when the backend of a stack's signal passed its last check",
                                            (const char *[]){"namespace", "stack", "signal", NULL}, NULL, 0);
-    if (!m->m_backend_up || !m->m_reconcile_total || !m->m_reconcile_errors || !m->m_reconcile_time || !m->m_wq_depth ||
-        !m->m_wq_adds || !m->m_wq_retries || !m->m_rest || !m->m_leader || !m->m_stacks ||
-        !m->m_probe_time || !m->m_active_workers)
-        return OP_ENOMEM;
-    /* controller-runtime exposes these at 0 from the start */
-    rt_metric_add(m->m_reconcile_errors, (const char *[]){CTL_CONTROLLER_NAME}, 0);
-    rt_metric_add(m->m_active_workers, (const char *[]){CTL_CONTROLLER_NAME}, 0);
-    for (int i = 0; i < 4; i++) {
-        static const char *res[] = {"success", "error", "requeue", "requeue_after"};
-        rt_metric_add(m->m_reconcile_total, (const char *[]){CTL_CONTROLLER_NAME, res[i]}, 0);
-    }
-    rt_metrics_set_collector(r, collect, m);
-    return OP_OK;
+    return m->m_stacks && m->m_probe_time && m->m_backend_up ? OP_OK : OP_ENOMEM;
 }
 
 static int start_http(struct ctl_manager *m)
@@ -1023,7 +752,7 @@ static int start_http(struct ctl_manager *m)
     const struct ctl_options *o = m->opts;
     int err;
     if (o->metrics_addr && o->health_addr && !strcmp(o->metrics_addr, o->health_addr)) {
-        struct rt_http_opts ho = {.addr = o->metrics_addr, .metrics = m->metrics, .health = 1, .ready = readyz, .payload = m};
+        struct rt_http_opts ho = {.addr = o->metrics_addr, .metrics = m->metrics, .health = 1, .ready = rt_manager_readyz, .payload = m->rt};
         return rt_http_start(&m->http_metrics, &ho);
     }
     if (o->metrics_addr) {
@@ -1032,7 +761,7 @@ static int start_http(struct ctl_manager *m)
             return err;
     }
     if (o->health_addr) {
-        struct rt_http_opts ho = {.addr = o->health_addr, .health = 1, .ready = readyz, .payload = m};
+        struct rt_http_opts ho = {.addr = o->health_addr, .health = 1, .ready = rt_manager_readyz, .payload = m->rt};
         if ((err = rt_http_start(&m->http_health, &ho)) < 0)
             return err;
     }
@@ -1041,47 +770,75 @@ static int start_http(struct ctl_manager *m)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static int start_watches(struct ctl_manager *m)
+/* The manager around ctl_reconcile: the stack informer (handle h_stack)
+ * and the informer of the ConfigMaps we manage (h_cm), both compacted by
+ * their transforms; leader election as the options say. */
+static int new_runtime(struct ctl_manager *m, const char *lease_ns)
 {
-    size_t n = m->opts->n_namespaces ? m->opts->n_namespaces : 1;
-    m->stack_watches = calloc(n, sizeof(*m->stack_watches));
-    m->cm_watches = calloc(n, sizeof(*m->cm_watches));
-    m->watch_ns = calloc(n, sizeof(*m->watch_ns));
-    if (!m->stack_watches || !m->cm_watches || !m->watch_ns)
-        return OP_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const char *ns = m->opts->n_namespaces ? m->opts->namespaces[i] : NULL;
-        struct kube_watch_opts so = {0}, co = {0};
-        int err;
-        m->watch_ns[i] = op_strdup(ns);
-        so.resource = &KUBE_RES_STACK;
-        so.ns = ns;
-        so.on_event = on_stack_event;
-        so.transform = ctl_stack_transform;
-        so.on_error = on_watch_error;
-        so.payload = m;
-        co.resource = &KUBE_RES_CONFIGMAP;
-        co.ns = ns;
-        co.label_selector = MANAGED_SELECTOR;
-        co.page_size = CTL_CM_PAGE_SIZE;
-        co.on_event = on_cm_event;
-        co.transform = ctl_cm_transform;
-        co.on_error = on_watch_error;
-        co.payload = m;
-        if ((err = kube_watch_start(&m->cm_watches[i], m->client, &co)) < 0)
-            return err;
-        if ((err = kube_watch_start(&m->stack_watches[i], m->client, &so)) < 0)
-            return err;
-        m->n_watches++;
-    }
-    return OP_OK;
+    const struct ctl_options *opts = m->opts;
+    struct rt_manager_opts mo = {0};
+    struct rt_reconciler r = {reconcile_fn, m};
+    struct rt_watch_opts so = {0}, co = {0};
+    int err;
+
+    mo.name = CTL_CONTROLLER_NAME;
+    mo.key_field = "stack";
+    mo.client = m->client;
+    mo.metrics = m->metrics;
+    mo.namespaces = (const char *const *)opts->namespaces;
+    mo.n_namespaces = opts->n_namespaces;
+    mo.workers = opts->workers;
+    mo.stop = m->stop;
+    mo.leader_elect = opts->leader_elect;
+    mo.identity = opts->identity;
+    mo.lease_ns = lease_ns;
+    mo.lease_name = opts->lease_name;
+    mo.collect = collect;
+    mo.collect_payload = m;
+    if ((err = rt_manager_new(&m->rt, &mo, &r)) < 0)
+        return err;
+    m->queue = rt_manager_queue(m->rt);
+    so.resource = &KUBE_RES_STACK;
+    so.transform = ctl_stack_transform;
+    so.handler = on_stack_event;
+    so.payload = m;
+    co.resource = &KUBE_RES_CONFIGMAP;
+    co.label_selector = MANAGED_SELECTOR;
+    co.page_size = CTL_CM_PAGE_SIZE;
+    co.transform = ctl_cm_transform;
+    co.handler = on_cm_event;
+    co.payload = m;
+    if ((m->h_stack = rt_manager_watch(m->rt, &so)) < 0)
+        return m->h_stack;
+    if ((m->h_cm = rt_manager_watch(m->rt, &co)) < 0)
+        return m->h_cm;
+    return register_metrics(m);
 }
 
-/* Everything between the signal mask and waiting: client, caches and
- * maps, probes, Events thread, the reconcile's ports, HTTP endpoints,
- * informers, then leader election (workers start on leadership) or the
- * workers. Returns 0 or an op_err (logged); ctl_manager_stop undoes any
- * prefix of it. */
+/* Probes (shared results for most of a verify interval, so probes per
+ * interval track distinct backends rather than stacks) and the Events
+ * sender; each is optional: without it the operator runs degraded. */
+static void start_probes_events(struct ctl_manager *m, const struct ctl_options *opts)
+{
+    int64_t ttl = opts->verify_interval_ms > 0 ? opts->verify_interval_ms * 8 / 10 : 30000;
+    if (probe_engine_new(&m->probes, 64, ttl) < 0) {
+        op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
+        m->probes = NULL;
+    } else if (ctl_prober_new(&m->prober, m->probes, 64, prober_notify, m) < 0) {
+        op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
+        m->prober = NULL;
+    }
+    if (rt_recorder_new(&m->recorder, m->client, "crosslink.dev/controller", opts->identity) < 0) {
+        op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
+        m->recorder = NULL;
+    }
+}
+
+/* Everything between the signal mask and waiting: client, maps, the
+ * runtime manager (queue, informers, metrics), probes, Events thread, the
+ * reconcile's ports, HTTP endpoints, then the manager's informers and
+ * leader election or workers. Returns 0 or an op_err (logged);
+ * manager_stop undoes any prefix of it. */
 static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char **lease_ns_out)
 {
     struct kube_config *cfg = NULL;
@@ -1110,41 +867,18 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     kube_client_set_pool_max(m->client, (size_t)opts->workers * 2 + 4);
 
     m->metrics = rt_metrics_new();
-    m->queue = rt_wq_new(NULL);
     m->seen_gen = op_map_new(NULL);
     m->claims = op_map_new(ctl_claim_free);
     m->owned = op_map_new(owned_free);
     m->memo = op_map_new(memo_free);
     m->ready = op_map_new(NULL);
-    if (!m->metrics || !m->queue || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
-        register_metrics(m) < 0) {
+    if (!m->metrics || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
+        new_runtime(m, lease_ns) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
+        err = OP_ENOMEM;
         goto fail;
     }
-    kube_client_set_on_request(m->client, on_request, m);
-    {
-        /* reuse probe results for most of a verify interval, so probes per
-         * interval track distinct backends rather than stacks */
-        int64_t ttl = opts->verify_interval_ms > 0 ? opts->verify_interval_ms * 8 / 10 : 30000;
-        if (probe_engine_new(&m->probes, 64, ttl) < 0) {
-            op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
-            m->probes = NULL;
-        } else if (ctl_prober_new(&m->prober, m->probes, 64, prober_notify, m) < 0) {
-            op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
-            m->prober = NULL;
-        }
-    }
-    if (kube_events_new(&m->events, m->client, "crosslink.dev/controller", opts->identity) < 0) {
-        op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
-        m->events = NULL;
-    } else {
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setstacksize(&a, 256 * 1024);
-        if (pthread_create(&m->ev_thread, &a, event_thread, m) == 0)
-            m->ev_running = 1;
-        pthread_attr_destroy(&a);
-    }
+    start_probes_events(m, opts);
     ctl_stack_env_kube(m);
     if ((err = start_http(m)) < 0) {
         op_log(OP_LOG_ERROR, "cannot start HTTP server", "error", op_err_last(), NULL);
@@ -1154,26 +888,8 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     op_log(OP_LOG_INFO, "starting", "version", CROSSLINK_VERSION, "identity", opts->identity, "workers", buf,
            "leader_elect", opts->leader_elect ? "true" : "false", "lease", opts->leader_elect ? lease_ns : "",
            NULL);
-    if ((err = start_watches(m)) < 0) {
-        op_log(OP_LOG_ERROR, "cannot start informers", "error", op_err_last(), NULL);
-        goto fail;
-    }
-    if (opts->leader_elect) {
-        struct rt_leader_cfg lc = {0};
-        lc.identity = opts->identity;
-        m->lease = rt_kube_lease_new(m->client, lease_ns, opts->lease_name, &lc.ops);
-        m->leader = m->lease ? rt_leader_new(&lc) : NULL;
-        if (m->leader)
-            kube_client_set_write_fence(m->client, write_fence, m);
-        if (!m->leader || rt_leader_run(m->leader, on_leader, m) < 0) {
-            op_log(OP_LOG_ERROR, "cannot start leader election", NULL);
-            goto fail;
-        }
-        rt_metric_set(m->m_leader, (const char *[]){opts->lease_name}, 0);
-    } else if (start_workers(m) < 0) {
-        op_log(OP_LOG_ERROR, "cannot start workers", "error", op_err_last(), NULL);
-        goto fail;
-    }
+    if ((err = rt_manager_start(m->rt)) < 0)
+        goto fail; /* logged by the manager */
 
     *lease_ns_out = lease_ns;
     return OP_OK;
@@ -1182,46 +898,20 @@ fail:
     return err < 0 ? err : OP_ERR;
 }
 
-/* The orderly shutdown: stop taking work, let in-flight reconciles end
- * (their writes are fenced once leadership is gone), give the Lease up,
- * stop informers, Events, HTTP and probes, free. */
+/* The orderly shutdown: the runtime manager stops taking work, lets
+ * in-flight reconciles end (their writes are fenced once leadership is
+ * gone), gives the Lease up and stops the informers; then Events, HTTP and
+ * probes stop, and everything is freed. */
 static void manager_stop(struct ctl_manager *m, char *lease_ns)
 {
-    /* stop taking work, finish what is in flight, then give the Lease up */
-    if (m->queue)
-        rt_wq_shutdown(m->queue);
-    for (int i = 0; i < m->n_workers; i++)
-        pthread_join(m->workers[i], NULL);
-    free(m->workers);
-    if (m->leader) {
-        rt_leader_stop(m->leader, 1);
-        op_log(OP_LOG_INFO, "lease released", NULL);
-    }
-    rt_leader_free(m->leader);
-    rt_kube_lease_free(m->lease);
-    for (size_t i = 0; m->watch_ns && i < (m->opts->n_namespaces ? m->opts->n_namespaces : 1); i++) {
-        if (m->stack_watches)
-            kube_watch_free(m->stack_watches[i]);
-        if (m->cm_watches)
-            kube_watch_free(m->cm_watches[i]);
-        free(m->watch_ns[i]);
-    }
-    free(m->watch_ns);
-    free(m->stack_watches);
-    free(m->cm_watches);
-    if (m->ev_running) {
-        pthread_mutex_lock(&m->ev_mu);
-        m->ev_stop = 1;
-        pthread_cond_broadcast(&m->ev_cond);
-        pthread_mutex_unlock(&m->ev_mu);
-        pthread_join(m->ev_thread, NULL);
-    }
-    kube_events_free(m->events);
+    rt_manager_stop(m->rt);
+    rt_recorder_free(m->recorder);
     rt_http_free(m->http_metrics);
     rt_http_free(m->http_health);
     ctl_prober_free(m->prober); /* waits for probes in flight (each within its timeout) */
     probe_engine_free(m->probes);
-    rt_wq_free(m->queue);
+    rt_manager_free(m->rt); /* after the prober: its notify adds to the queue */
+    m->queue = NULL;
     op_map_free(m->seen_gen);
     op_map_free(m->claims);
     op_map_free(m->owned);
@@ -1230,8 +920,6 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     kube_client_free(m->client);
     rt_metrics_free(m->metrics);
     free(lease_ns);
-    pthread_cond_destroy(&m->ev_cond);
-    pthread_mutex_destroy(&m->ev_mu);
     pthread_mutex_destroy(&m->mu);
     rt_stop_free(m->stop);
 }
@@ -1248,8 +936,6 @@ int ctl_manager_main(struct ctl_options *opts)
     m->opts = opts;
     m->default_verify_ms = opts->verify_interval_ms;
     pthread_mutex_init(&m->mu, NULL);
-    pthread_mutex_init(&m->ev_mu, NULL);
-    pthread_cond_init(&m->ev_cond, NULL);
 
     /* every thread created from here on inherits the blocked signals; the
      * stop latch's signal thread takes them with sigwait */

@@ -1,7 +1,9 @@
-/* manager.h — the running operator: informers (stacks; owned ConfigMaps by
- * label, data stripped), work queue, reconcile workers, leader election,
- * metrics/health server, event sender. manager.c wires it, reconcile.c holds
- * the per-stack logic. The struct is shared between those two files only. */
+/* manager.h — the running operator: an rt_manager (pkg/runtime: informers,
+ * work queue, workers, leader election) given the stack and owned-ConfigMap
+ * informers (compact transforms, event handlers) and ctl_reconcile; the
+ * stack-side state (claims, write memos, Ready bits), prober, Event sender,
+ * HTTP endpoints. manager.c wires it, reconcile.c holds the per-stack logic.
+ * The struct is shared between those two files only. */
 #ifndef CROSSLINK_CTL_MANAGER_H
 #define CROSSLINK_CTL_MANAGER_H
 
@@ -15,7 +17,6 @@
 
 struct kube_client;
 struct kube_watch;
-struct kube_events;
 struct probe_engine;
 
 #define CTL_CONTROLLER_NAME "observabilitystack"
@@ -141,7 +142,6 @@ struct stack_env {
     void *ctx;
 };
 
-struct ctl_evt; /* queued Event */
 struct ctl_prober;
 
 /* Layout of the values of ctl_manager.ready (besides the Ready state in
@@ -160,15 +160,12 @@ struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
     struct kube_client *client;
     struct rt_metrics *metrics;
-    struct rt_wq *queue;
+    struct rt_manager *rt;   /* informers, queue, workers, leader election */
+    int h_stack, h_cm;       /* its informer handles */
+    struct rt_wq *queue;     /* rt_manager_queue(rt), borrowed */
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
-    struct kube_events *events;
-
-    struct kube_watch **stack_watches; /* one per namespace, or one for all */
-    struct kube_watch **cm_watches;
-    size_t n_watches;
-    char **watch_ns; /* NULL entries = all namespaces */
+    struct rt_recorder *recorder; /* Events, sent by their own thread */
 
     pthread_mutex_t mu;        /* guards the maps below */
     struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
@@ -178,31 +175,12 @@ struct ctl_manager {
     struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
                                   3 unknown; CTL_READY_*_SHIFT: per-signal bits */
 
-    /* events are sent by their own thread so reconciles never wait on them */
-    pthread_mutex_t ev_mu;
-    pthread_cond_t ev_cond;
-    struct ctl_evt *ev_head, *ev_tail;
-    size_t ev_len;
-    int ev_stop;
-    pthread_t ev_thread;
-    int ev_running;
-
-    /* workers */
-    pthread_t *workers;
-    int n_workers;
-    atomic_int workers_started;
-
     struct rt_stop *stop; /* tripped by signals and by leadership loss */
-    struct rt_leader *leader;
-    struct rt_kube_lease *lease;
-    atomic_int lost_leadership;
 
     struct rt_http *http_metrics, *http_health;
 
     /* metric handles */
-    struct rt_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
-    struct rt_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
-    struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
+    struct rt_metric *m_stacks, *m_probe_time, *m_backend_up; /* the manager has the others */
 
     int64_t default_verify_ms;
 

@@ -282,4 +282,118 @@ int rt_stop_on_signals(struct rt_stop *s);
 /* Ends the signal thread and frees. NULL-safe. */
 void rt_stop_free(struct rt_stop *s);
 
+/* ---- manager: informers, work queue, workers (manager.c) ----------------- */
+
+/* What the manager knows of the kind it reconciles: nothing. A caller
+ * registers informers (resource, label selector, transform, and a handler
+ * that maps an object event to work-queue keys, like controller-runtime's
+ * Watches + handler.EventHandler) and one reconciler, a function pointer
+ * plus a context. Workers start once every informer cache is synced and,
+ * with leader election, once the Lease is ours; losing it shuts the queue
+ * and trips the stop latch (writes are already fenced through the client).
+ * It owns the controller-runtime metrics (controller_runtime_*, workqueue_*,
+ * rest_client_requests_total, leader_election_master_status). */
+
+#include "kube.h"
+
+#include <jansson.h>
+
+/* controller-runtime's reconcile.Result: requeue_after_ms > 0 adds the key
+ * again after that delay (backoff forgotten); requeue alone re-adds it
+ * rate-limited; neither = done (backoff forgotten). A negative return is an
+ * error: logged, counted, re-added with the key's exponential backoff. */
+struct rt_result {
+    int requeue;
+    int64_t requeue_after_ms;
+};
+
+struct rt_reconciler {
+    int (*reconcile)(void *ctx, const char *key, struct rt_result *res);
+    void *ctx;
+};
+
+/* Maps one informer event to keys (rt_wq_add on q). Runs on the watch
+ * thread; obj is the transformed object, borrowed. */
+typedef void (*rt_handler_fn)(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
+/* The stock handler (EnqueueRequestForObject): the object's own "ns/name". */
+void rt_enqueue_object(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
+
+struct rt_watch_opts {
+    const struct kube_resource *resource; /* borrowed, must outlive the manager */
+    const char *label_selector;           /* NULL = all objects */
+    long page_size;                       /* list page size; 0 = pkg/kube's default */
+    json_t *(*transform)(json_t *obj, void *payload); /* kube_watch_transform_fn; may be NULL */
+    rt_handler_fn handler;                /* required */
+    void *payload;                        /* for transform and handler */
+};
+
+struct kube_client;
+struct rt_stop;
+
+struct rt_manager_opts {
+    const char *name;      /* the "controller" / "name" metric label */
+    const char *key_field; /* log field naming a key ("key" when NULL) */
+    struct kube_client *client; /* borrowed; NULL = no informers run (unit tests feed
+                                   events with rt_manager_deliver; caches count as synced) */
+    struct rt_metrics *metrics; /* borrowed; NULL = no metrics */
+    const char *const *namespaces; /* one informer per namespace per watch; */
+    size_t n_namespaces;           /* 0 = one for all namespaces */
+    int workers;                   /* > 0 */
+    struct rt_stop *stop;          /* tripped when leadership is lost; may be NULL */
+    /* leader election (identity, lease_ns, lease_name required); lease_name
+     * alone names the leader_election_master_status series (0) */
+    int leader_elect;
+    const char *identity, *lease_ns, *lease_name;
+    const struct rt_wq_opts *queue; /* NULL = defaults */
+    /* more series for the /metrics collector (the manager owns the slot) */
+    rt_metrics_collect_fn collect;
+    void *collect_payload;
+};
+
+struct rt_manager;
+
+/* Creates the queue and registers the metrics; starts nothing. */
+int rt_manager_new(struct rt_manager **out, const struct rt_manager_opts *o, const struct rt_reconciler *r);
+/* Registers an informer before rt_manager_start; returns its handle (>= 0)
+ * or an op_err. */
+int rt_manager_watch(struct rt_manager *m, const struct rt_watch_opts *w);
+/* Starts the informers, then leader election (workers on leadership) or
+ * the workers. 0 or an op_err (logged). */
+int rt_manager_start(struct rt_manager *m);
+/* Shuts the queue, joins the workers (in-flight reconciles end), releases
+ * the Lease, stops the informers. Idempotent; rt_manager_free calls it. */
+void rt_manager_stop(struct rt_manager *m);
+void rt_manager_free(struct rt_manager *m);
+
+/* The cached object "ns/name" of informer handle (new reference) or NULL. */
+json_t *rt_manager_get(struct rt_manager *m, int handle, const char *key);
+/* 1 when every informer has applied its first list. */
+int rt_manager_synced(struct rt_manager *m);
+/* For rt_http_opts.ready (payload = the manager). */
+int rt_manager_readyz(char *why, size_t cap, void *payload);
+struct rt_wq *rt_manager_queue(struct rt_manager *m);
+struct rt_leader *rt_manager_leader(struct rt_manager *m); /* NULL without election */
+/* The seam for tests: hands obj to the handler of informer handle as its
+ * watch thread would. */
+void rt_manager_deliver(struct rt_manager *m, int handle, enum kube_event_type t, const json_t *obj);
+
+/* ---- Event recorder (recorder.c) ----------------------------------------- */
+
+/* Events are queued (at most RT_RECORDER_QUEUE_MAX; more are dropped, as
+ * client-go's broadcaster does) and sent by one thread through pkg/kube's
+ * kube_event_emit (repeats become an Event series). */
+#define RT_RECORDER_QUEUE_MAX 1024
+
+struct rt_recorder;
+/* component/instance: reportingController / reportingInstance (see
+ * kube_events_new). Returns 0 or an op_err; the client must outlive it. */
+int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char *component,
+                    const char *instance);
+/* STEALS regarding (apiVersion, kind, metadata.name/namespace/uid); never
+ * blocks on the apiserver, never fails the caller. NULL r drops. */
+void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type, const char *reason,
+                      const char *note);
+/* Stops the thread (queued Events are dropped) and frees. NULL-safe. */
+void rt_recorder_free(struct rt_recorder *r);
+
 #endif
