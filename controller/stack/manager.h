@@ -116,6 +116,8 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
  * prober. Results are new references; keys are "ns/name". */
 struct probe_target;
 struct probe_result;
+struct links_input;
+struct links_report;
 struct stack_env {
     /* read cache (compact cached forms; see the transforms above) */
     json_t *(*get_stack)(void *ctx, const char *key);
@@ -139,10 +141,17 @@ struct stack_env {
     /* clock: wall seconds for lastTransitionTime */
     int64_t (*now_s)(void *ctx);
     void *ctx;
+    /* link check (LinksVerified, links_step.c); NULL = not available.
+     * As ctl_linker_check: 0 = *rep fresh (at most max_age_ms old); 1 = a
+     * round is running — key is re-enqueued when it ends — with *have_prev
+     * = 1 when *rep holds the previous round's report; or an op_err. */
+    int (*links)(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
+                 struct links_report *rep, int *have_prev);
 };
 
 struct ctl_evt; /* queued Event */
 struct ctl_prober;
+struct ctl_linker;
 
 /* Layout of the values of ctl_manager.ready (besides the Ready state in
  * bits 0-1): bit (CONFIGURED_SHIFT + signal) set for each configured signal,
@@ -163,6 +172,7 @@ struct ctl_manager {
     struct rt_wq *queue;
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
+    struct ctl_linker *linker; /* runs the link checks (LinksVerified) */
     struct kube_events *events;
 
     struct kube_watch **stack_watches; /* one per namespace, or one for all */
@@ -203,6 +213,7 @@ struct ctl_manager {
     struct rt_metric *m_reconcile_total, *m_reconcile_errors, *m_reconcile_time;
     struct rt_metric *m_wq_depth, *m_wq_adds, *m_wq_retries, *m_rest, *m_leader;
     struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
+    struct rt_metric *m_link_checks;
 
     int64_t default_verify_ms;
 
