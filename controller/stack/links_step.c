@@ -2,8 +2,11 @@
  * link-check step (ctl_links_step, through the stack_env `links` port, so
  * unit tests drive it with a fake) and the real port behind it
  * (ctl_linker): shared asynchronous link-check rounds on a small pool of
- * threads, one round per links_key per verify interval (links_cache), the
- * stacks of a key re-enqueued when its round ends. A reconcile never waits
+ * threads, one round per links_key per verify interval (links_cache). When
+ * a round ends, the stacks that waited for it are re-enqueued, and — when
+ * the report differs from the previous round's — every stack that used the
+ * key since then, so a change reaches all of them within about one
+ * interval, not when each one's own report expires. A reconcile never waits
  * for a round. Job inputs are deep copies; credentials in them are wiped
  * when the round ends. */
 #include "links_stack.h"
@@ -49,7 +52,10 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
         return rc;
     }
     memset(&rep, 0, sizeof rep);
-    rc = env->links(env->ctx, key, &li.in, interval_ms, &rep, &have_prev);
+    /* 90%: requeues come every interval -10%/+10%, so a stack's next
+     * periodic pass always finds its key's report expired and starts (or
+     * joins) a fresh round: a change shows within about one interval */
+    rc = env->links(env->ctx, key, &li.in, interval_ms * 9 / 10, &rep, &have_prev);
     ctl_links_input_cleanup(&li);
     ctl_probe_set_cleanup(&ps); /* wipes the credentials */
     if (rc < 0) {
@@ -96,6 +102,7 @@ struct ctl_linker {
     struct links_cache *cache;
     struct op_map *inflight; /* lkey -> struct lk_job * (not owned) */
     struct op_map *last;     /* lkey -> struct links_report * (owned): the previous round */
+    struct op_map *subs;     /* lkey -> struct op_map * of stack keys that used it since its last round */
     struct lk_job *qhead, *qtail;
     pthread_t *threads;
     int nthreads, stop;
@@ -190,6 +197,56 @@ static void lk_count(struct ctl_linker *lk, const struct links_report *rep)
                 rt_metric_add(lk->m_checks, (const char *[]){links_link_id(l), links_state_name(s)}, counts[l][s]);
 }
 
+static void lk_subs_free(void *p)
+{
+    op_map_free(p);
+}
+
+/* Records that stack_key uses lkey (mutex held). Best effort. */
+static void lk_subscribe(struct ctl_linker *lk, const char *lkey, const char *stack_key)
+{
+    struct op_map *set = op_map_get(lk->subs, lkey);
+    if (!set) {
+        if (!(set = op_map_new(NULL)))
+            return;
+        if (op_map_put(lk->subs, lkey, set) < 0) {
+            op_map_free(set);
+            return;
+        }
+    }
+    (void)op_map_put(set, stack_key, (void *)1);
+}
+
+struct lk_collect {
+    struct lk_waiter *head;
+};
+
+static int lk_collect_one(const char *key, void *val, void *payload)
+{
+    struct lk_collect *c = payload;
+    struct lk_waiter *w = calloc(1, sizeof *w);
+    (void)val;
+    if (!w || !(w->key = strdup(key))) {
+        free(w);
+        return 0;
+    }
+    w->next = c->head;
+    c->head = w;
+    return 0;
+}
+
+/* The condition-relevant part of two reports is equal. */
+static int lk_same(const struct links_report *a, const struct links_report *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->checks[i].link != b->checks[i].link || a->checks[i].state != b->checks[i].state ||
+            strcmp(a->checks[i].message, b->checks[i].message) != 0)
+            return 0;
+    return 1;
+}
+
 static void *lk_main(void *arg)
 {
     struct ctl_linker *lk = arg;
@@ -219,6 +276,18 @@ static void *lk_main(void *arg)
 
         pthread_mutex_lock(&lk->mu);
         links_cache_finish(lk->cache, j->lkey, ok ? &rep : NULL, op_mono_ms());
+        {
+            /* the users of the key since its last round: told when the
+             * result changed (the waiters below are told anyway) */
+            struct op_map *set = op_map_take(lk->subs, j->lkey);
+            const struct links_report *prev = op_map_get(lk->last, j->lkey);
+            if (set && ok && prev && !lk_same(prev, &rep)) {
+                struct lk_collect c = {j->waiters};
+                op_map_foreach(set, lk_collect_one, &c);
+                j->waiters = c.head;
+            }
+            op_map_free(set);
+        }
         if (ok && (keep = malloc(sizeof *keep))) {
             *keep = rep;
             if (op_map_put(lk->last, j->lkey, keep) < 0)
@@ -262,7 +331,7 @@ int ctl_linker_new(struct ctl_linker **out, int nthreads, struct rt_metric *chec
     /* a round makes ~20 requests each within its timeout: take a round whose
      * owner vanished over after 5 minutes */
     if (links_cache_new(&lk->cache, 5 * 60 * 1000) < 0 || !(lk->inflight = op_map_new(NULL)) ||
-        !(lk->last = op_map_new(free)) || !(lk->threads = calloc((size_t)nthreads, sizeof *lk->threads))) {
+        !(lk->last = op_map_new(free)) || !(lk->subs = op_map_new(lk_subs_free)) || !(lk->threads = calloc((size_t)nthreads, sizeof *lk->threads))) {
         ctl_linker_free(lk);
         return op_err_set(OP_ENOMEM, "out of memory");
     }
@@ -298,6 +367,7 @@ void ctl_linker_free(struct ctl_linker *lk)
     free(lk->threads);
     op_map_free(lk->inflight);
     op_map_free(lk->last);
+    op_map_free(lk->subs);
     links_cache_free(lk->cache);
     pthread_cond_destroy(&lk->cv);
     pthread_mutex_destroy(&lk->mu);
@@ -315,6 +385,7 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
     *have_prev = 0;
     links_key(in, k);
     pthread_mutex_lock(&lk->mu);
+    lk_subscribe(lk, k, stack_key);
     rc = links_cache_claim(lk->cache, k, max_age_ms, op_mono_ms(), rep);
     if (rc == LINKS_CACHE_HIT || rc < 0) {
         pthread_mutex_unlock(&lk->mu);
