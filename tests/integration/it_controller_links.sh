@@ -17,10 +17,11 @@
 #
 # Can fail: with the LinksVerified condition not passed to the status
 # (reconcile.c step_conditions: `in.links = NULL;`) the first check goes red
-# ("LinksVerified=True" times out) and so do the later ones; with the
-# linker never re-enqueueing waiting stacks (links_step.c lk_main: no notify)
-# the "within one interval" bound goes red only when the requeue is slower,
-# so that mutant is caught by the unit tests instead.
+# ("LinksVerified=True" times out after 40 s) and so do the LinksVerified
+# reason, the app-label checks and the "within one interval" bound (tried:
+# mutant run: 6 FAIL, 6 ok — the metric and Ready checks stay green). Run with an ASan build
+# (CROSSLINK=build-asan/controller/crosslink) the summary also fails on any
+# sanitizer report of the link-check threads.
 # Needs KUBECONFIG, CROSSLINK and prometheus; runtime ~40-60 s.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
 trap 'kill "${PROM_PID:-}" 2>/dev/null; cleanup' EXIT
