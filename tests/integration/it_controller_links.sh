@@ -19,7 +19,7 @@
 # (reconcile.c step_conditions: `in.links = NULL;`) the first check goes red
 # ("LinksVerified=True" times out after 40 s) and so do the LinksVerified
 # reason, the app-label checks and the "within one interval" bound (tried:
-# mutant run: 6 FAIL, 6 ok — the metric and Ready checks stay green). Run with an ASan build
+# 6 FAIL, 6 ok — the metric and Ready checks stay green). With an ASan build
 # (CROSSLINK=build-asan/controller/crosslink) the summary also fails on any
 # sanitizer report of the link-check threads.
 # Needs KUBECONFIG, CROSSLINK and prometheus; runtime ~40-60 s.
