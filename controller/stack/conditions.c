@@ -71,7 +71,8 @@ static int add_cond(json_t *arr, const json_t *prev, const struct ctl_cond_input
     /* A stack's first status would otherwise produce an Event per
      * condition; on first sight only Ready (and an abnormal-true one such
      * as Stalled=True) is worth telling. */
-    if (!old && strcmp(type, CTL_COND_READY) != 0 && !(abnormal_true(type) && st == CTL_COND_TRUE))
+    if (!old && strcmp(type, CTL_COND_READY) != 0 && !(abnormal_true(type) && st == CTL_COND_TRUE) &&
+        !(!strcmp(type, CTL_COND_LINKS) && st == CTL_COND_FALSE))
         flipped = 0;
     if (flipped && tr && *ntr < CTL_MAX_CONDITIONS) {
         int healthy = abnormal_true(type) ? st == CTL_COND_FALSE : st == CTL_COND_TRUE;
@@ -171,6 +172,11 @@ int ctl_conditions_compute(const json_t *prev, const struct ctl_cond_input *in, 
             goto out;
         }
     }
+
+    if (!stalled && in->links &&
+        add_cond(arr, prev, in, CTL_COND_LINKS, in->links->status, in->links->reason, in->links->message,
+                 transitions, &ntr) < 0)
+        goto out;
 
     if (add_cond(arr, prev, in, CTL_COND_STALLED, stalled ? CTL_COND_TRUE : CTL_COND_FALSE,
                  stalled ? in->stall_reason : CTL_REASON_AS_EXPECTED,

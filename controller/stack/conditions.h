@@ -19,6 +19,8 @@ const char *ctl_cond_status_str(enum ctl_cond_status s);
 #define CTL_COND_APPLIED "ProvisioningApplied"
 #define CTL_COND_STALLED "Stalled"
 #define CTL_COND_RECONCILING "Reconciling"
+/* Informational (docs/links.md): does not take part in Ready. */
+#define CTL_COND_LINKS "LinksVerified"
 
 #define CTL_REASON_INVALID_SPEC "InvalidSpec"
 #define CTL_REASON_UID_CONFLICT "UIDConflict"
@@ -29,6 +31,9 @@ const char *ctl_cond_status_str(enum ctl_cond_status s);
 #define CTL_REASON_UNREACHABLE "SignalsUnreachable"
 #define CTL_REASON_AS_EXPECTED "AsExpected"
 #define CTL_REASON_COMPLETE "ReconcileComplete"
+/* LinksVerified reasons besides links_condition()'s */
+#define CTL_REASON_LINKS_BACKENDS "BackendsUnreachable"
+#define CTL_REASON_LINKS_PENDING "LinksCheckFailed"
 /* Warning Event reasons (not condition reasons) */
 #define CTL_REASON_INSECURE_SKIP_VERIFY "InsecureSkipVerify"
 #define CTL_REASON_CREDENTIAL_DOLLAR "CredentialContainsDollar"
@@ -56,12 +61,14 @@ struct ctl_cond_input {
     const char *apply_message; /* applied: what matches; failed: the error */
     const struct ctl_signal_cond *signals;
     size_t n_signals;
+    /* LinksVerified (NULL = not checked: no condition); never part of Ready */
+    const struct ctl_signal_cond *links;
     int64_t now_s; /* wall clock for new lastTransitionTime values */
 };
 
 /* A condition whose status changed. On a stack's first status (no previous
- * condition of that type) only Ready and an abnormal-true Stalled /
- * Reconciling count, so a new stack yields one or two Events, not eight.
+ * condition of that type) only Ready, an abnormal-true Stalled /
+ * Reconciling and a False LinksVerified count, so a new stack yields one or two Events, not eight.
  * event_type is "Normal" when the new status is the healthy one, else
  * "Warning". Strings point into the returned conditions array. */
 struct ctl_cond_transition {
@@ -72,7 +79,7 @@ struct ctl_cond_transition {
     const char *event_type;
 };
 
-#define CTL_MAX_CONDITIONS 8
+#define CTL_MAX_CONDITIONS 10
 
 /* Computes the new status.conditions from prev (borrowed array, may be NULL)
  * and in. *out: new reference to the array. transitions (may be NULL) gets

@@ -6,9 +6,14 @@
 #ifndef CROSSLINK_LINKS_STACK_H
 #define CROSSLINK_LINKS_STACK_H
 
+#include "conditions.h"
 #include "links.h"
+#include "prober.h"
 #include "probe_targets.h"
 #include "spec.h"
+
+struct stack_env;
+struct rt_metric;
 
 struct ctl_links_input {
     struct links_input in;   /* ready for links_key / links_run */
@@ -27,5 +32,43 @@ void ctl_links_input_cleanup(struct ctl_links_input *li);
  * NoData, and returns the exit code: 1 if any link is Broken (or a stack
  * could not be checked), else 0. json: 0 = table, 1 = JSON. */
 int ctl_probe_links(struct spec_stack **stacks, size_t nstacks, ctl_ref_lookup_fn lookup, void *ud, int json);
+
+/* ---- LinksVerified in the controller (links_step.c) ------------------------ */
+
+/* What the link-check step contributes to one reconcile. */
+struct ctl_links_out {
+    int present;                 /* 1: cond is part of the status */
+    int pending;                 /* a first round is running and no earlier report is known:
+                                    keep the stored condition (no interim status write) */
+    struct ctl_signal_cond cond; /* type LinksVerified; strings point below */
+    char reason[40];
+    char message[2048];
+};
+
+/* The step: nothing when env->links is NULL, s is NULL (stalled) or
+ * interval_ms <= 0 (verify.interval 0 disables checks); Unknown /
+ * BackendsUnreachable when backends_ok is 0 (not every configured backend
+ * passed its probe: a link through it cannot be followed); otherwise asks
+ * env->links for the report of the stack's links_key (shared, at most
+ * interval_ms old) and maps it with links_condition. Returns 0 or OP_ENOMEM. */
+int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, int64_t interval_ms,
+                   int backends_ok, struct ctl_links_out *out);
+
+/* The real `links` port: one links_run per links_key per max age on a pool
+ * of nthreads (<= 0 → 4); stacks that asked while it ran are handed to
+ * notify when it ends. checks (may be NULL): crosslink_link_checks_total
+ * {link,result}, counted once per round. */
+struct ctl_linker;
+int ctl_linker_new(struct ctl_linker **out, int nthreads, struct rt_metric *checks, ctl_prober_notify_fn notify,
+                   void *ud);
+/* Stops, waits for running rounds (each within its timeouts), frees. NULL-safe. */
+void ctl_linker_free(struct ctl_linker *lk);
+/* 0: *rep is fresh (≤ max_age_ms). 1: a round is running (started now or
+ * earlier); *have_prev = 1 when *rep holds the previous round of the key.
+ * Or an op_err. Never blocks on a round. */
+int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct links_input *in, int64_t max_age_ms,
+                     struct links_report *rep, int *have_prev);
+/* Rounds finished so far. */
+void ctl_linker_stats(struct ctl_linker *lk, uint64_t *rounds);
 
 #endif

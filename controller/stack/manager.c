@@ -9,6 +9,7 @@
 #include "manager.h"
 
 #include "prober.h"
+#include "links_stack.h"
 #include "probe_targets.h"
 
 #include "kube.h"
@@ -643,6 +644,13 @@ static int env_probe(void *ctx, const char *key, const struct probe_target *t, s
     return ctl_prober_check(m->prober, key, t, n, results, done, wait_ms);
 }
 
+static int env_links(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
+                     struct links_report *rep, int *have_prev)
+{
+    struct ctl_manager *m = ctx;
+    return ctl_linker_check(m->linker, key, in, max_age_ms, rep, have_prev);
+}
+
 static int64_t env_now_s(void *ctx)
 {
     (void)ctx;
@@ -663,6 +671,7 @@ void ctl_stack_env_kube(struct ctl_manager *m)
         .probe = (m->probes && m->prober) ? env_probe : NULL,
         .now_s = env_now_s,
         .ctx = m,
+        .links = m->linker ? env_links : NULL,
     };
 }
 
@@ -744,7 +753,11 @@ static int register_metrics(struct ctl_manager *m)
     m->m_backend_up = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_backend_up",
                                            "1 when the backend of a stack's signal passed its last check",
                                            (const char *[]){"namespace", "stack", "signal", NULL}, NULL, 0);
-    return m->m_stacks && m->m_probe_time && m->m_backend_up ? OP_OK : OP_ENOMEM;
+    m->m_link_checks = rt_metrics_register(r, RT_METRIC_COUNTER, LINKS_METRIC_CHECKS,
+                                            "Links followed by LinksVerified rounds, by link and result "
+                                            "(one round per distinct backends + correlation settings)",
+                                            (const char *[]){"link", "result", NULL}, NULL, 0);
+    return m->m_stacks && m->m_probe_time && m->m_backend_up && m->m_link_checks ? OP_OK : OP_ENOMEM;
 }
 
 static int start_http(struct ctl_manager *m)
@@ -827,6 +840,9 @@ static void start_probes_events(struct ctl_manager *m, const struct ctl_options 
     } else if (ctl_prober_new(&m->prober, m->probes, 64, prober_notify, m) < 0) {
         op_log(OP_LOG_WARN, "backend checks disabled", "error", op_err_last(), NULL);
         m->prober = NULL;
+    } else if (ctl_linker_new(&m->linker, 4, m->m_link_checks, prober_notify, m) < 0) {
+        op_log(OP_LOG_WARN, "link checks disabled", "error", op_err_last(), NULL);
+        m->linker = NULL;
     }
     if (rt_recorder_new(&m->recorder, m->client, "crosslink.dev/controller", opts->identity) < 0) {
         op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
@@ -908,6 +924,7 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     rt_recorder_free(m->recorder);
     rt_http_free(m->http_metrics);
     rt_http_free(m->http_health);
+    ctl_linker_free(m->linker); /* waits for rounds in flight (each within its timeouts) */
     ctl_prober_free(m->prober); /* waits for probes in flight (each within its timeout) */
     probe_engine_free(m->probes);
     rt_manager_free(m->rt); /* after the prober: its notify adds to the queue */

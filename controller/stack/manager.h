@@ -117,6 +117,8 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
  * prober. Results are new references; keys are "ns/name". */
 struct probe_target;
 struct probe_result;
+struct links_input;
+struct links_report;
 struct stack_env {
     /* read cache (compact cached forms; see the transforms above) */
     json_t *(*get_stack)(void *ctx, const char *key);
@@ -140,9 +142,16 @@ struct stack_env {
     /* clock: wall seconds for lastTransitionTime */
     int64_t (*now_s)(void *ctx);
     void *ctx;
+    /* link check (LinksVerified, links_step.c); NULL = not available.
+     * As ctl_linker_check: 0 = *rep fresh (at most max_age_ms old); 1 = a
+     * round is running — key is re-enqueued when it ends — with *have_prev
+     * = 1 when *rep holds the previous round's report; or an op_err. */
+    int (*links)(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
+                 struct links_report *rep, int *have_prev);
 };
 
 struct ctl_prober;
+struct ctl_linker;
 
 /* Layout of the values of ctl_manager.ready (besides the Ready state in
  * bits 0-1): bit (CONFIGURED_SHIFT + signal) set for each configured signal,
@@ -166,6 +175,7 @@ struct ctl_manager {
     struct probe_engine *probes;
     struct ctl_prober *prober; /* runs the probes reconciles do not wait for */
     struct rt_recorder *recorder; /* Events, sent by their own thread */
+    struct ctl_linker *linker; /* runs the link checks (LinksVerified) */
 
     pthread_mutex_t mu;        /* guards the maps below */
     struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
@@ -181,6 +191,7 @@ struct ctl_manager {
 
     /* metric handles */
     struct rt_metric *m_stacks, *m_probe_time, *m_backend_up; /* the manager has the others */
+    struct rt_metric *m_link_checks;
 
     int64_t default_verify_ms;
 

@@ -9,6 +9,7 @@
 
 #include "conditions.h"
 #include "kube.h"
+#include "links_stack.h"
 #include "probe.h"
 #include "probe_targets.h"
 #include "prober.h"
@@ -800,6 +801,7 @@ struct pass {
     json_t *stored, *conds, *desired, *dsum;
     struct ctl_cond_transition tr[CTL_MAX_CONDITIONS];
     size_t ntr;
+    struct ctl_links_out links;     /* LinksVerified (links_step.c) */
 };
 
 static void pass_cleanup(struct pass *p)
@@ -894,6 +896,19 @@ static int step_provision_and_probe(struct pass *p)
     return OP_OK;
 }
 
+/* Step 5b: LinksVerified, only once every configured backend answered
+ * (links_step.c; shared rounds, never waited for). */
+static int step_links(struct pass *p)
+{
+    int ok = 1;
+    if (p->stall_reason)
+        return OP_OK;
+    for (size_t i = 0; i < p->nsig; i++)
+        if (p->sigs[i].reachable <= 0)
+            ok = 0;
+    return ctl_links_step(&p->m->env, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), ok, &p->links);
+}
+
 /* Step 6a: conditions and the desired status, starting from the status we
  * last wrote when the cache has not caught up with it yet. */
 static int step_conditions(struct pass *p)
@@ -906,6 +921,11 @@ static int step_conditions(struct pass *p)
         json_decref(p->stored);
         p->stored = ctl_cached_status_summary(p->obj);
     }
+    /* a first link-check round is running and the stored status already
+     * has a LinksVerified we cannot restate: write when the round lands
+     * (it re-enqueues the stack), not an interim status */
+    if (p->links.pending && ctl_condition_find(json_object_get(p->stored, "conditions"), CTL_COND_LINKS))
+        return 1;
     for (size_t i = 0; i < p->nsig; i++)
         sc[i] = p->sigs[i].cond;
     memset(&in, 0, sizeof(in));
@@ -916,6 +936,7 @@ static int step_conditions(struct pass *p)
     in.apply_message = p->apply_msg;
     in.signals = sc;
     in.n_signals = p->nsig;
+    in.links = p->links.present ? &p->links.cond : NULL;
     in.now_s = p->m->env.now_s(p->m->env.ctx);
     if ((err = ctl_conditions_compute(json_object_get(p->stored, "conditions"), &in, &p->conds, p->tr, &p->ntr)) < 0)
         return err;
@@ -1063,7 +1084,17 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", p.genbuf, NULL);
         goto requeue;
     }
-    if ((err = step_conditions(&p)) < 0 || (err = step_write_status(&p)) < 0)
+    if ((err = step_links(&p)) < 0)
+        goto out;
+    if ((err = step_conditions(&p)) < 0)
+        goto out;
+    if (err > 0) {
+        op_log(OP_LOG_DEBUG, "link check pending", "stack", key, "generation", p.genbuf, NULL);
+        if ((err = p.apply_err) < 0)
+            goto out;
+        goto requeue;
+    }
+    if ((err = step_write_status(&p)) < 0)
         goto out;
     if (err > 0)
         goto out_ok;

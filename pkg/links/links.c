@@ -1592,6 +1592,52 @@ int links_verify(const struct links_input *in, links_fetch_fn fetch, void *ud, i
     return 0;
 }
 
+/* Copy of v with every string equal to one of the data sources' uids
+ * replaced by that data source's position ("\001ds<i>"): stacks whose
+ * provisioning differs only by a consistent renaming of uids (the default
+ * uids derive from the stack name) follow the same links, so they share a
+ * key. NULL on OOM. */
+static json_t *key_canon(const json_t *v, const json_t *arr)
+{
+    size_t i;
+    json_t *d, *x, *c;
+    const char *k;
+    if (json_is_string(v)) {
+        json_array_foreach(arr, i, d) {
+            const char *u = json_string_value(json_object_get(d, "uid"));
+            if (u && *u && !strcmp(u, json_string_value(v))) {
+                char tok[32];
+                snprintf(tok, sizeof tok, "\001ds%zu", i);
+                return json_string(tok);
+            }
+        }
+        return json_incref((json_t *)v);
+    }
+    if (json_is_array(v)) {
+        if (!(c = json_array()))
+            return NULL;
+        json_array_foreach(v, i, x) {
+            if (json_array_append_new(c, key_canon(x, arr)) < 0) {
+                json_decref(c);
+                return NULL;
+            }
+        }
+        return c;
+    }
+    if (json_is_object(v)) {
+        if (!(c = json_object()))
+            return NULL;
+        json_object_foreach((json_t *)v, k, x) {
+            if (json_object_set_new(c, k, key_canon(x, arr)) < 0) {
+                json_decref(c);
+                return NULL;
+            }
+        }
+        return c;
+    }
+    return v ? json_incref((json_t *)v) : NULL;
+}
+
 void links_key(const struct links_input *in, char out[65])
 {
     struct lk_sb b = {0};
@@ -1608,8 +1654,9 @@ void links_key(const struct links_input *in, char out[65])
         lk_sb_printf(&b, "t%d=%s\n", k, pk);
     }
     json_array_foreach(arr, i, d) {
-        json_t *o = json_pack("{s:O?, s:O?, s:O?}", "uid", json_object_get(d, "uid"), "type",
-                              json_object_get(d, "type"), "jsonData", json_object_get(d, "jsonData"));
+        json_t *o = json_pack("{s:o?, s:O?, s:o?}", "uid", key_canon(json_object_get(d, "uid"), arr), "type",
+                              json_object_get(d, "type"), "jsonData",
+                              key_canon(json_object_get(d, "jsonData"), arr));
         char *j = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         lk_sb_printf(&b, "ds=%s\n", j ? j : "?");
         free(j);

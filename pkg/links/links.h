@@ -127,8 +127,11 @@ int links_run(const struct links_input *in, struct links_report *out);
 /* Sharing key: hex SHA-256 over what decides the result — each target's
  * probe key (url, tenant, credential hash, TLS), the link-relevant parts of
  * the provisioning (every data source's uid, type and jsonData), the request
- * metric and the window. Stacks with equal keys share one verification per
- * interval. Contains no secret. */
+ * metric and the window. Data-source uids count by position only (a uid
+ * and every jsonData string equal to it become "data source #i"), so stacks
+ * that differ only by their (default, name-derived) uids share a key.
+ * Stacks with equal keys share one verification per interval. Contains no
+ * secret. */
 void links_key(const struct links_input *in, char out[65]);
 
 /* Condition LinksVerified from a report: status "True" (every checked link

@@ -9,9 +9,15 @@
  * Secret, apply error, and the status race with our own write (the cache
  * has not caught up with it yet). Mutants tried: always writing the status
  * (unchanged, drift and race cases go red); ignoring the own-write memo (the
- * race case goes red). */
+ * race case goes red). LinksVerified through the fake `links` port: True,
+ * False naming the broken link, Unknown (NoData only), unchanged → no
+ * write, a running round → no interim write, unreachable backends → not
+ * checked, interval 0 → no condition. Mutants tried for those: not passing
+ * the condition to ctl_conditions_compute (True/False/Unknown go red);
+ * writing an interim status while the first round runs (pending case red). */
 #include "conditions.h"
 #include "kube.h"
+#include "links_stack.h"
 #include "manager.h"
 #include "probe.h"
 #include "test.h"
@@ -34,6 +40,10 @@ struct world {
     int probe_fails;   /* every backend answers 503 */
     int secret_missing;/* the referenced Secret does not exist */
     int status_lag;    /* the cache does not show status writes yet */
+    int links_mode;    /* 0: report fresh; 1: round running, nothing earlier; 2: running, links_rep earlier */
+    int links_calls;
+    struct links_report links_rep;
+    char last_note[1200];
 };
 
 static struct world W;
@@ -184,10 +194,10 @@ static void f_emit_event(void *ctx, const json_t *regarding, const char *type, c
     (void)ctx;
     (void)regarding;
     (void)type;
-    (void)note;
     pthread_mutex_lock(&W.mu);
     W.events++;
     snprintf(W.last_event, sizeof(W.last_event), "%s", reason);
+    snprintf(W.last_note, sizeof(W.last_note), "%s", note);
     pthread_mutex_unlock(&W.mu);
 }
 
@@ -218,6 +228,40 @@ static int f_probe(void *ctx, const char *key, const struct probe_target *t, siz
         done[i] = 1;
     }
     return 0;
+}
+
+static int f_links(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
+                   struct links_report *rep, int *have_prev)
+{
+    (void)ctx;
+    (void)key;
+    (void)max_age_ms;
+    W.links_calls++;
+    *have_prev = 0;
+    if (!in->datasources || !in->targets[PROBE_METRICS])
+        return op_err_set(OP_EINVALID, "input not built");
+    if (W.links_mode == 0) {
+        *rep = W.links_rep;
+        return 0;
+    }
+    if (W.links_mode == 2) {
+        *rep = W.links_rep;
+        *have_prev = 1;
+    }
+    return 1;
+}
+
+/* links_rep = the given states for metrics→traces, traces→logs */
+static void links_set(int a, int b, const char *msg_b)
+{
+    memset(&W.links_rep, 0, sizeof(W.links_rep));
+    W.links_rep.n = 2;
+    W.links_rep.checks[0].link = LINK_METRICS_TRACES;
+    W.links_rep.checks[0].state = a;
+    snprintf(W.links_rep.checks[0].message, sizeof(W.links_rep.checks[0].message), "metrics→traces: ok");
+    W.links_rep.checks[1].link = LINK_TRACES_LOGS;
+    W.links_rep.checks[1].state = b;
+    snprintf(W.links_rep.checks[1].message, sizeof(W.links_rep.checks[1].message), "%s", msg_b);
 }
 
 static int64_t f_now_s(void *ctx)
@@ -259,7 +303,8 @@ static void world_reset(void)
     M.ready = op_map_new(NULL);
     M.default_verify_ms = 60000;
     M.env = (struct stack_env){f_get_stack, f_get_cm, f_owned_cms, f_apply_cm, f_delete_cm, f_patch_status,
-                               f_emit_event, f_lookup_ref, f_probe, f_now_s, &M};
+                               f_emit_event, f_lookup_ref, f_probe, f_now_s, &M, f_links};
+    links_set(LINKS_VERIFIED, LINKS_VERIFIED, "traces→logs: ok");
 }
 
 /* Adds examples/stack.yaml as ns/name with the given creation time and the
@@ -438,6 +483,140 @@ TEST(status_race_with_our_own_write_writes_once)
     ASSERT_EQ(W.status_writes, 1);
     ASSERT_OK(reconcile("prod")); /* e.g. the prober re-enqueued it meanwhile */
     ASSERT_EQ(W.status_writes, 1);
+}
+
+/* ---- LinksVerified --------------------------------------------------------- */
+
+TEST(links_verified_true_and_ready_unaffected)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.links_calls, 1);
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "True");
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "reason"), "LinksVerified");
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+}
+
+TEST(links_broken_is_false_naming_the_link_with_an_event_and_ready_stays_true)
+{
+    const char *broken = "traces→logs: no Loki stream has service_name=\"checkout\"; streams of that window have app=\"checkout\"";
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    links_set(LINKS_VERIFIED, LINKS_BROKEN, broken);
+    W.status_writes = 0;
+    W.events = 0;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "False");
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "reason"), "LinksBroken");
+    ASSERT_TRUE(strstr(cond("prod", CTL_COND_LINKS, "message"), "traces→logs: no Loki stream has service_name") != NULL);
+    ASSERT_TRUE(strstr(cond("prod", CTL_COND_LINKS, "message"), "metrics→traces") == NULL);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True"); /* informational only */
+    ASSERT_EQ(W.events, 1);
+    ASSERT_STR_EQ(W.last_event, "LinksBroken");
+    ASSERT_TRUE(strstr(W.last_note, "LinksVerified=False: 1 of 2 links broken: traces→logs: no Loki stream") != NULL);
+}
+
+TEST(links_nodata_only_is_unknown)
+{
+    world_reset();
+    links_set(LINKS_NODATA, LINKS_VERIFIED, "traces→logs: ok");
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "Unknown");
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "reason"), "LinksNoData");
+}
+
+TEST(links_unchanged_report_costs_no_write)
+{
+    int ev;
+    world_reset();
+    links_set(LINKS_VERIFIED, LINKS_BROKEN, "traces→logs: trace abc not found");
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ev = W.events;
+    ASSERT_OK(reconcile("prod"));
+    W.links_mode = 2; /* the next round runs; the previous report stands */
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_EQ(W.events, ev);
+    ASSERT_EQ(W.links_calls, 3);
+}
+
+TEST(links_pending_first_round_writes_no_interim_status)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "True");
+    /* a controller restart: no earlier report known, a round running */
+    W.links_mode = 1;
+    links_set(LINKS_VERIFIED, LINKS_BROKEN, "traces→logs: broken");
+    W.status_writes = 0;
+    { /* even though something else changed (a new generation) */
+        json_t *o = stack_full("prod");
+        json_object_set_new(json_object_get(json_object_get(o, "spec"), "logs"), "maxLines", json_integer(500));
+        json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+        bump_rv(o);
+    }
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 0);
+    ASSERT_EQ(W.applies, 3); /* provisioning did not wait */
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "True");
+    /* the round lands (the port re-enqueues the stack): one write */
+    W.links_mode = 0;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "False");
+}
+
+TEST(links_pending_on_a_new_stack_does_not_delay_ready)
+{
+    world_reset();
+    W.links_mode = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ASSERT_TRUE(cond("prod", CTL_COND_LINKS, "status") == NULL);
+}
+
+TEST(links_not_checked_while_a_backend_is_unreachable)
+{
+    world_reset();
+    W.probe_fails = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.links_calls, 0);
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "Unknown");
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "reason"), CTL_REASON_LINKS_BACKENDS);
+}
+
+TEST(links_interval_zero_disables_the_check)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "True");
+    {
+        json_t *o = stack_full("prod"), *spec = json_object_get(o, "spec");
+        json_t *v = json_object_get(spec, "verify");
+        if (!v) {
+            json_object_set_new(spec, "verify", json_object());
+            v = json_object_get(spec, "verify");
+        }
+        json_object_set_new(v, "interval", json_string("0s"));
+        json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+        bump_rv(o);
+    }
+    W.links_calls = 0;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.links_calls, 0);
+    ASSERT_TRUE(cond("prod", CTL_COND_LINKS, "status") == NULL);
 }
 
 TEST_MAIN()
