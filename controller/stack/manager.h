@@ -129,11 +129,15 @@ struct stack_env {
     /* emit event (asynchronous; never fails the reconcile) */
     void (*emit_event)(void *ctx, const json_t *regarding, const char *type, const char *reason,
                        const char *note);
-    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn)
-     * and check targets as ctl_prober_check does; probe NULL = checks are
-     * not available */
+    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn;
+     * one GET of that one object) and check targets as ctl_prober_check
+     * does; probe NULL = checks are not available. rv (rvn bytes) receives
+     * the object's metadata.resourceVersion whenever the object was read
+     * (also when the key is missing), "" otherwise: the refs digest of the
+     * data-source file is built from these, so a verify interval's probe
+     * reads are also its rotation check (no extra request, no value kept). */
     int (*lookup_ref)(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
-                      char **out);
+                      char **out, char *rv, size_t rvn);
     int (*probe)(void *ctx, const char *key, const struct probe_target *t, size_t n,
                  struct probe_result *results, int *done, int64_t wait_ms);
     /* clock: wall seconds for lastTransitionTime */
@@ -155,6 +159,9 @@ struct ctl_prober;
  * credential containing '$' */
 #define CTL_READY_WARN_INSECURE_SHIFT 12
 #define CTL_READY_WARN_DOLLAR_SHIFT 16
+/* bit WARN_DEFAULT_SHIFT: the "default data source claimed twice" Warning
+ * was emitted for the current generation */
+#define CTL_READY_WARN_DEFAULT_SHIFT 20
 
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
@@ -205,6 +212,10 @@ struct ctl_manager {
     struct rt_metric *m_stacks, *m_probe_time, *m_active_workers, *m_backend_up;
 
     int64_t default_verify_ms;
+    /* stack key -> malloc'd refs digest last rendered (reconcile.c): kept
+     * when a referenced object could not be read for a transient reason, so
+     * an apiserver hiccup does not rewrite the data-source file twice */
+    struct op_map *refs_digest;
 
     struct stack_env env; /* the reconcile's ports (bound by ctl_stack_env_kube) */
 };

@@ -12,6 +12,7 @@
 #include "probe.h"
 #include "probe_targets.h"
 #include "prober.h"
+#include "refs_digest.h"
 #include "render.h"
 #include "spec.h"
 
@@ -403,26 +404,27 @@ static void add_warning(struct sig_out *o, const char *text)
  * a slower one is finished by the prober, which re-enqueues the stack. */
 #define PROBE_WAIT_MS 300
 
-/* Fills outs[] from the probe results. Returns how many signals are still
- * being probed (their outs[] say ProbePending); the prober re-enqueues key
- * when they finish. */
-static int probe_signals(struct ctl_manager *m, const char *key, const struct spec_stack *s,
-                         int64_t interval_ms, struct sig_out *outs, size_t n)
+/* Fills outs[] from the probe results of ps (built by step_provision's
+ * ctl_probe_set_build, which returned build_rc with build_err). Returns how
+ * many signals are still being probed (their outs[] say ProbePending); the
+ * prober re-enqueues key when they finish. Wipes ps. */
+static int probe_signals(struct ctl_manager *m, const char *key, int64_t interval_ms, struct sig_out *outs,
+                         size_t n, struct ctl_probe_set *pset, int build_rc, const char *build_err)
 {
-    struct ctl_probe_set ps;
+    struct ctl_probe_set ps = *pset;
     struct probe_result r[SPEC_SIGNAL_COUNT];
     int waiting[SPEC_SIGNAL_COUNT] = {0};
     char run_err[256] = "";
     int rc = OP_OK, pending = 0;
 
-    memset(&ps, 0, sizeof(ps));
+    memset(pset, 0, sizeof(*pset)); /* moved: wiped below */
     for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
     if (!m->env.probe) {
         rc = OP_ERR;
         snprintf(run_err, sizeof(run_err), "backend checks are not available");
-    } else if ((rc = ctl_probe_set_build(&ps, s, m->env.lookup_ref, m->env.ctx)) < 0) {
-        snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
+    } else if ((rc = build_rc) < 0) {
+        snprintf(run_err, sizeof(run_err), "probe failed to run: %s", build_err);
     } else {
         struct probe_target run[SPEC_SIGNAL_COUNT];
         struct probe_result got[SPEC_SIGNAL_COUNT];
@@ -795,6 +797,9 @@ struct pass {
     const char *stall_reason;       /* InvalidSpec / UIDConflict, or NULL */
     char *stall_msg;
     struct render_output *ro;
+    struct ctl_probe_set ps;        /* resolved credentials (wiped by probe_signals / cleanup) */
+    int ps_rc;
+    char ps_err[256];
     int apply_err, writes, probes_pending, wrote_status, new_gen;
     char apply_msg[MSG_MAX + 64];
     json_t *stored, *conds, *desired, *dsum;
@@ -811,6 +816,7 @@ static void pass_cleanup(struct pass *p)
     json_decref(p->conds);
     free(p->stall_msg);
     render_output_free(p->ro);
+    ctl_probe_set_cleanup(&p->ps); /* wipes the credentials */
     spec_stack_free(p->s);
     spec_errors_cleanup(&p->errs);
     json_decref(p->obj);
@@ -868,15 +874,60 @@ static int step_claims(struct pass *p)
     return p->apply_err;
 }
 
-/* Steps 3-5: render, apply what differs from the cache, delete owned
- * ConfigMaps no longer rendered, then probe. Errors of provisioning are
- * reported in the status (ProvisioningApplied) before the pass fails. */
+/* Step 3a: resolve the referenced Secrets / ConfigMaps for the probe targets
+ * (one GET each, every verify interval) and, from the same reads, the refs
+ * digest that goes atop the data-source file: a rotated Secret changes its
+ * resourceVersion, so the file changes within one interval; an unchanged
+ * one leaves the digest (and the ConfigMap) alone. A read that failed for
+ * a transient reason keeps the digest last rendered. Returns a malloc'd
+ * digest or NULL (no references, no lookup port, OOM). */
+static char *resolve_refs(struct pass *p)
+{
+    struct ctl_refs_rec rec;
+    char *d, *kept = NULL;
+
+    ctl_refs_rec_init(&rec, &p->m->env, p->s);
+    op_err_clear();
+    p->ps_rc = ctl_probe_set_build(&p->ps, p->s, p->m->env.lookup_ref ? ctl_refs_rec_lookup : NULL, &rec);
+    if (p->ps_rc < 0) {
+        snprintf(p->ps_err, sizeof(p->ps_err), "%s", op_err_last());
+        return NULL;
+    }
+    if (!p->m->env.lookup_ref || !(d = ctl_refs_rec_digest(&rec)))
+        return NULL;
+    pthread_mutex_lock(&p->m->mu);
+    if (!p->m->refs_digest) {
+        /* no memory of past digests */
+    } else if (rec.unsure) {
+        const char *last = op_map_get(p->m->refs_digest, p->key);
+        kept = last ? op_strdup(last) : NULL;
+    } else {
+        char *c = op_strdup(d);
+        if (c && op_map_put(p->m->refs_digest, p->key, c) < 0)
+            free(c);
+    }
+    pthread_mutex_unlock(&p->m->mu);
+    if (kept) {
+        free(d);
+        return kept;
+    }
+    return d;
+}
+
+/* Steps 3-5: resolve references, render, apply what differs from the
+ * cache, delete owned ConfigMaps no longer rendered, then probe. Errors of
+ * provisioning are reported in the status (ProvisioningApplied) before the
+ * pass fails. */
 static int step_provision_and_probe(struct pass *p)
 {
+    char *refs_digest;
     int err;
     if (p->stall_reason)
         return OP_OK;
-    if ((err = render_stack(&p->ro, p->s)) < 0) {
+    refs_digest = resolve_refs(p);
+    err = render_stack_opts(&p->ro, p->s, &(struct render_options){.refs_digest = refs_digest});
+    free(refs_digest);
+    if (err < 0) {
         snprintf(p->apply_msg, sizeof(p->apply_msg), "render failed: %s", op_err_last());
         p->apply_err = err;
     } else {
@@ -889,8 +940,8 @@ static int step_provision_and_probe(struct pass *p)
             snprintf(p->apply_msg, sizeof(p->apply_msg), "ConfigMaps %s, %s carry digest %s", p->ro->cms[0].name,
                      p->ro->cms[1].name, render_stack_digest(p->ro));
     }
-    p->probes_pending = probe_signals(p->m, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), p->sigs,
-                                      p->nsig);
+    p->probes_pending = probe_signals(p->m, p->key, effective_interval_ms(p->m, p->s, p->view), p->sigs, p->nsig,
+                                      &p->ps, p->ps_rc, p->ps_err);
     return OP_OK;
 }
 
@@ -1023,6 +1074,8 @@ static void forget_stack(struct ctl_manager *m, const char *key)
     memo_forget_stack(m, key);
     pthread_mutex_lock(&m->mu);
     op_map_del(m->ready, key);
+    if (m->refs_digest)
+        op_map_del(m->refs_digest, key);
     pthread_mutex_unlock(&m->mu);
 }
 
