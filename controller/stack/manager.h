@@ -76,9 +76,12 @@ struct ctl_claim {
     int64_t created_s;
     char *ds_sig; /* "k=v,k=v" of spec.grafana.datasourceLabels */
     char *db_sig;
+    int64_t org_id; /* spec.grafana.orgId: UIDs, names, the default and
+                       dashboard UIDs only collide within one org */
     char *uids[4];
     char *names[4];
     int is_default;
+    int default_sig; /* enum spec_signal claiming the default, -1 none */
     char *dash_uid; /* NULL when no dashboard */
     /* 32-bit hashes of what can collide (sig + uid, sig + name, sig +
      * default, dashboard sig + uid), sorted: claims that share none cannot
@@ -92,10 +95,14 @@ struct ctl_claim {
  * not decode (an invalid stack claims nothing). Free with ctl_claim_free. */
 struct ctl_claim *ctl_claim_build(const json_t *obj);
 void ctl_claim_free(void *claim);
-/* 1 when a (key_a) collides with b (key_b) in one Grafana — same data-source
- * labels and a shared uid or name, or both default; or same dashboard
- * labels and dashboard uid — with a one-line reason in why. Order-blind:
- * the caller decides who came first. */
+/* Non-zero when a (key_a) collides with b (key_b) in one Grafana org — same
+ * spec.grafana.orgId and same data-source labels and a shared uid or name
+ * (CTL_CLAIM_UID), or both claiming the default data source
+ * (CTL_CLAIM_DEFAULT); or same orgId, dashboard labels and dashboard uid
+ * (CTL_CLAIM_UID) — with a one-line reason naming a's field and stack b in
+ * why. Order-blind: the caller decides who came first. */
+#define CTL_CLAIM_UID 1
+#define CTL_CLAIM_DEFAULT 2
 int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
                        const struct ctl_claim *b, char *why, size_t n);
 

@@ -65,10 +65,11 @@ static char *kv_sig(const struct spec_kvs *kv)
 }
 
 /* op_hash32 of kind, sig and value, for ctl_claim.toks. */
-static uint32_t claim_tok(char kind, const char *sig, const char *val)
+static uint32_t claim_tok(char kind, int64_t org, const char *sig, const char *val)
 {
     static const unsigned char sep = 0xff; /* no byte of a C string */
     uint32_t h = op_hash32(OP_HASH32_INIT, &kind, 1);
+    h = op_hash32(h, &org, sizeof(org));
     h = op_hash32(h, sig ? sig : "", sig ? strlen(sig) : 0);
     h = op_hash32(h, &sep, 1);
     h = op_hash32(h, val ? val : "", val ? strlen(val) : 0);
@@ -89,15 +90,15 @@ static void claim_tokens(struct ctl_claim *c)
     if (c->ds_sig) {
         for (int i = 0; i < 4; i++) {
             if (c->uids[i])
-                c->toks[c->ntoks++] = claim_tok('u', c->ds_sig, c->uids[i]);
+                c->toks[c->ntoks++] = claim_tok('u', c->org_id, c->ds_sig, c->uids[i]);
             if (c->names[i])
-                c->toks[c->ntoks++] = claim_tok('n', c->ds_sig, c->names[i]);
+                c->toks[c->ntoks++] = claim_tok('n', c->org_id, c->ds_sig, c->names[i]);
         }
         if (c->is_default)
-            c->toks[c->ntoks++] = claim_tok('d', c->ds_sig, NULL);
+            c->toks[c->ntoks++] = claim_tok('d', c->org_id, c->ds_sig, NULL);
     }
     if (c->db_sig && c->dash_uid)
-        c->toks[c->ntoks++] = claim_tok('b', c->db_sig, c->dash_uid);
+        c->toks[c->ntoks++] = claim_tok('b', c->org_id, c->db_sig, c->dash_uid);
     qsort(c->toks, c->ntoks, sizeof(c->toks[0]), tok_cmp);
 }
 
@@ -133,6 +134,8 @@ struct ctl_claim *ctl_claim_build(const json_t *obj)
         (void)op_rfc3339_parse(ts, &c->created_s);
     c->ds_sig = kv_sig(&s->grafana.datasource_labels);
     c->db_sig = kv_sig(&s->grafana.dashboard_labels);
+    c->org_id = s->grafana.org_id;
+    c->default_sig = spec_stack_default_signal(s);
     for (int i = 0; i < SPEC_SIGNAL_COUNT && i < 4; i++) {
         const struct spec_backend *b = spec_stack_backend(s, (enum spec_signal)i);
         if (!b)
@@ -155,42 +158,48 @@ int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char 
                        const struct ctl_claim *b, char *why, size_t n)
 {
     (void)key_a;
-    if (!claims_may_conflict(a, b))
+    if (!claims_may_conflict(a, b) || a->org_id != b->org_id)
         return 0;
     if (a->ds_sig && b->ds_sig && !strcmp(a->ds_sig, b->ds_sig)) {
         for (int i = 0; i < 4; i++) {
             for (int j = 0; j < 4; j++) {
                 if (a->uids[i] && b->uids[j] && !strcmp(a->uids[i], b->uids[j])) {
                     snprintf(why, n,
-                             "data source uid \"%s\" is already used by stack %s in the same "
-                             "Grafana (datasource labels %s)",
-                             a->uids[i], key_b, a->ds_sig);
-                    return 1;
+                             "spec.%s.uid: data source uid \"%s\" is already used by stack %s in the "
+                             "same Grafana org (datasource labels %s, orgId %lld)",
+                             spec_signal_name((enum spec_signal)i), a->uids[i], key_b, a->ds_sig,
+                             (long long)a->org_id);
+                    return CTL_CLAIM_UID;
                 }
                 if (a->names[i] && b->names[j] && !strcmp(a->names[i], b->names[j])) {
                     snprintf(why, n,
-                             "data source name \"%s\" is already used by stack %s in the same "
-                             "Grafana (datasource labels %s)",
-                             a->names[i], key_b, a->ds_sig);
-                    return 1;
+                             "spec.%s.name: data source name \"%s\" is already used by stack %s in the "
+                             "same Grafana org (datasource labels %s, orgId %lld)",
+                             spec_signal_name((enum spec_signal)i), a->names[i], key_b, a->ds_sig,
+                             (long long)a->org_id);
+                    return CTL_CLAIM_UID;
                 }
             }
         }
         if (a->is_default && b->is_default) {
             snprintf(why, n,
-                     "stack %s already provides the default data source of the same Grafana "
-                     "(datasource labels %s); two defaults make Grafana abort provisioning",
-                     key_b, a->ds_sig);
-            return 1;
+                     "spec.%s.default: stack %s already claims the default data source "
+                     "(spec.%s.default) of the same Grafana org (datasource labels %s, orgId %lld); "
+                     "two defaults in one org make Grafana refuse all data-source provisioning",
+                     a->default_sig >= 0 ? spec_signal_name((enum spec_signal)a->default_sig) : "metrics",
+                     key_b,
+                     b->default_sig >= 0 ? spec_signal_name((enum spec_signal)b->default_sig) : "metrics",
+                     a->ds_sig, (long long)a->org_id);
+            return CTL_CLAIM_DEFAULT;
         }
     }
     if (a->db_sig && b->db_sig && a->dash_uid && b->dash_uid && !strcmp(a->db_sig, b->db_sig) &&
         !strcmp(a->dash_uid, b->dash_uid)) {
         snprintf(why, n,
-                 "dashboard uid \"%s\" is already used by stack %s in the same Grafana "
-                 "(dashboard labels %s)",
-                 a->dash_uid, key_b, a->db_sig);
-        return 1;
+                 "spec.dashboards.uid: dashboard uid \"%s\" is already used by stack %s in the same "
+                 "Grafana org (dashboard labels %s, orgId %lld)",
+                 a->dash_uid, key_b, a->db_sig, (long long)a->org_id);
+        return CTL_CLAIM_UID;
     }
     return 0;
 }
@@ -216,14 +225,12 @@ static int conflict_walk(const char *key, void *val, void *payload)
     const struct ctl_claim *o = val;
     if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me))
         return 0;
-    if (ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n)) {
-        x->found = 1;
+    if ((x->found = ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n)))
         return 1;
-    }
     return 0;
 }
 
-/* 1 when an earlier stack blocks key (why filled). */
+/* CTL_CLAIM_* when an earlier stack blocks key (why filled), else 0. */
 static int find_conflict(struct ctl_manager *m, const char *key, char *why, size_t n)
 {
     struct conflict_ctx x = {key, NULL, why, n, 0};
@@ -795,6 +802,7 @@ struct pass {
     struct sig_out sigs[SPEC_SIGNAL_COUNT];
     size_t nsig;
     const char *stall_reason;       /* InvalidSpec / UIDConflict, or NULL */
+    int default_conflict;           /* the UIDConflict is a second default data source */
     char *stall_msg;
     struct render_output *ro;
     struct ctl_probe_set ps;        /* resolved credentials (wiped by probe_signals / cleanup) */
@@ -861,9 +869,11 @@ static int step_decode(struct pass *p)
 static int step_claims(struct pass *p)
 {
     char why[1024];
-    if (p->stall_reason || !find_conflict(p->m, p->key, why, sizeof(why)))
+    int kind;
+    if (p->stall_reason || !(kind = find_conflict(p->m, p->key, why, sizeof(why))))
         return OP_OK;
     p->stall_reason = CTL_REASON_UID_CONFLICT;
+    p->default_conflict = kind == CTL_CLAIM_DEFAULT;
     if (!(p->stall_msg = op_strdup(why)))
         return OP_ENOMEM;
     for (size_t i = 0; i < p->nsig; i++) {
@@ -1059,12 +1069,20 @@ static void step_record(struct pass *p)
         if (o->dollar)
             bits |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + o->sig);
     }
+    if (p->default_conflict)
+        bits |= (uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT;
     pthread_mutex_lock(&p->m->mu);
     prev = (uintptr_t)op_map_get(p->m->ready, p->key);
     (void)op_map_put(p->m->ready, p->key, (void *)bits);
     pthread_mutex_unlock(&p->m->mu);
     if (p->wrote_status)
         emit_warnings(p->m, p->obj, p->s, p->sigs, p->nsig, p->new_gen ? 0 : prev);
+    /* the default claimed twice: a Warning of its own (once per generation,
+     * like the ones above) besides the Stalled transition, which is sent
+     * only when Stalled flips */
+    if (p->wrote_status && p->default_conflict &&
+        (p->new_gen || !(prev & ((uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT))))
+        p->m->env.emit_event(p->m->env.ctx, p->obj, "Warning", CTL_REASON_DEFAULT_CONFLICT, p->stall_msg);
 }
 
 /* A stack that is gone: the garbage collector removes its ConfigMaps

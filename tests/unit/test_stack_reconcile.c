@@ -460,6 +460,78 @@ TEST(status_race_with_our_own_write_writes_once)
     ASSERT_EQ(W.status_writes, 1);
 }
 
+/* Issue 12 point 2. Mutants tried: not emitting the DefaultDataSourceConflict
+ * Event in step_record turns the first event asserts red; ignoring the
+ * once-per-generation bit (emitting on every status write) turns the
+ * "unchanged generation" assert red. */
+TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
+{
+    json_t *o;
+    int ev, found = 0;
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("copy", "2026-01-02T00:00:00Z", "u2");
+    /* copy: its own UIDs and names, but both claim the default */
+    for (int k = 0; k < 2; k++) {
+        o = stack_full(k ? "copy" : "prod");
+        json_object_set_new(json_object_get(json_object_get(o, "spec"), "metrics"), "default", json_true());
+        if (k) {
+            const char *sig[] = {"metrics", "traces", "logs", "profiles"};
+            for (int i = 0; i < 4; i++) {
+                json_t *b = json_object_get(json_object_get(o, "spec"), sig[i]);
+                char v[32];
+                snprintf(v, sizeof(v), "copy-%s", sig[i]);
+                json_object_set_new(b, "uid", json_string(v));
+                json_object_set_new(b, "name", json_string(v));
+            }
+            json_object_set_new(json_object_get(o, "spec"), "dashboards", json_pack("{s:b}", "serviceOverview", 0));
+        }
+        bump_rv(o);
+        op_map_put(M.claims, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
+    }
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ev = W.events;
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_STR_EQ(cond("copy", "Stalled", "status"), "True");
+    ASSERT_STR_EQ(cond("copy", "Stalled", "reason"), CTL_REASON_UID_CONFLICT);
+    ASSERT_CONTAINS(cond("copy", "Stalled", "message"), "spec.metrics.default");
+    ASSERT_CONTAINS(cond("copy", "Stalled", "message"), "observability/prod");
+    for (int i = ev; i < W.events; i++)
+        if (!strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT)) {
+            found++;
+            ASSERT_STR_EQ(W.types[i % 8], "Warning");
+            ASSERT_CONTAINS(W.notes[i % 8], "spec.metrics.default");
+            ASSERT_CONTAINS(W.notes[i % 8], "observability/prod");
+        }
+    ASSERT_EQ(found, 1);
+    /* same generation, status rewritten (e.g. the message of the other
+     * stack changes): no second Warning */
+    ev = W.events;
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_EQ(W.events, ev);
+    {
+        json_t *st = json_object_get(stack_full("copy"), "status");
+        json_object_set_new(st, "observedGeneration", json_integer(1));
+        json_t *c = (json_t *)ctl_condition_find(json_object_get(st, "conditions"), "Stalled");
+        json_object_set_new(c, "message", json_string("edited by someone"));
+        bump_rv(stack_full("copy"));
+    }
+    ASSERT_OK(reconcile("copy"));
+    for (int i = ev; i < W.events; i++)
+        ASSERT_TRUE(strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT) != 0);
+    /* a new generation still claiming it: the Warning once more */
+    o = stack_full("copy");
+    json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+    bump_rv(o);
+    ev = W.events;
+    found = 0;
+    ASSERT_OK(reconcile("copy"));
+    for (int i = ev; i < W.events; i++)
+        found += !strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT);
+    ASSERT_EQ(found, 1);
+}
+
 /* The refs-digest line atop the data-source file of the stored ConfigMaps
  * ("" when none), and whether needle appears in any ConfigMap's data. */
 static const char *ds_digest_line(char *buf, size_t n)
