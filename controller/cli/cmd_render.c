@@ -93,17 +93,37 @@ static const char *meta_str(const json_t *obj, const char *key, const char *dflt
     return v ? v : dflt;
 }
 
-/* Two stacks rendered together land in the same Grafana: their data-source
- * UIDs and names must not collide either. */
+/* Two stacks rendered together land in the same Grafana: within one org
+ * (spec.grafana.orgId; UIDs, names and the default are per org) their
+ * data-source UIDs and names must not collide, and at most one may claim
+ * the default data source (two make Grafana refuse all data-source
+ * provisioning). The controller keys its claims the same way. */
 static int check_cross_stack(const char *file, struct spec_stack **stacks, size_t n)
 {
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
+        int di = spec_stack_default_signal(stacks[i]);
+        for (size_t j = 0; di >= 0 && j < i; j++) {
+            int dj = spec_stack_default_signal(stacks[j]);
+            if (dj < 0 || stacks[i]->grafana.org_id != stacks[j]->grafana.org_id)
+                continue;
+            fprintf(stderr,
+                    "%s: %s/%s: spec.%s.default: %s/%s already claims the default data source "
+                    "(spec.%s.default) of Grafana org %lld; two defaults in one org make Grafana refuse "
+                    "all data-source provisioning\n",
+                    file, stacks[i]->meta.namespace, stacks[i]->meta.name, spec_signal_name((enum spec_signal)di),
+                    stacks[j]->meta.namespace, stacks[j]->meta.name, spec_signal_name((enum spec_signal)dj),
+                    (long long)stacks[i]->grafana.org_id);
+            bad = 1;
+            break;
+        }
         for (int a = 0; a < SPEC_SIGNAL_COUNT; a++) {
             const struct spec_backend *x = spec_stack_backend(stacks[i], (enum spec_signal)a);
             if (!x)
                 continue;
             for (size_t j = 0; j < i; j++) {
+                if (stacks[i]->grafana.org_id != stacks[j]->grafana.org_id)
+                    continue;
                 for (int b = 0; b < SPEC_SIGNAL_COUNT; b++) {
                     const struct spec_backend *y = spec_stack_backend(stacks[j], (enum spec_signal)b);
                     if (!y)

@@ -37,6 +37,9 @@ const char *ctl_cond_status_str(enum ctl_cond_status s);
 /* Warning Event reasons (not condition reasons) */
 #define CTL_REASON_INSECURE_SKIP_VERIFY "InsecureSkipVerify"
 #define CTL_REASON_CREDENTIAL_DOLLAR "CredentialContainsDollar"
+/* Warning Event: two stacks feeding one Grafana org both claim the default
+ * data source (the later one is Stalled=True UIDConflict) */
+#define CTL_REASON_DEFAULT_CONFLICT "DefaultDataSourceConflict"
 
 /* One configured signal's probe outcome. Strings borrowed. */
 struct ctl_signal_cond {

@@ -50,9 +50,11 @@ struct ctl_links_out {
  * BackendsUnreachable when backends_ok is 0 (not every configured backend
  * passed its probe: a link through it cannot be followed); otherwise asks
  * env->links for the report of the stack's links_key (shared, at most
- * interval_ms old) and maps it with links_condition. Returns 0 or OP_ENOMEM. */
+ * interval_ms old) and maps it with links_condition. ps (borrowed) is the
+ * probe set the pass already resolved (credentials read once per pass; NULL
+ * when that failed, which counts as backends not ok). Returns 0 or OP_ENOMEM. */
 int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, int64_t interval_ms,
-                   int backends_ok, struct ctl_links_out *out);
+                   int backends_ok, const struct ctl_probe_set *ps, struct ctl_links_out *out);
 
 /* The real `links` port: one links_run per links_key per max age on a pool
  * of nthreads (<= 0 → 4); stacks that asked while it ran are handed to

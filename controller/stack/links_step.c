@@ -21,9 +21,8 @@
 /* ---- the step -------------------------------------------------------------- */
 
 int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, int64_t interval_ms,
-                   int backends_ok, struct ctl_links_out *out)
+                   int backends_ok, const struct ctl_probe_set *ps, struct ctl_links_out *out)
 {
-    struct ctl_probe_set ps;
     struct ctl_links_input li;
     struct links_report rep;
     const char *st = NULL, *reason = NULL;
@@ -36,7 +35,7 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
     out->cond.type = CTL_COND_LINKS;
     out->cond.reason = out->reason;
     out->cond.message = out->message;
-    if (!backends_ok) {
+    if (!backends_ok || !ps) {
         /* a link through a backend that does not answer cannot be followed;
          * <Signal>Reachable already says why */
         out->cond.status = CTL_COND_UNKNOWN;
@@ -45,19 +44,14 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
                  "links not checked: not every backend is reachable (see the <Signal>Reachable conditions)");
         return OP_OK;
     }
-    if ((rc = ctl_probe_set_build(&ps, s, env->lookup_ref, env->ctx)) < 0)
+    if ((rc = ctl_links_input_build(&li, s, ps)) < 0)
         return rc;
-    if ((rc = ctl_links_input_build(&li, s, &ps)) < 0) {
-        ctl_probe_set_cleanup(&ps);
-        return rc;
-    }
     memset(&rep, 0, sizeof rep);
     /* 90%: requeues come every interval -10%/+10%, so a stack's next
      * periodic pass always finds its key's report expired and starts (or
      * joins) a fresh round: a change shows within about one interval */
     rc = env->links(env->ctx, key, &li.in, interval_ms * 9 / 10, &rep, &have_prev);
     ctl_links_input_cleanup(&li);
-    ctl_probe_set_cleanup(&ps); /* wipes the credentials */
     if (rc < 0) {
         out->cond.status = CTL_COND_UNKNOWN;
         snprintf(out->reason, sizeof out->reason, "%s", CTL_REASON_LINKS_PENDING);

@@ -631,10 +631,10 @@ static void env_emit_event(void *ctx, const json_t *regarding, const char *type,
 }
 
 static int env_lookup_ref(void *ctx, int is_configmap, const char *ns, const char *name, const char *key,
-                          char **out)
+                          char **out, char *rv, size_t rvn)
 {
     struct ctl_manager *m = ctx;
-    return ctl_ref_lookup_kube(m->client, is_configmap, ns, name, key, out);
+    return ctl_ref_lookup_kube_rv(m->client, is_configmap, ns, name, key, out, rv, rvn);
 }
 
 static int env_probe(void *ctx, const char *key, const struct probe_target *t, size_t n,
@@ -888,8 +888,9 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     m->owned = op_map_new(owned_free);
     m->memo = op_map_new(memo_free);
     m->ready = op_map_new(NULL);
+    m->refs_digest = op_map_new(free);
     if (!m->metrics || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
-        new_runtime(m, lease_ns) < 0) {
+        !m->refs_digest || new_runtime(m, lease_ns) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
         err = OP_ENOMEM;
         goto fail;
@@ -934,6 +935,7 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     op_map_free(m->owned);
     op_map_free(m->memo);
     op_map_free(m->ready);
+    op_map_free(m->refs_digest);
     kube_client_free(m->client);
     rt_metrics_free(m->metrics);
     free(lease_ns);

@@ -77,9 +77,12 @@ struct ctl_claim {
     int64_t created_s;
     char *ds_sig; /* "k=v,k=v" of spec.grafana.datasourceLabels */
     char *db_sig;
+    int64_t org_id; /* spec.grafana.orgId: UIDs, names, the default and
+                       dashboard UIDs only collide within one org */
     char *uids[4];
     char *names[4];
     int is_default;
+    int default_sig; /* enum spec_signal claiming the default, -1 none */
     char *dash_uid; /* NULL when no dashboard */
     /* 32-bit hashes of what can collide (sig + uid, sig + name, sig +
      * default, dashboard sig + uid), sorted: claims that share none cannot
@@ -93,10 +96,14 @@ struct ctl_claim {
  * not decode (an invalid stack claims nothing). Free with ctl_claim_free. */
 struct ctl_claim *ctl_claim_build(const json_t *obj);
 void ctl_claim_free(void *claim);
-/* 1 when a (key_a) collides with b (key_b) in one Grafana — same data-source
- * labels and a shared uid or name, or both default; or same dashboard
- * labels and dashboard uid — with a one-line reason in why. Order-blind:
- * the caller decides who came first. */
+/* Non-zero when a (key_a) collides with b (key_b) in one Grafana org — same
+ * spec.grafana.orgId and same data-source labels and a shared uid or name
+ * (CTL_CLAIM_UID), or both claiming the default data source
+ * (CTL_CLAIM_DEFAULT); or same orgId, dashboard labels and dashboard uid
+ * (CTL_CLAIM_UID) — with a one-line reason naming a's field and stack b in
+ * why. Order-blind: the caller decides who came first. */
+#define CTL_CLAIM_UID 1
+#define CTL_CLAIM_DEFAULT 2
 int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
                        const struct ctl_claim *b, char *why, size_t n);
 
@@ -132,11 +139,15 @@ struct stack_env {
     /* emit event (asynchronous; never fails the reconcile) */
     void (*emit_event)(void *ctx, const json_t *regarding, const char *type, const char *reason,
                        const char *note);
-    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn)
-     * and check targets as ctl_prober_check does; probe NULL = checks are
-     * not available */
+    /* probe: resolve a referenced Secret/ConfigMap key (ctl_ref_lookup_fn;
+     * one GET of that one object) and check targets as ctl_prober_check
+     * does; probe NULL = checks are not available. rv (rvn bytes) receives
+     * the object's metadata.resourceVersion whenever the object was read
+     * (also when the key is missing), "" otherwise: the refs digest of the
+     * data-source file is built from these, so a verify interval's probe
+     * reads are also its rotation check (no extra request, no value kept). */
     int (*lookup_ref)(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
-                      char **out);
+                      char **out, char *rv, size_t rvn);
     int (*probe)(void *ctx, const char *key, const struct probe_target *t, size_t n,
                  struct probe_result *results, int *done, int64_t wait_ms);
     /* clock: wall seconds for lastTransitionTime */
@@ -164,6 +175,9 @@ struct ctl_linker;
  * credential containing '$' */
 #define CTL_READY_WARN_INSECURE_SHIFT 12
 #define CTL_READY_WARN_DOLLAR_SHIFT 16
+/* bit WARN_DEFAULT_SHIFT: the "default data source claimed twice" Warning
+ * was emitted for the current generation */
+#define CTL_READY_WARN_DEFAULT_SHIFT 20
 
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */
@@ -194,6 +208,10 @@ struct ctl_manager {
     struct rt_metric *m_link_checks;
 
     int64_t default_verify_ms;
+    /* stack key -> malloc'd refs digest last rendered (reconcile.c): kept
+     * when a referenced object could not be read for a transient reason, so
+     * an apiserver hiccup does not rewrite the data-source file twice */
+    struct op_map *refs_digest;
 
     struct stack_env env; /* the reconcile's ports (bound by ctl_stack_env_kube) */
 };

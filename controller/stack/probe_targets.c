@@ -64,17 +64,29 @@ static char *b64_decode(const char *in)
 int ctl_ref_lookup_kube(void *ud, int is_configmap, const char *ns, const char *name,
                           const char *key, char **out)
 {
+    return ctl_ref_lookup_kube_rv(ud, is_configmap, ns, name, key, out, NULL, 0);
+}
+
+int ctl_ref_lookup_kube_rv(void *ud, int is_configmap, const char *ns, const char *name,
+                           const char *key, char **out, char *rv, size_t rvn)
+{
     struct kube_client *kc = ud;
     struct kube_status st;
     json_t *obj = NULL, *v;
     int rc;
 
+    if (rv && rvn)
+        rv[0] = '\0';
     memset(&st, 0, sizeof st);
     rc = kube_get(kc, is_configmap ? &KUBE_RES_CONFIGMAP : &KUBE_RES_SECRET, ns, name, &obj, &st);
     if (rc == OP_ENOTFOUND)
         return op_err_set(OP_ENOTFOUND, "(no such %s)", is_configmap ? "ConfigMap" : "Secret");
     if (rc != 0)
         return op_err_set(rc, "(API: %d %s)", st.code, st.reason);
+    if (rv && rvn) {
+        const char *orv = kube_obj_resource_version(obj);
+        snprintf(rv, rvn, "%s", orv ? orv : "");
+    }
     v = json_object_get(json_object_get(obj, "data"), key);
     if (json_is_string(v)) {
         *out = is_configmap ? op_strdup(json_string_value(v)) : b64_decode(json_string_value(v));

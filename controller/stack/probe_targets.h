@@ -55,6 +55,10 @@ int ctl_ref_lookup_env(void *ud, int is_configmap, const char *ns, const char *n
  * object or key; the API error code otherwise (message in op_err_last()). */
 int ctl_ref_lookup_kube(void *ud, int is_configmap, const char *ns, const char *name,
                         const char *key, char **out);
+/* The same, also writing the object's metadata.resourceVersion into rv (rvn
+ * bytes; "" when the object could not be read). rv may be NULL. */
+int ctl_ref_lookup_kube_rv(void *ud, int is_configmap, const char *ns, const char *name,
+                           const char *key, char **out, char *rv, size_t rvn);
 /* Writes the variable name ctl_ref_lookup_env reads into out. */
 void ctl_ref_env_name(int is_configmap, const char *name, const char *key, char *out, size_t outsz);
 

@@ -13,6 +13,7 @@
 #include "probe.h"
 #include "probe_targets.h"
 #include "prober.h"
+#include "refs_digest.h"
 #include "render.h"
 #include "spec.h"
 
@@ -65,10 +66,11 @@ static char *kv_sig(const struct spec_kvs *kv)
 }
 
 /* op_hash32 of kind, sig and value, for ctl_claim.toks. */
-static uint32_t claim_tok(char kind, const char *sig, const char *val)
+static uint32_t claim_tok(char kind, int64_t org, const char *sig, const char *val)
 {
     static const unsigned char sep = 0xff; /* no byte of a C string */
     uint32_t h = op_hash32(OP_HASH32_INIT, &kind, 1);
+    h = op_hash32(h, &org, sizeof(org));
     h = op_hash32(h, sig ? sig : "", sig ? strlen(sig) : 0);
     h = op_hash32(h, &sep, 1);
     h = op_hash32(h, val ? val : "", val ? strlen(val) : 0);
@@ -89,15 +91,15 @@ static void claim_tokens(struct ctl_claim *c)
     if (c->ds_sig) {
         for (int i = 0; i < 4; i++) {
             if (c->uids[i])
-                c->toks[c->ntoks++] = claim_tok('u', c->ds_sig, c->uids[i]);
+                c->toks[c->ntoks++] = claim_tok('u', c->org_id, c->ds_sig, c->uids[i]);
             if (c->names[i])
-                c->toks[c->ntoks++] = claim_tok('n', c->ds_sig, c->names[i]);
+                c->toks[c->ntoks++] = claim_tok('n', c->org_id, c->ds_sig, c->names[i]);
         }
         if (c->is_default)
-            c->toks[c->ntoks++] = claim_tok('d', c->ds_sig, NULL);
+            c->toks[c->ntoks++] = claim_tok('d', c->org_id, c->ds_sig, NULL);
     }
     if (c->db_sig && c->dash_uid)
-        c->toks[c->ntoks++] = claim_tok('b', c->db_sig, c->dash_uid);
+        c->toks[c->ntoks++] = claim_tok('b', c->org_id, c->db_sig, c->dash_uid);
     qsort(c->toks, c->ntoks, sizeof(c->toks[0]), tok_cmp);
 }
 
@@ -133,6 +135,8 @@ struct ctl_claim *ctl_claim_build(const json_t *obj)
         (void)op_rfc3339_parse(ts, &c->created_s);
     c->ds_sig = kv_sig(&s->grafana.datasource_labels);
     c->db_sig = kv_sig(&s->grafana.dashboard_labels);
+    c->org_id = s->grafana.org_id;
+    c->default_sig = spec_stack_default_signal(s);
     for (int i = 0; i < SPEC_SIGNAL_COUNT && i < 4; i++) {
         const struct spec_backend *b = spec_stack_backend(s, (enum spec_signal)i);
         if (!b)
@@ -155,42 +159,48 @@ int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char 
                        const struct ctl_claim *b, char *why, size_t n)
 {
     (void)key_a;
-    if (!claims_may_conflict(a, b))
+    if (!claims_may_conflict(a, b) || a->org_id != b->org_id)
         return 0;
     if (a->ds_sig && b->ds_sig && !strcmp(a->ds_sig, b->ds_sig)) {
         for (int i = 0; i < 4; i++) {
             for (int j = 0; j < 4; j++) {
                 if (a->uids[i] && b->uids[j] && !strcmp(a->uids[i], b->uids[j])) {
                     snprintf(why, n,
-                             "data source uid \"%s\" is already used by stack %s in the same "
-                             "Grafana (datasource labels %s)",
-                             a->uids[i], key_b, a->ds_sig);
-                    return 1;
+                             "spec.%s.uid: data source uid \"%s\" is already used by stack %s in the "
+                             "same Grafana org (datasource labels %s, orgId %lld)",
+                             spec_signal_name((enum spec_signal)i), a->uids[i], key_b, a->ds_sig,
+                             (long long)a->org_id);
+                    return CTL_CLAIM_UID;
                 }
                 if (a->names[i] && b->names[j] && !strcmp(a->names[i], b->names[j])) {
                     snprintf(why, n,
-                             "data source name \"%s\" is already used by stack %s in the same "
-                             "Grafana (datasource labels %s)",
-                             a->names[i], key_b, a->ds_sig);
-                    return 1;
+                             "spec.%s.name: data source name \"%s\" is already used by stack %s in the "
+                             "same Grafana org (datasource labels %s, orgId %lld)",
+                             spec_signal_name((enum spec_signal)i), a->names[i], key_b, a->ds_sig,
+                             (long long)a->org_id);
+                    return CTL_CLAIM_UID;
                 }
             }
         }
         if (a->is_default && b->is_default) {
             snprintf(why, n,
-                     "stack %s already provides the default data source of the same Grafana "
-                     "(datasource labels %s); two defaults make Grafana abort provisioning",
-                     key_b, a->ds_sig);
-            return 1;
+                     "spec.%s.default: stack %s already claims the default data source "
+                     "(spec.%s.default) of the same Grafana org (datasource labels %s, orgId %lld); "
+                     "two defaults in one org make Grafana refuse all data-source provisioning",
+                     a->default_sig >= 0 ? spec_signal_name((enum spec_signal)a->default_sig) : "metrics",
+                     key_b,
+                     b->default_sig >= 0 ? spec_signal_name((enum spec_signal)b->default_sig) : "metrics",
+                     a->ds_sig, (long long)a->org_id);
+            return CTL_CLAIM_DEFAULT;
         }
     }
     if (a->db_sig && b->db_sig && a->dash_uid && b->dash_uid && !strcmp(a->db_sig, b->db_sig) &&
         !strcmp(a->dash_uid, b->dash_uid)) {
         snprintf(why, n,
-                 "dashboard uid \"%s\" is already used by stack %s in the same Grafana "
-                 "(dashboard labels %s)",
-                 a->dash_uid, key_b, a->db_sig);
-        return 1;
+                 "spec.dashboards.uid: dashboard uid \"%s\" is already used by stack %s in the same "
+                 "Grafana org (dashboard labels %s, orgId %lld)",
+                 a->dash_uid, key_b, a->db_sig, (long long)a->org_id);
+        return CTL_CLAIM_UID;
     }
     return 0;
 }
@@ -216,14 +226,12 @@ static int conflict_walk(const char *key, void *val, void *payload)
     const struct ctl_claim *o = val;
     if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me))
         return 0;
-    if (ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n)) {
-        x->found = 1;
+    if ((x->found = ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n)))
         return 1;
-    }
     return 0;
 }
 
-/* 1 when an earlier stack blocks key (why filled). */
+/* CTL_CLAIM_* when an earlier stack blocks key (why filled), else 0. */
 static int find_conflict(struct ctl_manager *m, const char *key, char *why, size_t n)
 {
     struct conflict_ctx x = {key, NULL, why, n, 0};
@@ -404,26 +412,27 @@ static void add_warning(struct sig_out *o, const char *text)
  * a slower one is finished by the prober, which re-enqueues the stack. */
 #define PROBE_WAIT_MS 300
 
-/* Fills outs[] from the probe results. Returns how many signals are still
- * being probed (their outs[] say ProbePending); the prober re-enqueues key
- * when they finish. */
-static int probe_signals(struct ctl_manager *m, const char *key, const struct spec_stack *s,
-                         int64_t interval_ms, struct sig_out *outs, size_t n)
+/* Fills outs[] from the probe results of ps (built by step_provision's
+ * ctl_probe_set_build, which returned build_rc with build_err). Returns how
+ * many signals are still being probed (their outs[] say ProbePending); the
+ * prober re-enqueues key when they finish. Borrows ps: the pass keeps it
+ * for the link check and wipes it in pass_cleanup. */
+static int probe_signals(struct ctl_manager *m, const char *key, int64_t interval_ms, struct sig_out *outs,
+                         size_t n, struct ctl_probe_set *pset, int build_rc, const char *build_err)
 {
-    struct ctl_probe_set ps;
+    struct ctl_probe_set ps = *pset; /* shallow: max_age_ms is set on the copy */
     struct probe_result r[SPEC_SIGNAL_COUNT];
     int waiting[SPEC_SIGNAL_COUNT] = {0};
     char run_err[256] = "";
     int rc = OP_OK, pending = 0;
 
-    memset(&ps, 0, sizeof(ps));
     for (size_t i = 0; i < n; i++)
         outs[i].reachable = -1;
     if (!m->env.probe) {
         rc = OP_ERR;
         snprintf(run_err, sizeof(run_err), "backend checks are not available");
-    } else if ((rc = ctl_probe_set_build(&ps, s, m->env.lookup_ref, m->env.ctx)) < 0) {
-        snprintf(run_err, sizeof(run_err), "probe failed to run: %s", op_err_last());
+    } else if ((rc = build_rc) < 0) {
+        snprintf(run_err, sizeof(run_err), "probe failed to run: %s", build_err);
     } else {
         struct probe_target run[SPEC_SIGNAL_COUNT];
         struct probe_result got[SPEC_SIGNAL_COUNT];
@@ -503,7 +512,6 @@ static int probe_signals(struct ctl_manager *m, const char *key, const struct sp
         outs[i].cond.reason = outs[i].reason;
         outs[i].cond.message = outs[i].message;
     }
-    ctl_probe_set_cleanup(&ps); /* wipes the credentials */
     return pending;
 }
 
@@ -794,8 +802,12 @@ struct pass {
     struct sig_out sigs[SPEC_SIGNAL_COUNT];
     size_t nsig;
     const char *stall_reason;       /* InvalidSpec / UIDConflict, or NULL */
+    int default_conflict;           /* the UIDConflict is a second default data source */
     char *stall_msg;
     struct render_output *ro;
+    struct ctl_probe_set ps;        /* resolved credentials (wiped by probe_signals / cleanup) */
+    int ps_rc;
+    char ps_err[256];
     int apply_err, writes, probes_pending, wrote_status, new_gen;
     char apply_msg[MSG_MAX + 64];
     json_t *stored, *conds, *desired, *dsum;
@@ -813,6 +825,7 @@ static void pass_cleanup(struct pass *p)
     json_decref(p->conds);
     free(p->stall_msg);
     render_output_free(p->ro);
+    ctl_probe_set_cleanup(&p->ps); /* wipes the credentials */
     spec_stack_free(p->s);
     spec_errors_cleanup(&p->errs);
     json_decref(p->obj);
@@ -857,9 +870,11 @@ static int step_decode(struct pass *p)
 static int step_claims(struct pass *p)
 {
     char why[1024];
-    if (p->stall_reason || !find_conflict(p->m, p->key, why, sizeof(why)))
+    int kind;
+    if (p->stall_reason || !(kind = find_conflict(p->m, p->key, why, sizeof(why))))
         return OP_OK;
     p->stall_reason = CTL_REASON_UID_CONFLICT;
+    p->default_conflict = kind == CTL_CLAIM_DEFAULT;
     if (!(p->stall_msg = op_strdup(why)))
         return OP_ENOMEM;
     for (size_t i = 0; i < p->nsig; i++) {
@@ -870,15 +885,60 @@ static int step_claims(struct pass *p)
     return p->apply_err;
 }
 
-/* Steps 3-5: render, apply what differs from the cache, delete owned
- * ConfigMaps no longer rendered, then probe. Errors of provisioning are
- * reported in the status (ProvisioningApplied) before the pass fails. */
+/* Step 3a: resolve the referenced Secrets / ConfigMaps for the probe targets
+ * (one GET each, every verify interval) and, from the same reads, the refs
+ * digest that goes atop the data-source file: a rotated Secret changes its
+ * resourceVersion, so the file changes within one interval; an unchanged
+ * one leaves the digest (and the ConfigMap) alone. A read that failed for
+ * a transient reason keeps the digest last rendered. Returns a malloc'd
+ * digest or NULL (no references, no lookup port, OOM). */
+static char *resolve_refs(struct pass *p)
+{
+    struct ctl_refs_rec rec;
+    char *d, *kept = NULL;
+
+    ctl_refs_rec_init(&rec, &p->m->env, p->s);
+    op_err_clear();
+    p->ps_rc = ctl_probe_set_build(&p->ps, p->s, p->m->env.lookup_ref ? ctl_refs_rec_lookup : NULL, &rec);
+    if (p->ps_rc < 0) {
+        snprintf(p->ps_err, sizeof(p->ps_err), "%s", op_err_last());
+        return NULL;
+    }
+    if (!p->m->env.lookup_ref || !(d = ctl_refs_rec_digest(&rec)))
+        return NULL;
+    pthread_mutex_lock(&p->m->mu);
+    if (!p->m->refs_digest) {
+        /* no memory of past digests */
+    } else if (rec.unsure) {
+        const char *last = op_map_get(p->m->refs_digest, p->key);
+        kept = last ? op_strdup(last) : NULL;
+    } else {
+        char *c = op_strdup(d);
+        if (c && op_map_put(p->m->refs_digest, p->key, c) < 0)
+            free(c);
+    }
+    pthread_mutex_unlock(&p->m->mu);
+    if (kept) {
+        free(d);
+        return kept;
+    }
+    return d;
+}
+
+/* Steps 3-5: resolve references, render, apply what differs from the
+ * cache, delete owned ConfigMaps no longer rendered, then probe. Errors of
+ * provisioning are reported in the status (ProvisioningApplied) before the
+ * pass fails. */
 static int step_provision_and_probe(struct pass *p)
 {
+    char *refs_digest;
     int err;
     if (p->stall_reason)
         return OP_OK;
-    if ((err = render_stack(&p->ro, p->s)) < 0) {
+    refs_digest = resolve_refs(p);
+    err = render_stack_opts(&p->ro, p->s, &(struct render_options){.refs_digest = refs_digest});
+    free(refs_digest);
+    if (err < 0) {
         snprintf(p->apply_msg, sizeof(p->apply_msg), "render failed: %s", op_err_last());
         p->apply_err = err;
     } else {
@@ -891,8 +951,8 @@ static int step_provision_and_probe(struct pass *p)
             snprintf(p->apply_msg, sizeof(p->apply_msg), "ConfigMaps %s, %s carry digest %s", p->ro->cms[0].name,
                      p->ro->cms[1].name, render_stack_digest(p->ro));
     }
-    p->probes_pending = probe_signals(p->m, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), p->sigs,
-                                      p->nsig);
+    p->probes_pending = probe_signals(p->m, p->key, effective_interval_ms(p->m, p->s, p->view), p->sigs, p->nsig,
+                                      &p->ps, p->ps_rc, p->ps_err);
     return OP_OK;
 }
 
@@ -906,7 +966,8 @@ static int step_links(struct pass *p)
     for (size_t i = 0; i < p->nsig; i++)
         if (p->sigs[i].reachable <= 0)
             ok = 0;
-    return ctl_links_step(&p->m->env, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), ok, &p->links);
+    return ctl_links_step(&p->m->env, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), ok,
+                          p->ps_rc >= 0 ? &p->ps : NULL, &p->links);
 }
 
 /* Step 6a: conditions and the desired status, starting from the status we
@@ -1029,12 +1090,20 @@ static void step_record(struct pass *p)
         if (o->dollar)
             bits |= (uintptr_t)1 << (CTL_READY_WARN_DOLLAR_SHIFT + o->sig);
     }
+    if (p->default_conflict)
+        bits |= (uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT;
     pthread_mutex_lock(&p->m->mu);
     prev = (uintptr_t)op_map_get(p->m->ready, p->key);
     (void)op_map_put(p->m->ready, p->key, (void *)bits);
     pthread_mutex_unlock(&p->m->mu);
     if (p->wrote_status)
         emit_warnings(p->m, p->obj, p->s, p->sigs, p->nsig, p->new_gen ? 0 : prev);
+    /* the default claimed twice: a Warning of its own (once per generation,
+     * like the ones above) besides the Stalled transition, which is sent
+     * only when Stalled flips */
+    if (p->wrote_status && p->default_conflict &&
+        (p->new_gen || !(prev & ((uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT))))
+        p->m->env.emit_event(p->m->env.ctx, p->obj, "Warning", CTL_REASON_DEFAULT_CONFLICT, p->stall_msg);
 }
 
 /* A stack that is gone: the garbage collector removes its ConfigMaps
@@ -1044,6 +1113,8 @@ static void forget_stack(struct ctl_manager *m, const char *key)
     memo_forget_stack(m, key);
     pthread_mutex_lock(&m->mu);
     op_map_del(m->ready, key);
+    if (m->refs_digest)
+        op_map_del(m->refs_digest, key);
     pthread_mutex_unlock(&m->mu);
 }
 

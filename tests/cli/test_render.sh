@@ -168,6 +168,48 @@ else
     fail cross_stack_uid; cat "$tmp/err"
 fi
 
+# issue 12 point 2: checks are per Grafana org (spec.grafana.orgId): the
+# same UID in another org is fine; two defaults in one org are refused,
+# naming the field and the other stack. Mutants tried: dropping the org_id
+# comparison in check_cross_stack turns cross_stack_other_org red; dropping
+# the default check turns cross_stack_default red.
+cat >"$tmp/orgs.yaml" <<'EOF'
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: a, namespace: x}
+spec: {metrics: {url: "http://m", uid: shared, default: true}}
+---
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: b, namespace: x}
+spec: {metrics: {url: "http://m", uid: shared, default: true}, grafana: {orgId: 2}}
+EOF
+if "$CROSSLINK" render -f "$tmp/orgs.yaml" >"$tmp/out" 2>"$tmp/err" && [ ! -s "$tmp/err" ] &&
+    grep -q 'orgId: 2' "$tmp/out"; then
+    pass cross_stack_other_org
+else
+    fail cross_stack_other_org; cat "$tmp/err"
+fi
+cat >"$tmp/defaults.yaml" <<'EOF'
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: a, namespace: x}
+spec: {metrics: {url: "http://m", uid: m1, default: true}}
+---
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: b, namespace: x}
+spec: {logs: {url: "http://l", uid: l1, default: true}}
+EOF
+"$CROSSLINK" render -f "$tmp/defaults.yaml" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 1 ] && [ ! -s "$tmp/out" ] &&
+    grep -qF 'x/b: spec.logs.default: x/a already claims the default data source (spec.metrics.default) of Grafana org 1' "$tmp/err"; then
+    pass cross_stack_default
+else
+    fail cross_stack_default; cat "$tmp/err"
+fi
+
 # usage and I/O errors
 "$CROSSLINK" render >/dev/null 2>&1; [ $? -eq 2 ] && pass missing_f || fail missing_f
 "$CROSSLINK" render -f examples/stack.yaml -o xml >/dev/null 2>&1; [ $? -eq 2 ] && pass bad_output_format || fail bad_output_format

@@ -12,6 +12,18 @@
 #  - flavor: Mimir against a backend whose buildinfo names another
 #    application → MetricsReachable=False (InvalidResponse), like
 #    `crosslink probe`; flavor: Cortex on the same backend → True.
+#  - issue 12 point 2: two stacks of one Grafana org both claiming the
+#    default data source: the later one is Stalled=True UIDConflict, the
+#    message names spec.metrics.default and the other stack, ONE Warning
+#    Event (DefaultDataSourceConflict) per generation.
+#  - issue 12 point 8: the data-source ConfigMap of the stack that reads
+#    mimir-auth carries a refs-digest line; unchanged while the Secret is
+#    (0 writes above); rotating the Secret's value changes it within one
+#    verify interval (2 s); neither value appears in a ConfigMap, Event,
+#    status or log line.
+# Mutants tried (unit level, same code paths): see test_stack_reconcile.c;
+# here, disabling the DefaultDataSourceConflict emit turns the "one Warning
+# Event" checks red, and rendering without the digest the refs-digest ones.
 # Needs KUBECONFIG and CROSSLINK; FAILS when the cluster is unreachable.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
 trap cleanup EXIT
@@ -68,6 +80,20 @@ metadata: {name: cortex-flavor, namespace: $NS}
 spec:
   metrics: {url: "http://127.0.0.1:$PORT_cortex/prometheus", flavor: Cortex, uid: m2}
   verify: {timeout: $1}
+---
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: def-a, namespace: $NS}
+spec:
+  metrics: {url: "http://127.0.0.1:$PORT_cortex/prometheus", uid: da, name: DefA, default: true}
+  verify: {timeout: $1}
+---
+apiVersion: crosslink.dev/v1alpha1
+kind: ObservabilityStack
+metadata: {name: def-b, namespace: $NS}
+spec:
+  metrics: {url: "http://127.0.0.1:$PORT_cortex/prometheus", uid: db, name: DefB, default: true}
+  verify: {timeout: $1}
 YML
 }
 apply_stacks 1s || die_setup "cannot create the stacks"
@@ -105,6 +131,34 @@ check "flavor Mimir mismatch: the message names the application" \
 	eval '[[ $(cond mimir-flavor MetricsReachable message) == *"flavor is Mimir"*"Grafana Cortex"* ]]'
 check "flavor Cortex on the same backend: MetricsReachable=True" poll 30 reachable_is cortex-flavor MetricsReachable True
 
+# default data source claimed twice (same namespace, same creation second:
+# the earlier is def-a by name)
+check "default claimed twice: the later stack is Stalled=True UIDConflict" \
+	poll 30 eval '[[ $(cond def-b Stalled status)/$(cond def-b Stalled reason) == True/UIDConflict ]]'
+check "default claimed twice: the message names spec.metrics.default and the other stack" \
+	eval '[[ $(cond def-b Stalled message) == *"spec.metrics.default"*"$NS/def-a"* ]]'
+check "default claimed twice: the earlier stack is not stalled" cond_is def-a Stalled status False
+check "default claimed twice: one Warning Event (DefaultDataSourceConflict)" \
+	poll 20 is_count def-b DefaultDataSourceConflict 1
+check "default claimed twice: the Warning names the field and the other stack" eval '
+	kubectl -n "$NS" get events.events.k8s.io -o json | python3 -c "
+import json, sys
+ns = sys.argv[1]
+notes = [e.get(\"note\", \"\") for e in json.load(sys.stdin)[\"items\"] if e.get(\"reason\") == \"DefaultDataSourceConflict\"]
+sys.exit(0 if notes and all(\"spec.metrics.default\" in n and ns + \"/def-a\" in n for n in notes) else 1)" "$NS"'
+
+# refs digest: the stack that reads mimir-auth
+ds_digest() { # the refs-digest line atop dollar's data-source file
+	kubectl -n "$NS" get configmap dollar-grafana-datasources -o json 2>/dev/null | python3 -c '
+import json, sys
+for v in (json.load(sys.stdin).get("data") or {}).values():
+    if v.startswith("# crosslink.dev/refs-digest: sha256:"):
+        print(v.split("\n", 1)[0])' 2>/dev/null
+}
+digest0=$(ds_digest)
+check "refs digest: the data-source file starts with a refs-digest line" \
+	eval '[[ $digest0 == "# crosslink.dev/refs-digest: sha256:"* ]]'
+
 # re-verified every 2 s: no more Events and no writes at all while unchanged
 sleep 2
 w0=$(writes "$PORT_a")
@@ -113,19 +167,37 @@ w1=$(writes "$PORT_a")
 check "unchanged stacks re-verified for 7 s: 0 API writes ($w0 → $w1)" same_count "$w0" "$w1"
 check "insecureSkipVerify Warning not repeated by re-verification" is_count insecure InsecureSkipVerify 1
 check "'\$' Warning not repeated by re-verification" is_count dollar CredentialContainsDollar 1
+check "default-conflict Warning not repeated by re-verification" is_count def-b DefaultDataSourceConflict 1
+check "refs digest: unchanged Secret, unchanged digest" eval '[[ -n $digest0 && $(ds_digest) == "$digest0" ]]'
 
 # a new generation: the warnings are sent once more
 apply_stacks 2s || bad "cannot update the stacks"
 check "new generation: InsecureSkipVerify sent again (count 2)" poll 20 is_count insecure InsecureSkipVerify 2
 check "new generation: CredentialContainsDollar sent again (count 2)" poll 20 is_count dollar CredentialContainsDollar 2
+check "new generation: DefaultDataSourceConflict sent again (count 2)" poll 20 is_count def-b DefaultDataSourceConflict 2
 sleep 5
 check "new generation: still 2 after re-verification" is_count insecure InsecureSkipVerify 2
+check "new generation: DefaultDataSourceConflict still 2 after re-verification" is_count def-b DefaultDataSourceConflict 2
+
+# rotation: a new value (new resourceVersion) reaches the data-source file
+# within one verify interval (2 s; polled up to 2 s + probe timeout + slack)
+ROTATED='Rotated$Value$77'
+digest1=$(ds_digest)
+kubectl -n "$NS" create secret generic mimir-auth --from-literal=password="$ROTATED" --dry-run=client -o yaml |
+	kubectl apply -f - >/dev/null 2>&1 || bad "cannot rotate the Secret"
+t0=$SECONDS
+digest_changed() { local d; d=$(ds_digest); [[ -n $d && $d != "$digest1" ]]; }
+check "refs digest: the rotated Secret changes the digest line" poll 6 digest_changed
+check "refs digest: within one interval (+ probe timeout): $((SECONDS - t0)) s" eval '((SECONDS - t0 <= 5))'
 
 # the secret value never leaves the Secret
 leak=0
-kubectl -n "$NS" get events.events.k8s.io,ostack,configmap -o yaml | grep -qF "$SECRET" && leak=1
-grep -qF "$SECRET" "$CTL_TMP/a.log" && leak=1
-check "the '\$' secret value is in no Event, status, ConfigMap or log line" test "$leak" == 0
+kubectl -n "$NS" get events.events.k8s.io,ostack,configmap -o yaml >"$CTL_TMP/objs.yaml" || leak=2
+for v in "$SECRET" "$ROTATED"; do
+	grep -qF "$v" "$CTL_TMP/objs.yaml" && leak=1
+	grep -qF "$v" "$CTL_TMP/a.log" && leak=1
+done
+check "neither secret value (before/after rotation) is in an Event, status, ConfigMap or log line" test "$leak" == 0
 check "controller log has no ERROR" no_match '"level":"error"' "$CTL_TMP/a.log"
 
 summary

@@ -136,6 +136,46 @@ TEST(claims_name_and_default_and_dashboard)
     ctl_claim_free(b);
 }
 
+/* Issue 12 point 2: the default claimed twice names the field and the other
+ * stack and is told apart (CTL_CLAIM_DEFAULT); claims are keyed by
+ * (datasource labels, spec.grafana.orgId). Mutant tried: dropping the
+ * org_id comparison in ctl_claim_conflict (and from claim_tok) turns the
+ * "other org" asserts red. */
+TEST(claims_default_twice_is_keyed_by_org_and_names_field_and_stack)
+{
+    char why[512];
+    struct ctl_claim *a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"default\":true},"
+                                           "\"dashboards\":{\"serviceOverview\":false}}");
+    struct ctl_claim *b = claim("t1", "b", "{\"logs\":{\"url\":\"http://l\",\"default\":true},"
+                                           "\"dashboards\":{\"serviceOverview\":false}}");
+    struct ctl_claim *c = claim("t1", "c", "{\"logs\":{\"url\":\"http://l\",\"default\":true},"
+                                           "\"grafana\":{\"orgId\":2},\"dashboards\":{\"serviceOverview\":false}}");
+    struct ctl_claim *d = claim("t1", "d", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"same\"},"
+                                           "\"grafana\":{\"orgId\":2}}");
+    struct ctl_claim *e = claim("t1", "e", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"same\"}}");
+    ASSERT_TRUE(a && b && c && d && e);
+    ASSERT_EQ(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)), CTL_CLAIM_DEFAULT);
+    ASSERT_CONTAINS(why, "spec.logs.default");
+    ASSERT_CONTAINS(why, "t1/a");
+    ASSERT_CONTAINS(why, "(spec.metrics.default)");
+    ASSERT_CONTAINS(why, "orgId 1");
+    /* another org of the same Grafana: its own default, its own UIDs */
+    ASSERT_EQ(ctl_claim_conflict("t1/c", c, "t1/a", a, why, sizeof(why)), 0);
+    ASSERT_EQ(ctl_claim_conflict("t1/e", e, "t1/d", d, why, sizeof(why)), 0);
+    /* same org: the uid collides, named by field */
+    ctl_claim_free(e);
+    e = claim("t1", "e", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"same\"},\"grafana\":{\"orgId\":2}}");
+    ASSERT_TRUE(e != NULL);
+    ASSERT_EQ(ctl_claim_conflict("t1/e", e, "t1/d", d, why, sizeof(why)), CTL_CLAIM_UID);
+    ASSERT_CONTAINS(why, "spec.metrics.uid");
+    ASSERT_CONTAINS(why, "orgId 2");
+    ctl_claim_free(a);
+    ctl_claim_free(b);
+    ctl_claim_free(c);
+    ctl_claim_free(d);
+    ctl_claim_free(e);
+}
+
 TEST(stack_transform_round_trip)
 {
     json_t *o = stack("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"mimir\"}}");

@@ -20,6 +20,7 @@
 #include "links_stack.h"
 #include "manager.h"
 #include "probe.h"
+#include "render.h"
 #include "test.h"
 #include "xy.h"
 
@@ -44,6 +45,13 @@ struct world {
     int links_calls;
     struct links_report links_rep;
     char last_note[1200];
+    int secret_unavailable; /* reading the Secret fails with a transient error */
+    char secret_rv[16];     /* metadata.resourceVersion of the referenced Secret */
+    char secret_value[32];
+    int ref_gets;           /* lookup_ref calls (one GET each) */
+    char notes[8][512];     /* the last Event notes */
+    char types[8][16];
+    char reasons[8][64];
 };
 
 static struct world W;
@@ -193,8 +201,10 @@ static void f_emit_event(void *ctx, const json_t *regarding, const char *type, c
 {
     (void)ctx;
     (void)regarding;
-    (void)type;
     pthread_mutex_lock(&W.mu);
+    snprintf(W.notes[W.events % 8], sizeof(W.notes[0]), "%s", note);
+    snprintf(W.types[W.events % 8], sizeof(W.types[0]), "%s", type);
+    snprintf(W.reasons[W.events % 8], sizeof(W.reasons[0]), "%s", reason);
     W.events++;
     snprintf(W.last_event, sizeof(W.last_event), "%s", reason);
     snprintf(W.last_note, sizeof(W.last_note), "%s", note);
@@ -202,14 +212,21 @@ static void f_emit_event(void *ctx, const json_t *regarding, const char *type, c
 }
 
 static int f_lookup_ref(void *ud, int is_configmap, const char *ns, const char *name, const char *key,
-                        char **out)
+                        char **out, char *rv, size_t rvn)
 {
     (void)ud;
     (void)ns;
     (void)key;
+    rv[0] = '\0';
+    pthread_mutex_lock(&W.mu);
+    W.ref_gets++;
+    pthread_mutex_unlock(&W.mu);
+    if (!is_configmap && W.secret_unavailable)
+        return op_err_set(OP_EUNAVAILABLE, "secret %s: the apiserver is unavailable", name);
     if (!is_configmap && W.secret_missing)
         return op_err_set(OP_ENOTFOUND, "secret %s not found", name);
-    *out = strdup(is_configmap ? "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" : "pw");
+    snprintf(rv, rvn, "%s", is_configmap ? "c1" : W.secret_rv);
+    *out = strdup(is_configmap ? "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" : W.secret_value);
     return *out ? OP_OK : OP_ENOMEM;
 }
 
@@ -291,7 +308,10 @@ static void world_reset(void)
     pthread_mutex_destroy(&W.mu);
     memset(&W, 0, sizeof(W));
     pthread_mutex_init(&W.mu, NULL);
+    snprintf(W.secret_rv, sizeof(W.secret_rv), "s1");
+    snprintf(W.secret_value, sizeof(W.secret_value), "pw-0123456789");
     op_map_free(M.claims);
+    op_map_free(M.refs_digest);
     op_map_free(M.memo);
     op_map_free(M.ready);
     if (M.env.ctx)
@@ -301,6 +321,7 @@ static void world_reset(void)
     M.claims = op_map_new(ctl_claim_free);
     M.memo = op_map_new(memo_free);
     M.ready = op_map_new(NULL);
+    M.refs_digest = op_map_new(free);
     M.default_verify_ms = 60000;
     M.env = (struct stack_env){f_get_stack, f_get_cm, f_owned_cms, f_apply_cm, f_delete_cm, f_patch_status,
                                f_emit_event, f_lookup_ref, f_probe, f_now_s, &M, f_links};
@@ -617,6 +638,185 @@ TEST(links_interval_zero_disables_the_check)
     ASSERT_OK(reconcile("prod"));
     ASSERT_EQ(W.links_calls, 0);
     ASSERT_TRUE(cond("prod", CTL_COND_LINKS, "status") == NULL);
+}
+
+/* Issue 12 point 2. Mutants tried: not emitting the DefaultDataSourceConflict
+ * Event in step_record turns the first event asserts red; ignoring the
+ * once-per-generation bit (emitting on every status write) turns the
+ * "unchanged generation" assert red. */
+TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
+{
+    json_t *o;
+    int ev, found = 0;
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("copy", "2026-01-02T00:00:00Z", "u2");
+    /* copy: its own UIDs and names, but both claim the default */
+    for (int k = 0; k < 2; k++) {
+        o = stack_full(k ? "copy" : "prod");
+        json_object_set_new(json_object_get(json_object_get(o, "spec"), "metrics"), "default", json_true());
+        if (k) {
+            const char *sig[] = {"metrics", "traces", "logs", "profiles"};
+            for (int i = 0; i < 4; i++) {
+                json_t *b = json_object_get(json_object_get(o, "spec"), sig[i]);
+                char v[32];
+                snprintf(v, sizeof(v), "copy-%s", sig[i]);
+                json_object_set_new(b, "uid", json_string(v));
+                json_object_set_new(b, "name", json_string(v));
+            }
+            json_object_set_new(json_object_get(o, "spec"), "dashboards", json_pack("{s:b}", "serviceOverview", 0));
+        }
+        bump_rv(o);
+        op_map_put(M.claims, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
+    }
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ev = W.events;
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_STR_EQ(cond("copy", "Stalled", "status"), "True");
+    ASSERT_STR_EQ(cond("copy", "Stalled", "reason"), CTL_REASON_UID_CONFLICT);
+    ASSERT_CONTAINS(cond("copy", "Stalled", "message"), "spec.metrics.default");
+    ASSERT_CONTAINS(cond("copy", "Stalled", "message"), "observability/prod");
+    for (int i = ev; i < W.events; i++)
+        if (!strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT)) {
+            found++;
+            ASSERT_STR_EQ(W.types[i % 8], "Warning");
+            ASSERT_CONTAINS(W.notes[i % 8], "spec.metrics.default");
+            ASSERT_CONTAINS(W.notes[i % 8], "observability/prod");
+        }
+    ASSERT_EQ(found, 1);
+    /* same generation, status rewritten (e.g. the message of the other
+     * stack changes): no second Warning */
+    ev = W.events;
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_EQ(W.events, ev);
+    {
+        json_t *st = json_object_get(stack_full("copy"), "status");
+        json_object_set_new(st, "observedGeneration", json_integer(1));
+        json_t *c = (json_t *)ctl_condition_find(json_object_get(st, "conditions"), "Stalled");
+        json_object_set_new(c, "message", json_string("edited by someone"));
+        bump_rv(stack_full("copy"));
+    }
+    ASSERT_OK(reconcile("copy"));
+    for (int i = ev; i < W.events; i++)
+        ASSERT_TRUE(strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT) != 0);
+    /* a new generation still claiming it: the Warning once more */
+    o = stack_full("copy");
+    json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+    bump_rv(o);
+    ev = W.events;
+    found = 0;
+    ASSERT_OK(reconcile("copy"));
+    for (int i = ev; i < W.events; i++)
+        found += !strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT);
+    ASSERT_EQ(found, 1);
+}
+
+/* The refs-digest line atop the data-source file of the stored ConfigMaps
+ * ("" when none), and whether needle appears in any ConfigMap's data. */
+static const char *ds_digest_line(char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < MAXOBJ; i++) {
+        const char *k;
+        json_t *v;
+        if (!W.cms[i])
+            continue;
+        json_object_foreach(json_object_get(W.cms[i], "data"), k, v)
+        {
+            const char *t = json_string_value(v);
+            if (t && !strncmp(t, "# " RENDER_REFS_COMMENT ": ", strlen("# " RENDER_REFS_COMMENT ": "))) {
+                size_t l = strcspn(t, "\n");
+                snprintf(buf, n, "%.*s", (int)l, t);
+            }
+        }
+    }
+    return buf;
+}
+
+static int cms_contain(const char *needle)
+{
+    for (int i = 0; i < MAXOBJ; i++) {
+        char *text;
+        int hit;
+        if (!W.cms[i])
+            continue;
+        text = json_dumps(W.cms[i], JSON_COMPACT);
+        hit = text && strstr(text, needle) != NULL;
+        free(text);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+/* Issue 12 point 8. Mutants tried: rendering without the refs digest
+ * (.refs_digest = NULL in step_provision_and_probe) turns the rotation and
+ * missing-Secret cases red; ignoring rec.unsure in resolve_refs turns the
+ * transient-error case red (the file is rewritten). */
+TEST(rotated_secret_changes_the_refs_digest_and_nothing_else_does)
+{
+    char d1[256], d2[256], d3[256];
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 2);
+    /* mimir-auth (Secret) and internal-ca (ConfigMap): one GET each, the
+     * probe's own reads, no extra request for the digest */
+    ASSERT_EQ(W.ref_gets, 2);
+    ds_digest_line(d1, sizeof(d1));
+    ASSERT_TRUE(!strncmp(d1, "# crosslink.dev/refs-digest: sha256:", 36));
+    /* unchanged Secret: same digest, no write */
+    W.applies = W.status_writes = 0;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(writes(), 0);
+    ASSERT_STR_EQ(ds_digest_line(d2, sizeof(d2)), d1);
+    /* rotation: a new resourceVersion (the value also changes) rewrites the
+     * data-source file only, within this one pass (= one verify interval) */
+    snprintf(W.secret_rv, sizeof(W.secret_rv), "s2");
+    snprintf(W.secret_value, sizeof(W.secret_value), "pw-rotated-9876");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 1);
+    ds_digest_line(d3, sizeof(d3));
+    ASSERT_TRUE(strcmp(d3, d1) != 0);
+    ASSERT_TRUE(!strncmp(d3, "# crosslink.dev/refs-digest: sha256:", 36));
+    /* never a value: not in any ConfigMap, nor in any Event note */
+    ASSERT_TRUE(!cms_contain("pw-0123456789"));
+    ASSERT_TRUE(!cms_contain("pw-rotated-9876"));
+    for (int i = 0; i < 8; i++) {
+        ASSERT_TRUE(strstr(W.notes[i], "pw-0123456789") == NULL);
+        ASSERT_TRUE(strstr(W.notes[i], "pw-rotated") == NULL);
+    }
+}
+
+TEST(transient_secret_read_error_keeps_the_refs_digest)
+{
+    char d1[256], d2[256];
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ds_digest_line(d1, sizeof(d1));
+    W.applies = 0;
+    W.secret_unavailable = 1; /* e.g. an apiserver hiccup */
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 0);
+    ASSERT_STR_EQ(ds_digest_line(d2, sizeof(d2)), d1);
+}
+
+TEST(missing_secret_gives_a_digest_that_changes_when_it_appears)
+{
+    char d1[256], d2[256];
+    world_reset();
+    W.secret_missing = 1;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ds_digest_line(d1, sizeof(d1));
+    ASSERT_TRUE(d1[0] != '\0');
+    W.secret_missing = 0; /* created: the sidecar must rewrite the file */
+    W.applies = 0;
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 1);
+    ASSERT_TRUE(strcmp(ds_digest_line(d2, sizeof(d2)), d1) != 0);
 }
 
 TEST_MAIN()
