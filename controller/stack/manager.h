@@ -178,6 +178,11 @@ struct ctl_linker;
 /* bit WARN_DEFAULT_SHIFT: the "default data source claimed twice" Warning
  * was emitted for the current generation */
 #define CTL_READY_WARN_DEFAULT_SHIFT 20
+/* bits GEN_SHIFT..63: the low 32 bits of the generation these bits were
+ * recorded for, so a second status write for one generation (the cache
+ * not showing the first one's observedGeneration yet) does not count as a
+ * new generation and re-send its Warnings. */
+#define CTL_READY_GEN_SHIFT 32
 
 struct ctl_manager {
     struct ctl_options *opts; /* borrowed */

@@ -1072,6 +1072,8 @@ static int step_write_status(struct pass *p)
     return OP_OK;
 }
 
+_Static_assert(sizeof(uintptr_t) >= 8, "ready-map bits keep the generation in bits 32-63");
+
 /* Step 7: remember readiness and per-signal state (metrics, once-per-
  * generation Warnings; bits in CTL_READY_*) and send the Warnings. */
 static void step_record(struct pass *p)
@@ -1092,10 +1094,16 @@ static void step_record(struct pass *p)
     }
     if (p->default_conflict)
         bits |= (uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT;
+    bits |= (uintptr_t)(uint32_t)p->gen << CTL_READY_GEN_SHIFT;
     pthread_mutex_lock(&p->m->mu);
     prev = (uintptr_t)op_map_get(p->m->ready, p->key);
     (void)op_map_put(p->m->ready, p->key, (void *)bits);
     pthread_mutex_unlock(&p->m->mu);
+    /* the stored observedGeneration can lag our own last write (two writes
+     * in a row for a new stack: status, then LinksVerified): a generation
+     * we already recorded bits for is not new */
+    if (prev && (uint32_t)(prev >> CTL_READY_GEN_SHIFT) == (uint32_t)p->gen)
+        p->new_gen = 0;
     if (p->wrote_status)
         emit_warnings(p->m, p->obj, p->s, p->sigs, p->nsig, p->new_gen ? 0 : prev);
     /* the default claimed twice: a Warning of its own (once per generation,
