@@ -16,6 +16,7 @@
 #
 # Usage: KUBECONFIG=... bench/cold_start.sh [NAME=BINARY]...
 #   default: new=build/controller/crosslink
+#   CTL_ARGS="--workers 4" adds controller flags (the default is none);
 #   SIZES="1000 2000 10000" (default "1000 2000"), REPEAT=1 (binaries alternate
 #   order on every repeat), TIMEOUT=900 s per run.
 #   Cluster: eval "$(tests/cluster/up --state-dir /tmp/xl-cold | tail -1)"
@@ -53,6 +54,17 @@ now_ms() { date +%s%3N; }
 kib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 status() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# CPU seconds of the local control plane's apiserver and etcd (0 when the
+# KUBECONFIG is not one of tests/cluster/up's state dirs)
+STATE=$(dirname -- "$KUBECONFIG")
+cp_cpu() {
+	local f t=0
+	for f in kube-apiserver etcd; do
+		[[ -r $STATE/$f.pid && -r /proc/$(cat "$STATE/$f.pid")/stat ]] &&
+			t=$(awk -v t="$t" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", t + ($14 + $15) / hz }' "/proc/$(cat "$STATE/$f.pid")/stat")
+	done
+	echo "$t"
+}
 # writes the apiserver served for our resources (its own counter)
 api_writes() {
 	kubectl get --raw /metrics | awk '
@@ -86,11 +98,12 @@ YAML
 		{ echo "kubectl create failed: $(head -2 "$TMP/create.err")" >&2; exit 1; }
 	echo $(($(now_ms) - t0))
 }
-start_ctl() { # start_ctl BINARY LOG
-	local port
+start_ctl() { # start_ctl BINARY LOG [WRAP...]
+	local port bin=$1 log=$2
+	shift 2
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$1" controller --namespaces "$NS" --metrics-addr "127.0.0.1:$port" --health-addr "127.0.0.1:$port" \
-		--log-level warn >"$2" 2>&1 &
+	"$@" "$bin" controller --namespaces "$NS" --metrics-addr "127.0.0.1:$port" --health-addr "127.0.0.1:$port" \
+		--log-level warn ${CTL_ARGS:-} >"$log" 2>&1 &
 	PID=$!
 }
 stop_ctl() {
@@ -99,8 +112,8 @@ stop_ctl() {
 	PID=
 }
 
-echo "| N | binary | kubectl: create N/2 (ms) | cold start → all Ready (ms) | ratio to kubectl | VmHWM MiB | VmRSS MiB | RssAnon MiB | CPU s | writes / new stack | unchanged objects written |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| N | binary | kubectl: create N/2 (ms) | cold start → all Ready (ms) | ratio to kubectl | VmHWM MiB | VmRSS MiB | RssAnon MiB | CPU s | apiserver+etcd CPU s | writes / new stack | unchanged objects written |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for N in $SIZES; do
 	H=$((N / 2))
 	for ((rep = 0; rep < REPEAT; rep++)); do
@@ -122,8 +135,11 @@ for N in $SIZES; do
 			python3 "$REPO/bench/ready_watch.py" "$NS" "$N" "$TIMEOUT" >"$TMP/ready" &
 			WPID=$!
 			sleep 1 # the watch has listed
+			C0=$(cp_cpu)
 			T0=$(now_ms)
-			start_ctl "$bin" "$TMP/run.log"
+			# PROFILE="perf record -e cpu-clock -g -o FILE --" wraps the measured
+			# run (its memory columns are then the wrapper's: profile only)
+			start_ctl "$bin" "$TMP/run.log" ${PROFILE:-}
 			HWM=0
 			while kill -0 "$WPID" 2>/dev/null; do
 				h=$(status "$PID" VmHWM)
@@ -134,6 +150,7 @@ for N in $SIZES; do
 			T_READY=$(awk '$1 == "READY" { print $2 }' "$TMP/ready")
 			sleep 1
 			HWM=$(status "$PID" VmHWM) RSS=$(status "$PID" VmRSS) ANON=$(status "$PID" RssAnon) CPU=$(cpu_s "$PID")
+			C1=$(cp_cpu)
 			W1=$(api_writes)
 			AFTER=$(snapshot)
 			CHANGED=$(diff <(echo "$BEFORE") <(echo "$AFTER") | grep -c '^>')
@@ -143,9 +160,9 @@ for N in $SIZES; do
 			else
 				DT="timeout ($(tail -1 "$TMP/ready"))"
 			fi
-			printf '| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %d of %d |\n' "$N" "$name" "$T_KUBECTL" "$DT" \
+			printf '| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d |\n' "$N" "$name" "$T_KUBECTL" "$DT" \
 				"$(awk -v a="$DT" -v b="$T_KUBECTL" 'BEGIN { printf "%.2f", (a + 0) / b }')" \
-				"$(kib "$HWM")" "$(kib "$RSS")" "$(kib "$ANON")" "$CPU" \
+				"$(kib "$HWM")" "$(kib "$RSS")" "$(kib "$ANON")" "$CPU" "$(awk -v a="$C0" -v b="$C1" 'BEGIN { printf "%.1f", b - a }')" \
 				"$(awk -v w=$((W1 - W0)) -v n="$H" 'BEGIN { printf "%.2f", w / n }')" "$CHANGED" "$(echo "$BEFORE" | grep -c .)"
 			kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
 			# let the namespace controller finish before the next run
