@@ -38,12 +38,22 @@ int ctl_probe_links(struct spec_stack **stacks, size_t nstacks, ctl_ref_lookup_f
 /* What the link-check step contributes to one reconcile. */
 struct ctl_links_out {
     int present;                 /* 1: cond is part of the status */
+    int64_t wait_ms;             /* pending and the round is young: a stack with no
+                                    LinksVerified yet waits this much longer for it (its
+                                    first status then carries it: one write, not two) */
     int pending;                 /* a first round is running and no earlier report is known:
                                     keep the stored condition (no interim status write) */
     struct ctl_signal_cond cond; /* type LinksVerified; strings point below */
     char reason[40];
     char message[2048];
 };
+
+/* How long a stack without a LinksVerified condition (a new one) holds its
+ * first status back for a link-check round that is running: a round over
+ * healthy backends ends well within it, so the stack's first status write
+ * carries Ready and LinksVerified together (one write, not two); a slower
+ * round does not delay Ready by more than this. */
+#define CTL_LINKS_FIRST_WAIT_MS 2000
 
 /* The step: nothing when env->links is NULL, s is NULL (stalled) or
  * interval_ms <= 0 (verify.interval 0 disables checks); Unknown /
@@ -66,10 +76,10 @@ int ctl_linker_new(struct ctl_linker **out, int nthreads, struct rt_metric *chec
 /* Stops, waits for running rounds (each within its timeouts), frees. NULL-safe. */
 void ctl_linker_free(struct ctl_linker *lk);
 /* 0: *rep is fresh (≤ max_age_ms). 1: a round is running (started now or
- * earlier); *have_prev = 1 when *rep holds the previous round of the key.
- * Or an op_err. Never blocks on a round. */
+ * earlier: *running_ms ago); *have_prev = 1 when *rep holds the previous
+ * round of the key. Or an op_err. Never blocks on a round. */
 int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct links_input *in, int64_t max_age_ms,
-                     struct links_report *rep, int *have_prev);
+                     struct links_report *rep, int *have_prev, int64_t *running_ms);
 /* Rounds finished so far. */
 void ctl_linker_stats(struct ctl_linker *lk, uint64_t *rounds);
 

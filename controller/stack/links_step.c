@@ -27,6 +27,7 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
     struct links_report rep;
     const char *st = NULL, *reason = NULL;
     int have_prev = 0, rc;
+    int64_t running_ms = 0;
 
     memset(out, 0, sizeof *out);
     if (!env->links || !s || interval_ms <= 0)
@@ -50,7 +51,7 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
     /* 90%: requeues come every interval -10%/+10%, so a stack's next
      * periodic pass always finds its key's report expired and starts (or
      * joins) a fresh round: a change shows within about one interval */
-    rc = env->links(env->ctx, key, &li.in, interval_ms * 9 / 10, &rep, &have_prev);
+    rc = env->links(env->ctx, key, &li.in, interval_ms * 9 / 10, &rep, &have_prev, &running_ms);
     ctl_links_input_cleanup(&li);
     if (rc < 0) {
         out->cond.status = CTL_COND_UNKNOWN;
@@ -62,6 +63,8 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
         /* first round still running: keep whatever the status says */
         out->present = 0;
         out->pending = 1;
+        if (running_ms >= 0 && running_ms < CTL_LINKS_FIRST_WAIT_MS)
+            out->wait_ms = CTL_LINKS_FIRST_WAIT_MS - running_ms;
         return OP_OK;
     }
     links_condition(&rep, &st, &reason, out->message, sizeof out->message);
@@ -87,6 +90,7 @@ struct lk_job {
     char *own[PROBE_NSIGNALS][LK_NSTR]; /* wiped on free */
     char *metric;
     struct lk_waiter *waiters;
+    int64_t asked_ms; /* op_mono_ms() when the round was asked for */
     struct lk_job *next;
 };
 
@@ -369,7 +373,7 @@ void ctl_linker_free(struct ctl_linker *lk)
 }
 
 int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct links_input *in, int64_t max_age_ms,
-                     struct links_report *rep, int *have_prev)
+                     struct links_report *rep, int *have_prev, int64_t *running_ms)
 {
     char k[65];
     const struct links_report *prev;
@@ -377,6 +381,7 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
     int rc;
 
     *have_prev = 0;
+    *running_ms = 0;
     links_key(in, k);
     pthread_mutex_lock(&lk->mu);
     lk_subscribe(lk, k, stack_key);
@@ -392,6 +397,7 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
             pthread_mutex_unlock(&lk->mu);
             return op_err_set(OP_ENOMEM, "out of memory");
         }
+        j->asked_ms = op_mono_ms();
         if (lk->qtail)
             lk->qtail->next = j;
         else
@@ -400,6 +406,7 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
         pthread_cond_signal(&lk->cv);
     } else if ((j = op_map_get(lk->inflight, k)) != NULL) {
         (void)lk_add_waiter(j, stack_key); /* on OOM its periodic requeue looks again */
+        *running_ms = op_mono_ms() - j->asked_ms;
     }
     if ((prev = op_map_get(lk->last, k)) != NULL) {
         *rep = *prev;

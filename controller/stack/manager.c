@@ -645,10 +645,10 @@ static int env_probe(void *ctx, const char *key, const struct probe_target *t, s
 }
 
 static int env_links(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
-                     struct links_report *rep, int *have_prev)
+                     struct links_report *rep, int *have_prev, int64_t *running_ms)
 {
     struct ctl_manager *m = ctx;
-    return ctl_linker_check(m->linker, key, in, max_age_ms, rep, have_prev);
+    return ctl_linker_check(m->linker, key, in, max_age_ms, rep, have_prev, running_ms);
 }
 
 static int64_t env_now_s(void *ctx)

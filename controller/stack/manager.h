@@ -156,9 +156,10 @@ struct stack_env {
     /* link check (LinksVerified, links_step.c); NULL = not available.
      * As ctl_linker_check: 0 = *rep fresh (at most max_age_ms old); 1 = a
      * round is running — key is re-enqueued when it ends — with *have_prev
-     * = 1 when *rep holds the previous round's report; or an op_err. */
+     * = 1 when *rep holds the previous round's report and *running_ms how
+     * long ago the round was asked for; or an op_err. */
     int (*links)(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
-                 struct links_report *rep, int *have_prev);
+                 struct links_report *rep, int *have_prev, int64_t *running_ms);
 };
 
 struct ctl_prober;

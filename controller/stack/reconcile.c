@@ -984,8 +984,11 @@ static int step_conditions(struct pass *p)
     }
     /* a first link-check round is running and the stored status already
      * has a LinksVerified we cannot restate: write when the round lands
-     * (it re-enqueues the stack), not an interim status */
-    if (p->links.pending && ctl_condition_find(json_object_get(p->stored, "conditions"), CTL_COND_LINKS))
+     * (it re-enqueues the stack), not an interim status. A stack without
+     * one (a new stack) waits as long as the round is young (links.wait_ms),
+     * so its first status carries both Ready and LinksVerified. */
+    if (p->links.pending &&
+        (p->links.wait_ms > 0 || ctl_condition_find(json_object_get(p->stored, "conditions"), CTL_COND_LINKS)))
         return 1;
     for (size_t i = 0; i < p->nsig; i++)
         sc[i] = p->sigs[i].cond;
@@ -1171,6 +1174,11 @@ int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after
         op_log(OP_LOG_DEBUG, "link check pending", "stack", key, "generation", p.genbuf, NULL);
         if ((err = p.apply_err) < 0)
             goto out;
+        if (p.links.wait_ms > 0) {
+            /* the round's end re-enqueues us; this is the bound */
+            *requeue_after_ms = p.links.wait_ms;
+            goto out_ok;
+        }
         goto requeue;
     }
     if ((err = step_write_status(&p)) < 0)

@@ -43,6 +43,8 @@ struct world {
     int status_lag;    /* the cache does not show status writes yet */
     int links_mode;    /* 0: report fresh; 1: round running, nothing earlier; 2: running, links_rep earlier */
     int links_calls;
+    int64_t links_running_ms; /* how long ago the running round was asked for */
+    int64_t last_requeue_ms;  /* requeue_after of the last reconcile() */
     struct links_report links_rep;
     char last_note[1200];
     int secret_unavailable; /* reading the Secret fails with a transient error */
@@ -248,13 +250,14 @@ static int f_probe(void *ctx, const char *key, const struct probe_target *t, siz
 }
 
 static int f_links(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
-                   struct links_report *rep, int *have_prev)
+                   struct links_report *rep, int *have_prev, int64_t *running_ms)
 {
     (void)ctx;
     (void)key;
     (void)max_age_ms;
     W.links_calls++;
     *have_prev = 0;
+    *running_ms = W.links_mode ? W.links_running_ms : 0;
     if (!in->datasources || !in->targets[PROBE_METRICS])
         return op_err_set(OP_EINVALID, "input not built");
     if (W.links_mode == 0) {
@@ -375,8 +378,11 @@ static int reconcile(const char *name)
 {
     char key[300];
     int64_t after = 0;
+    int rc;
     snprintf(key, sizeof(key), "observability/%s", name);
-    return ctl_reconcile(&M, key, &after);
+    rc = ctl_reconcile(&M, key, &after);
+    W.last_requeue_ms = after;
+    return rc;
 }
 
 /* ---- cases ---------------------------------------------------------------- */
@@ -595,15 +601,35 @@ TEST(links_pending_first_round_writes_no_interim_status)
     ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "False");
 }
 
-TEST(links_pending_on_a_new_stack_does_not_delay_ready)
+TEST(links_round_landing_soon_gives_a_new_stack_one_status_write)
+{
+    world_reset();
+    W.links_mode = 1; /* the first round of the key has just been asked for */
+    W.links_running_ms = 500;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 2); /* provisioning did not wait */
+    ASSERT_EQ(W.status_writes, 0);
+    /* requeued for the rest of the budget (the round's end comes first) */
+    ASSERT_EQ(W.last_requeue_ms, CTL_LINKS_FIRST_WAIT_MS - 500);
+    W.links_mode = 0; /* the round lands and re-enqueues the stack */
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ASSERT_STR_EQ(cond("prod", CTL_COND_LINKS, "status"), "True");
+}
+
+TEST(links_pending_on_a_new_stack_delays_ready_at_most_the_budget)
 {
     world_reset();
     W.links_mode = 1;
+    W.links_running_ms = CTL_LINKS_FIRST_WAIT_MS; /* a slow round */
     add_stack("prod", "2026-01-01T00:00:00Z", "u1");
     ASSERT_OK(reconcile("prod"));
     ASSERT_EQ(W.status_writes, 1);
     ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
     ASSERT_TRUE(cond("prod", CTL_COND_LINKS, "status") == NULL);
+    ASSERT_TRUE(W.last_requeue_ms > CTL_LINKS_FIRST_WAIT_MS); /* the verify interval */
 }
 
 TEST(links_not_checked_while_a_backend_is_unreachable)
