@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ctl_links_input_build(struct ctl_links_input *li, const struct spec_stack *s, const struct ctl_probe_set *ps)
+int ctl_links_input_build(struct ctl_links_input *li, const struct spec_stack *s, const struct ctl_probe_set *ps,
+                          json_t *ds_doc)
 {
     size_t j;
     memset(li, 0, sizeof *li);
-    li->doc = render_datasources_doc(s);
+    li->doc = ds_doc ? json_incref(ds_doc) : render_datasources_doc(s);
     if (!li->doc)
         return op_err_set(OP_ENOMEM, "out of memory");
     li->in.datasources = li->doc;
@@ -59,7 +60,7 @@ int ctl_probe_links(struct spec_stack **stacks, size_t nstacks, ctl_ref_lookup_f
             rc = 1;
             continue;
         }
-        if (ctl_links_input_build(&li, stacks[k], &ps) != 0 || links_run(&li.in, &rep) != 0) {
+        if (ctl_links_input_build(&li, stacks[k], &ps, NULL) != 0 || links_run(&li.in, &rep) != 0) {
             fprintf(stderr, "crosslink probe --links: %s: %s\n", name, op_err_last());
             ctl_links_input_cleanup(&li);
             ctl_probe_set_cleanup(&ps);

@@ -22,8 +22,11 @@ struct ctl_links_input {
 };
 
 /* Builds li for stack s with the resolved set ps (both borrowed; ps must
- * outlive li). Returns 0 or OP_ENOMEM. */
-int ctl_links_input_build(struct ctl_links_input *li, const struct spec_stack *s, const struct ctl_probe_set *ps);
+ * outlive li). ds_doc: the data-source document the caller already rendered
+ * (render_output.datasources; li takes a reference), or NULL to render it.
+ * Returns 0 or OP_ENOMEM. */
+int ctl_links_input_build(struct ctl_links_input *li, const struct spec_stack *s, const struct ctl_probe_set *ps,
+                          json_t *ds_doc);
 void ctl_links_input_cleanup(struct ctl_links_input *li);
 
 /* `crosslink probe --links`: verifies the links of every stack, prints a
@@ -62,8 +65,10 @@ struct ctl_links_out {
  * env->links for the report of the stack's links_key (shared, at most
  * interval_ms old) and maps it with links_condition. ps (borrowed) is the
  * probe set the pass already resolved (credentials read once per pass; NULL
- * when that failed, which counts as backends not ok). Returns 0 or OP_ENOMEM. */
-int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, int64_t interval_ms,
+ * when that failed, which counts as backends not ok); ds_doc as in
+ * ctl_links_input_build. Returns 0 or OP_ENOMEM. */
+int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, json_t *ds_doc,
+                   int64_t interval_ms,
                    int backends_ok, const struct ctl_probe_set *ps, struct ctl_links_out *out);
 
 /* The real `links` port: one links_run per links_key per max age on a pool

@@ -20,7 +20,8 @@
 
 /* ---- the step -------------------------------------------------------------- */
 
-int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, int64_t interval_ms,
+int ctl_links_step(const struct stack_env *env, const char *key, const struct spec_stack *s, json_t *ds_doc,
+                   int64_t interval_ms,
                    int backends_ok, const struct ctl_probe_set *ps, struct ctl_links_out *out)
 {
     struct ctl_links_input li;
@@ -45,7 +46,7 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
                  "links not checked: not every backend is reachable (see the <Signal>Reachable conditions)");
         return OP_OK;
     }
-    if ((rc = ctl_links_input_build(&li, s, ps)) < 0)
+    if ((rc = ctl_links_input_build(&li, s, ps, ds_doc)) < 0)
         return rc;
     memset(&rep, 0, sizeof rep);
     /* 90%: requeues come every interval -10%/+10%, so a stack's next

@@ -966,7 +966,8 @@ static int step_links(struct pass *p)
     for (size_t i = 0; i < p->nsig; i++)
         if (p->sigs[i].reachable <= 0)
             ok = 0;
-    return ctl_links_step(&p->m->env, p->key, p->s, effective_interval_ms(p->m, p->s, p->view), ok,
+    return ctl_links_step(&p->m->env, p->key, p->s, p->ro ? p->ro->datasources : NULL,
+                          effective_interval_ms(p->m, p->s, p->view), ok,
                           p->ps_rc >= 0 ? &p->ps : NULL, &p->links);
 }
 

@@ -376,19 +376,14 @@ static int is_refs_digest(const char *d)
     return 1;
 }
 
-int render_datasources_yaml_opts(char **out, const struct spec_stack *s, const struct render_options *opt)
+int render__datasources_yaml(char **out, const json_t *doc, const struct render_options *opt)
 {
-    json_t *doc;
     char *yaml = NULL;
     int rc;
 
     if (opt && opt->refs_digest && !is_refs_digest(opt->refs_digest))
         return op_err_set(OP_EINVALID, "render: refs digest must be sha256:<64 hex digits>");
-    if (!(doc = render_datasources_doc(s)))
-        return op_err_set(OP_ENOMEM, "out of memory");
-    rc = xy_emit(&yaml, doc);
-    json_decref(doc);
-    if (rc < 0)
+    if ((rc = xy_emit(&yaml, doc)) < 0)
         return rc;
     if (opt && opt->refs_digest) {
         /* A comment: Grafana ignores it, but the file (and the ConfigMap
@@ -402,6 +397,17 @@ int render_datasources_yaml_opts(char **out, const struct spec_stack *s, const s
     }
     *out = yaml;
     return 0;
+}
+
+int render_datasources_yaml_opts(char **out, const struct spec_stack *s, const struct render_options *opt)
+{
+    json_t *doc = render_datasources_doc(s);
+    int rc;
+    if (!doc)
+        return op_err_set(OP_ENOMEM, "out of memory");
+    rc = render__datasources_yaml(out, doc, opt);
+    json_decref(doc);
+    return rc;
 }
 
 int render_datasources_yaml(char **out, const struct spec_stack *s)

@@ -55,6 +55,8 @@ struct render_output {
     struct render_configmap cms[RENDER_CM_COUNT]; /* indexed by enum render_cm_kind */
     size_t n;                                     /* always RENDER_CM_COUNT */
     char *digest; /* "sha256:<hex>" over both ConfigMaps' names and digests (status.renderedDigest) */
+    json_t *datasources; /* the tree datasources.yaml was emitted from (render_datasources_doc), for
+                            readers of the provisioning such as pkg/links; owned */
 };
 
 /* Optional inputs; a zero struct (or NULL) renders exactly like render_stack. */

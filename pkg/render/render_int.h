@@ -18,5 +18,7 @@ void render__append(struct render_ctx *r, json_t *arr, json_t *v);
 json_t *render__esc(struct render_ctx *r, const char *s);
 /* New string, verbatim (for dashboard JSON, fixed keywords). */
 json_t *render__str(struct render_ctx *r, const char *s);
+/* datasources.yaml from a render_datasources_doc tree (borrowed). */
+int render__datasources_yaml(char **out, const json_t *doc, const struct render_options *opt);
 
 #endif
