@@ -7,7 +7,9 @@
 # reference). Then the binary starts with default settings (no --workers)
 # and the run reports: time from start until all N stacks are Ready at
 # their generation (bench/ready_watch.py: one kubectl watch, no polling),
-# the process's VmHWM (peak), VmRSS and RssAnon then, CPU seconds used,
+# the process's VmHWM (peak), VmRSS and RssAnon then, CPU seconds used (and
+# the apiserver's + etcd's, during kubectl's creates and during the cold
+# start: the machine's share the controller cannot save),
 # writes (POST/PUT/PATCH/APPLY/DELETE on stacks, ConfigMaps and Events)
 # counted by the apiserver's own apiserver_request_total per new stack, and
 # how many unchanged stacks or their ConfigMaps changed resourceVersion
@@ -112,7 +114,7 @@ stop_ctl() {
 	PID=
 }
 
-echo "| N | binary | kubectl: create N/2 (ms) | cold start → all Ready (ms) | ratio to kubectl | VmHWM MiB | VmRSS MiB | RssAnon MiB | CPU s | apiserver+etcd CPU s | writes / new stack | unchanged objects written |"
+echo "| N | binary | kubectl: create N/2 (ms) | cold start → all Ready (ms) | ratio to kubectl | VmHWM MiB | VmRSS MiB | RssAnon MiB | CPU s | apiserver+etcd CPU s: kubectl / cold start | writes / new stack | unchanged objects written |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for N in $SIZES; do
 	H=$((N / 2))
@@ -129,7 +131,9 @@ for N in $SIZES; do
 			python3 "$REPO/bench/ready_watch.py" "$NS" "$H" "$TIMEOUT" >"$TMP/setup.ready"
 			stop_ctl
 			BEFORE=$(snapshot)
+			K0=$(cp_cpu)
 			T_KUBECTL=$(create_half n "$H" n) || exit 1
+			K1=$(cp_cpu)
 			sleep 2
 			W0=$(api_writes)
 			python3 "$REPO/bench/ready_watch.py" "$NS" "$N" "$TIMEOUT" >"$TMP/ready" &
@@ -162,7 +166,7 @@ for N in $SIZES; do
 			fi
 			printf '| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d |\n' "$N" "$name" "$T_KUBECTL" "$DT" \
 				"$(awk -v a="$DT" -v b="$T_KUBECTL" 'BEGIN { printf "%.2f", (a + 0) / b }')" \
-				"$(kib "$HWM")" "$(kib "$RSS")" "$(kib "$ANON")" "$CPU" "$(awk -v a="$C0" -v b="$C1" 'BEGIN { printf "%.1f", b - a }')" \
+				"$(kib "$HWM")" "$(kib "$RSS")" "$(kib "$ANON")" "$CPU" "$(awk -v a="$C0" -v b="$C1" -v c="$K0" -v d="$K1" 'BEGIN { printf "%.1f / %.1f", d - c, b - a }')" \
 				"$(awk -v w=$((W1 - W0)) -v n="$H" 'BEGIN { printf "%.2f", w / n }')" "$CHANGED" "$(echo "$BEFORE" | grep -c .)"
 			kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
 			# let the namespace controller finish before the next run
