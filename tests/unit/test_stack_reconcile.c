@@ -845,4 +845,55 @@ TEST(missing_secret_gives_a_digest_that_changes_when_it_appears)
     ASSERT_TRUE(strcmp(ds_digest_line(d2, sizeof(d2)), d1) != 0);
 }
 
+/* An owned ConfigMap the render no longer produces (e.g. the dashboard
+ * provider that once shipped in the sidecar ConfigMap) is deleted; one
+ * owned by another stack, or by nobody, is left alone. */
+static void put_cm_owned_by(const char *name, const char *owner, const char *owner_uid)
+{
+    json_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                           "name", name, "namespace", "observability", "data", "k", "v");
+    if (owner)
+        json_object_set_new(json_object_get(cm, "metadata"), "ownerReferences",
+                            json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", "crosslink.dev/v1alpha1",
+                                      "kind", "ObservabilityStack", "name", owner, "uid", owner_uid, "controller", 1,
+                                      "blockOwnerDeletion", 1));
+    bump_rv(cm);
+    put(W.cms, cm);
+}
+
+static int cm_exists(const char *name)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "observability/%s", name);
+    return find(W.cms, key) != NULL;
+}
+
+TEST(stale_owned_configmap_is_deleted_and_others_are_kept)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("dev", "2026-01-02T00:00:00Z", "u2");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.deletes, 0);
+    put_cm_owned_by("prod-dashboard-provider", "prod", "u1");
+    put_cm_owned_by("dev-dashboard-provider", "dev", "u2");
+    put_cm_owned_by("unowned", NULL, NULL);
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.deletes, 1);
+    ASSERT_TRUE(!cm_exists("prod-dashboard-provider"));
+    ASSERT_TRUE(cm_exists("dev-dashboard-provider"));
+    ASSERT_TRUE(cm_exists("unowned"));
+    /* the rendered ones stay: prod still owns exactly its two */
+    {
+        char **owned = f_owned_cms(NULL, "observability/prod");
+        int n = 0;
+        for (char **o = owned; o && *o; o++, n++)
+            free(*o);
+        free(owned);
+        ASSERT_EQ(n, RENDER_CM_COUNT);
+    }
+    ASSERT_OK(reconcile("prod")); /* nothing left to delete */
+    ASSERT_EQ(W.deletes, 1);
+}
+
 TEST_MAIN()
