@@ -896,4 +896,36 @@ TEST(stale_owned_configmap_is_deleted_and_others_are_kept)
     ASSERT_EQ(W.deletes, 1);
 }
 
+/* A new stack's status written twice for one generation (Ready first, the
+ * LinksVerified of a slow first round later) while the cache still shows
+ * neither write: the once-per-generation Warning goes out once. */
+static int events_with_reason(const char *reason)
+{
+    int n = 0;
+    for (int i = 0; i < W.events && i < 8; i++)
+        if (!strcmp(W.reasons[i], reason))
+            n++;
+    return n;
+}
+
+TEST(once_per_generation_warning_is_not_repeated_by_a_second_status_write)
+{
+    world_reset();
+    snprintf(W.secret_value, sizeof(W.secret_value), "pa$word");
+    W.status_lag = 1;
+    W.links_mode = 1;
+    W.links_running_ms = CTL_LINKS_FIRST_WAIT_MS; /* a slow first round */
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 1);
+    ASSERT_EQ(events_with_reason(CTL_REASON_CREDENTIAL_DOLLAR), 1);
+    /* the cache moves on (a label edit) without showing our first write, so
+     * the memo of that write no longer applies */
+    bump_rv(stack_full("prod"));
+    W.links_mode = 0; /* the round lands */
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.status_writes, 2);
+    ASSERT_EQ(events_with_reason(CTL_REASON_CREDENTIAL_DOLLAR), 1);
+}
+
 TEST_MAIN()
