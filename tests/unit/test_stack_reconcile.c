@@ -310,7 +310,7 @@ static void world_reset(void)
     pthread_mutex_init(&W.mu, NULL);
     snprintf(W.secret_rv, sizeof(W.secret_rv), "s1");
     snprintf(W.secret_value, sizeof(W.secret_value), "pw-0123456789");
-    op_map_free(M.claims);
+    ctl_claims_fini(&M);
     op_map_free(M.refs_digest);
     op_map_free(M.memo);
     op_map_free(M.ready);
@@ -318,7 +318,7 @@ static void world_reset(void)
         pthread_mutex_destroy(&M.mu);
     memset(&M, 0, sizeof(M));
     pthread_mutex_init(&M.mu, NULL);
-    M.claims = op_map_new(ctl_claim_free);
+    (void)ctl_claims_init(&M);
     M.memo = op_map_new(memo_free);
     M.ready = op_map_new(NULL);
     M.refs_digest = op_map_new(free);
@@ -347,7 +347,7 @@ static void add_stack(const char *name, const char *created, const char *uid)
     {
         char key[300];
         snprintf(key, sizeof(key), "observability/%s", name);
-        op_map_put(M.claims, key, ctl_claim_build(o));
+        (void)ctl_claims_put(&M, key, ctl_claim_build(o));
     }
     put(W.stacks, o);
 }
@@ -667,7 +667,7 @@ TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
             json_object_set_new(json_object_get(o, "spec"), "dashboards", json_pack("{s:b}", "serviceOverview", 0));
         }
         bump_rv(o);
-        op_map_put(M.claims, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
+        (void)ctl_claims_put(&M, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
     }
     ASSERT_OK(reconcile("prod"));
     ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
