@@ -409,14 +409,15 @@ static int overlap_walk(const char *key, void *val, void *payload)
     return 0;
 }
 
-/* Enqueues every stack whose claims overlap c (both directions). Mutex held
- * by the caller; keys are collected and enqueued (queue has its own lock). */
+/* Enqueues every stack whose claims overlap c (both directions): only the
+ * stacks sharing a claim token with c can (claims_index.c). Mutex held by
+ * the caller; keys are collected and enqueued (queue has its own lock). */
 static void enqueue_overlapping(struct ctl_manager *m, const char *key, const struct ctl_claim *c)
 {
     struct overlap_ctx x = {key, c, NULL, 0, 0};
     if (!c)
         return;
-    op_map_foreach(m->claims, overlap_walk, &x);
+    (void)ctl_claims_foreach_sharing(m, c, overlap_walk, &x);
     for (size_t i = 0; i < x.n; i++) {
         (void)rt_wq_add(m->queue, x.hits[i]);
         free(x.hits[i]);
@@ -452,7 +453,7 @@ static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t
             op_map_del(m->memo, mk);
     }
     if (t == KUBE_EVENT_DELETED) {
-        struct ctl_claim *old = op_map_take(m->claims, key);
+        struct ctl_claim *old = ctl_claims_take(m, key);
         op_map_del(m->seen_gen, key);
         enqueue_overlapping(m, key, old);
         ctl_claim_free(old);
@@ -462,12 +463,12 @@ static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t
         /* GenerationChanged predicate: status-only updates (our own
          * writes) do not enqueue, spec changes and deletion do. */
         if (seen != want) {
-            struct ctl_claim *old = op_map_take(m->claims, key), *nc = ctl_claim_build(obj);
+            struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(obj);
             enqueue = 1;
             (void)op_map_put(m->seen_gen, key, (void *)want);
             enqueue_overlapping(m, key, old);
             ctl_claim_free(old);
-            if (nc && op_map_put(m->claims, key, nc) < 0) {
+            if (nc && ctl_claims_put(m, key, nc) < 0) {
                 ctl_claim_free(nc);
                 nc = NULL;
             }
@@ -884,12 +885,11 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
 
     m->metrics = rt_metrics_new();
     m->seen_gen = op_map_new(NULL);
-    m->claims = op_map_new(ctl_claim_free);
     m->owned = op_map_new(owned_free);
     m->memo = op_map_new(memo_free);
     m->ready = op_map_new(NULL);
     m->refs_digest = op_map_new(free);
-    if (!m->metrics || !m->seen_gen || !m->claims || !m->owned || !m->memo || !m->ready ||
+    if (!m->metrics || !m->seen_gen || ctl_claims_init(m) < 0 || !m->owned || !m->memo || !m->ready ||
         !m->refs_digest || new_runtime(m, lease_ns) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
         err = OP_ENOMEM;
@@ -931,7 +931,7 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     rt_manager_free(m->rt); /* after the prober: its notify adds to the queue */
     m->queue = NULL;
     op_map_free(m->seen_gen);
-    op_map_free(m->claims);
+    ctl_claims_fini(m);
     op_map_free(m->owned);
     op_map_free(m->memo);
     op_map_free(m->ready);

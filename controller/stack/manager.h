@@ -90,6 +90,10 @@ struct ctl_claim {
      * each spec change compares a stack with every other one) */
     uint32_t toks[10];
     unsigned ntoks;
+    /* set while the claim is in m->claims (claims_index.c): the stack key,
+     * and for each distinct token toks[i] the next claim holding it */
+    char *key;
+    struct ctl_claim *tok_next[10];
 };
 
 /* Builds a stack's claims from the (cached) object; NULL when its spec does
@@ -106,6 +110,28 @@ void ctl_claim_free(void *claim);
 #define CTL_CLAIM_DEFAULT 2
 int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
                        const struct ctl_claim *b, char *why, size_t n);
+
+/* The claims of every stack (m->claims) and their inverted index
+ * (m->claim_toks: token → the claims holding it), so that a stack is
+ * compared with the few stacks sharing one of its tokens, not all of them
+ * (claims_index.c). Change m->claims only through these, m->mu held. */
+struct ctl_manager;
+/* Creates m->claims and m->claim_toks: 0 or OP_ENOMEM (fini frees both). */
+int ctl_claims_init(struct ctl_manager *m);
+void ctl_claims_fini(struct ctl_manager *m);
+/* Records c (STEALS it on OP_OK) as key's claims, replacing and freeing
+ * any earlier ones. OP_ENOMEM: c not taken, key has no claims. */
+int ctl_claims_put(struct ctl_manager *m, const char *key, struct ctl_claim *c);
+/* Removes key's claims from the map and the index and returns them (the
+ * caller frees them with ctl_claim_free), NULL when none. */
+struct ctl_claim *ctl_claims_take(struct ctl_manager *m, const char *key);
+/* Calls fn(key, claim, payload) once for every recorded claim other than c
+ * itself that shares a token with c (c need not be recorded): every claim
+ * ctl_claim_conflict can find colliding with c, in no particular order. A
+ * non-zero return stops the walk and is returned. fn must not change the
+ * claims. */
+int ctl_claims_foreach_sharing(const struct ctl_manager *m, const struct ctl_claim *c,
+                               int (*fn)(const char *key, void *claim, void *payload), void *payload);
 
 /* The ConfigMap informer's transform: STEALS obj, returns a new reference
  * holding only name, namespace and resourceVersion, CTL_CM_META_KEY (hashes
@@ -199,7 +225,9 @@ struct ctl_manager {
 
     pthread_mutex_t mu;        /* guards the maps below */
     struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
-    struct op_map *claims;    /* stack key -> struct ctl_claim * */
+    struct op_map *claims;    /* stack key -> struct ctl_claim * (ctl_claims_*) */
+    struct op_map *claim_toks; /* "%08x" token -> first struct ctl_claim * holding it
+                                  (borrowed; chained through tok_next) */
     struct op_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
     struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
     struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,

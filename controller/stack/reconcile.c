@@ -40,6 +40,7 @@ void ctl_claim_free(void *p)
         free(c->names[i]);
     }
     free(c->dash_uid);
+    free(c->key);
     free(c);
 }
 
@@ -211,6 +212,8 @@ struct conflict_ctx {
     char *why;
     size_t n;
     int found;
+    const char *best_key; /* the earliest blocking stack so far */
+    const struct ctl_claim *best;
 };
 
 static int earlier(const char *ka, const struct ctl_claim *a, const char *kb, const struct ctl_claim *b)
@@ -220,25 +223,35 @@ static int earlier(const char *ka, const struct ctl_claim *a, const char *kb, co
     return strcmp(ka, kb) < 0;
 }
 
+/* Keeps the earliest of the earlier stacks that block x->key (the order of
+ * the walk is not the stacks' order, and the stack named must not depend
+ * on it); why holds its reason. */
 static int conflict_walk(const char *key, void *val, void *payload)
 {
     struct conflict_ctx *x = payload;
     const struct ctl_claim *o = val;
-    if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me))
+    int kind;
+    if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me) ||
+        (x->best && !earlier(key, o, x->best_key, x->best)))
         return 0;
-    if ((x->found = ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n)))
-        return 1;
+    if ((kind = ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n))) {
+        x->found = kind;
+        x->best_key = key;
+        x->best = o;
+    }
     return 0;
 }
 
-/* CTL_CLAIM_* when an earlier stack blocks key (why filled), else 0. */
+/* CTL_CLAIM_* when an earlier stack blocks key (why filled, naming the
+ * earliest such stack), else 0. Only the stacks sharing a claim token with
+ * key are compared (claims_index.c). */
 static int find_conflict(struct ctl_manager *m, const char *key, char *why, size_t n)
 {
-    struct conflict_ctx x = {key, NULL, why, n, 0};
+    struct conflict_ctx x = {key, NULL, why, n, 0, NULL, NULL};
     pthread_mutex_lock(&m->mu);
     x.me = op_map_get(m->claims, key);
     if (x.me)
-        op_map_foreach(m->claims, conflict_walk, &x);
+        (void)ctl_claims_foreach_sharing(m, x.me, conflict_walk, &x);
     pthread_mutex_unlock(&m->mu);
     return x.found;
 }

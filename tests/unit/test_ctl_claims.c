@@ -1,7 +1,15 @@
 /* test_ctl_claims.c — unit tests for the Grafana conflict rules of
- * controller/stack/claims.c (ctl_claim_build / ctl_claim_conflict): shared uid,
- * shared name, two defaults, dashboard uid, different Grafanas never clash,
- * invalid stacks claim nothing. */
+ * controller/stack/reconcile.c (ctl_claim_build / ctl_claim_conflict): shared
+ * uid, shared name, two defaults, dashboard uid, different Grafanas never
+ * clash, invalid stacks claim nothing; and for their inverted index
+ * (claims_index.c, ctl_claims_*): the stack sharing a token is found (once)
+ * among many, many distinct stacks find nothing, a removed or edited stack
+ * leaves every chain, a token collision is met by the walk and settled by
+ * ctl_claim_conflict. Mutants tried on claims_index.c: no unlink in
+ * ctl_claims_take (removal case red, and ASan reports the freed claim read
+ * through its chain); no met_before (the shared-uid-and-name stack is met
+ * twice: found-once case red); put not chaining the token's earlier
+ * holders (found-once and removal cases red). */
 #include "kube.h"
 #include "manager.h"
 #include "test.h"
@@ -309,6 +317,192 @@ TEST(cm_transform_keeps_metadata_and_digest_only)
                               "Deployment", "name", "d", "controller", 1);
     ASSERT_TRUE(!ctl_cm_owner_key(other, key, sizeof(key)));
     json_decref(other);
+}
+
+/* ---- the inverted index (claims_index.c) ---------------------------------- */
+
+struct visits {
+    int n;
+    char keys[8][64];
+};
+
+static int visit(const char *key, void *claim, void *payload)
+{
+    struct visits *v = payload;
+    (void)claim;
+    if (v->n < 8)
+        snprintf(v->keys[v->n], sizeof(v->keys[0]), "%s", key);
+    v->n++;
+    return 0;
+}
+
+/* The keys the index walk from key's claims meets, sorted, ","-joined. */
+static const char *met(struct ctl_manager *m, const char *key, char *out, size_t n)
+{
+    struct visits v = {0};
+    const struct ctl_claim *c = op_map_get(m->claims, key);
+    out[0] = '\0';
+    if (!c)
+        return "(no claims)";
+    (void)ctl_claims_foreach_sharing(m, c, visit, &v);
+    for (int i = 0; i < v.n && i < 8; i++)
+        for (int j = i + 1; j < v.n && j < 8; j++)
+            if (strcmp(v.keys[j], v.keys[i]) < 0) {
+                char t[64];
+                memcpy(t, v.keys[i], sizeof(t));
+                memcpy(v.keys[i], v.keys[j], sizeof(t));
+                memcpy(v.keys[j], t, sizeof(t));
+            }
+    for (int i = 0; i < v.n; i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s", i ? "," : "", i < 8 ? v.keys[i] : "...");
+    }
+    return out;
+}
+
+/* Distinct tokens of c: the index entries it owns alone when nothing else
+ * shares them. */
+static size_t distinct_toks(const struct ctl_claim *c)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < c->ntoks; i++)
+        n += i == 0 || c->toks[i] != c->toks[i - 1];
+    return n;
+}
+
+static int put(struct ctl_manager *m, const char *ns, const char *name, const char *spec_json)
+{
+    char key[128];
+    struct ctl_claim *c = claim(ns, name, spec_json);
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    if (!c)
+        return -1;
+    if (ctl_claims_put(m, key, c) < 0) {
+        ctl_claim_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+#define TWO_SIGNALS "{\"metrics\":{\"url\":\"http://m\"},\"traces\":{\"url\":\"http://t\"}}"
+
+TEST(claims_index_finds_the_stack_sharing_a_uid_and_name_once)
+{
+    struct ctl_manager m;
+    char buf[512], spec[512], why[512];
+    const struct ctl_claim *s137;
+    memset(&m, 0, sizeof(m));
+    ASSERT_OK(ctl_claims_init(&m));
+    for (int i = 0; i < 300; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        ASSERT_OK(put(&m, "t1", name, TWO_SIGNALS));
+    }
+    ASSERT_TRUE((s137 = op_map_get(m.claims, "t1/s137")) != NULL);
+    /* dup: the metrics uid AND name of s137 (two shared tokens) */
+    snprintf(spec, sizeof(spec), "{\"metrics\":{\"url\":\"http://x\",\"uid\":\"%s\",\"name\":\"%s\"}}",
+             s137->uids[0], s137->names[0]);
+    ASSERT_OK(put(&m, "t2", "dup", spec));
+    ASSERT_STR_EQ(met(&m, "t2/dup", buf, sizeof(buf)), "t1/s137");
+    ASSERT_STR_EQ(met(&m, "t1/s137", buf, sizeof(buf)), "t2/dup");
+    ASSERT_STR_EQ(met(&m, "t1/s5", buf, sizeof(buf)), "");
+    ASSERT_EQ(ctl_claim_conflict("t2/dup", op_map_get(m.claims, "t2/dup"), "t1/s137", s137, why, sizeof(why)),
+              CTL_CLAIM_UID);
+    ASSERT_CONTAINS(why, "t1/s137");
+    ctl_claims_fini(&m);
+}
+
+TEST(claims_index_many_distinct_stacks_meet_nothing)
+{
+    struct ctl_manager m;
+    size_t toks = 0;
+    int met_any = 0;
+    memset(&m, 0, sizeof(m));
+    ASSERT_OK(ctl_claims_init(&m));
+    for (int i = 0; i < 2000; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", i);
+        ASSERT_OK(put(&m, i % 2 ? "t1" : "t2", name, TWO_SIGNALS));
+    }
+    for (int i = 0; i < 2000; i++) {
+        char key[32];
+        struct visits v = {0};
+        const struct ctl_claim *c;
+        snprintf(key, sizeof(key), "%s/s%d", i % 2 ? "t1" : "t2", i);
+        ASSERT_TRUE((c = op_map_get(m.claims, key)) != NULL);
+        toks += distinct_toks(c);
+        (void)ctl_claims_foreach_sharing(&m, c, visit, &v);
+        met_any += v.n;
+    }
+    ASSERT_EQ(met_any, 0);
+    ASSERT_EQ(op_map_len(m.claim_toks), toks); /* one entry per token, none shared */
+    ctl_claims_fini(&m);
+}
+
+/* a, b, c share the default's token (one chain of three), each with its
+ * own uids; taking the middle, then the head, and editing b away from the
+ * default leave no trace of them in any chain. */
+TEST(claims_index_removed_or_edited_stack_is_met_no_more)
+{
+    struct ctl_manager m;
+    char buf[512];
+    struct ctl_claim *t;
+    const char *def = "{\"metrics\":{\"url\":\"http://m\",\"default\":true}}";
+    memset(&m, 0, sizeof(m));
+    ASSERT_OK(ctl_claims_init(&m));
+    ASSERT_OK(put(&m, "t1", "a", def));
+    ASSERT_OK(put(&m, "t1", "b", def));
+    ASSERT_OK(put(&m, "t1", "c", def));
+    ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "t1/a,t1/c");
+    ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "t1/b,t1/c");
+    /* b is in the middle of the chain (c was put last) */
+    ASSERT_TRUE((t = ctl_claims_take(&m, "t1/b")) != NULL);
+    ctl_claim_free(t);
+    ASSERT_TRUE(ctl_claims_take(&m, "t1/b") == NULL);
+    ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "t1/c");
+    ASSERT_STR_EQ(met(&m, "t1/c", buf, sizeof(buf)), "t1/a");
+    /* c heads the chain */
+    ctl_claim_free(ctl_claims_take(&m, "t1/c"));
+    ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "");
+    ASSERT_OK(put(&m, "t1", "b", def));
+    ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "t1/b");
+    /* edited: b no longer claims the default (put replaces its claims) */
+    ASSERT_OK(put(&m, "t1", "b", "{\"metrics\":{\"url\":\"http://m\"}}"));
+    ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "");
+    ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "");
+    ASSERT_EQ(op_map_len(m.claims), 2);
+    ASSERT_EQ(op_map_len(m.claim_toks), distinct_toks(op_map_get(m.claims, "t1/a")) +
+                                             distinct_toks(op_map_get(m.claims, "t1/b")));
+    ctl_claim_free(ctl_claims_take(&m, "t1/a"));
+    ctl_claim_free(ctl_claims_take(&m, "t1/b"));
+    ASSERT_EQ(op_map_len(m.claim_toks), 0);
+    ctl_claims_fini(&m);
+}
+
+/* Two different uids whose tokens collide (32-bit FNV-1a of kind 'u', orgId
+ * 1, "grafana_datasource=1", uid; found by a birthday search): the index
+ * walk meets the other stack, ctl_claim_conflict sees no conflict. */
+#define COLLIDING_UID_A "uid-3w10tmdbb5"
+#define COLLIDING_UID_B "uid-ciqdteregy"
+
+TEST(claims_index_token_collision_is_settled_by_the_exact_check)
+{
+    struct ctl_manager m;
+    char buf[512], why[512] = "";
+    memset(&m, 0, sizeof(m));
+    ASSERT_OK(ctl_claims_init(&m));
+    ASSERT_OK(put(&m, "t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"" COLLIDING_UID_A "\"}}"));
+    ASSERT_OK(put(&m, "t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"" COLLIDING_UID_B "\"}}"));
+    /* the precondition: if this fails, claim_tok changed — find a new pair */
+    ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "t1/a");
+    ASSERT_EQ(ctl_claim_conflict("t1/b", op_map_get(m.claims, "t1/b"), "t1/a", op_map_get(m.claims, "t1/a"),
+                                 why, sizeof(why)),
+              0);
+    ASSERT_EQ(ctl_claim_conflict("t1/a", op_map_get(m.claims, "t1/a"), "t1/b", op_map_get(m.claims, "t1/b"),
+                                 why, sizeof(why)),
+              0);
+    ASSERT_STR_EQ(why, "");
+    ctl_claims_fini(&m);
 }
 
 TEST_MAIN()

@@ -313,7 +313,7 @@ static void world_reset(void)
     pthread_mutex_init(&W.mu, NULL);
     snprintf(W.secret_rv, sizeof(W.secret_rv), "s1");
     snprintf(W.secret_value, sizeof(W.secret_value), "pw-0123456789");
-    op_map_free(M.claims);
+    ctl_claims_fini(&M);
     op_map_free(M.refs_digest);
     op_map_free(M.memo);
     op_map_free(M.ready);
@@ -321,7 +321,7 @@ static void world_reset(void)
         pthread_mutex_destroy(&M.mu);
     memset(&M, 0, sizeof(M));
     pthread_mutex_init(&M.mu, NULL);
-    M.claims = op_map_new(ctl_claim_free);
+    (void)ctl_claims_init(&M);
     M.memo = op_map_new(memo_free);
     M.ready = op_map_new(NULL);
     M.refs_digest = op_map_new(free);
@@ -350,7 +350,7 @@ static void add_stack(const char *name, const char *created, const char *uid)
     {
         char key[300];
         snprintf(key, sizeof(key), "observability/%s", name);
-        op_map_put(M.claims, key, ctl_claim_build(o));
+        (void)ctl_claims_put(&M, key, ctl_claim_build(o));
     }
     put(W.stacks, o);
 }
@@ -693,7 +693,7 @@ TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
             json_object_set_new(json_object_get(o, "spec"), "dashboards", json_pack("{s:b}", "serviceOverview", 0));
         }
         bump_rv(o);
-        op_map_put(M.claims, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
+        (void)ctl_claims_put(&M, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
     }
     ASSERT_OK(reconcile("prod"));
     ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
@@ -736,6 +736,86 @@ TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
     for (int i = ev; i < W.events; i++)
         found += !strcmp(W.reasons[i % 8], CTL_REASON_DEFAULT_CONFLICT);
     ASSERT_EQ(found, 1);
+}
+
+/* Gives the stored stack name its own data-source uids ("<name>-<signal>";
+ * metrics_uid for metrics when not NULL), as an edit would, and records its
+ * new claims as the informer handler does (ctl_claims_put replaces them). */
+static void own_uids(const char *name, const char *metrics_uid)
+{
+    static const char *const sig[] = {"metrics", "traces", "logs", "profiles"};
+    json_t *o = stack_full(name);
+    char key[300];
+    for (int i = 0; i < 4; i++) {
+        char v[64];
+        snprintf(v, sizeof(v), "%s-%s", name, sig[i]);
+        json_object_set_new(json_object_get(json_object_get(o, "spec"), sig[i]), "uid",
+                            json_string(i == 0 && metrics_uid ? metrics_uid : v));
+    }
+    json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
+    bump_rv(o);
+    snprintf(key, sizeof(key), "observability/%s", name);
+    (void)ctl_claims_put(&M, key, ctl_claim_build(o));
+}
+
+/* Issue 16: the claims go through an inverted index (claims_index.c). Of
+ * several earlier stacks that block one, the earliest is named — whatever
+ * order the index walk meets them in (mutant: stopping at the first one
+ * met names copy, red); a deleted stack (its claims taken, as the informer
+ * handler does) and an edited one (claims replaced) block no more
+ * (mutant: ctl_claims_take not unlinking, red). */
+TEST(conflict_names_the_earliest_blocker_and_lifts_when_it_is_deleted_or_edited)
+{
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("copy", "2026-01-02T00:00:00Z", "u2");
+    add_stack("third", "2026-01-03T00:00:00Z", "u3"); /* all three: the same uids */
+    ASSERT_OK(reconcile("third"));
+    ASSERT_STR_EQ(cond("third", "Stalled", "reason"), CTL_REASON_UID_CONFLICT);
+    ASSERT_CONTAINS(cond("third", "Stalled", "message"), "observability/prod");
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_CONTAINS(cond("copy", "Stalled", "message"), "observability/prod");
+    /* prod deleted: copy is the earliest now, and is no longer blocked */
+    ctl_claim_free(ctl_claims_take(&M, "observability/prod"));
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_STR_EQ(cond("copy", "Ready", "status"), "True");
+    ASSERT_OK(reconcile("third"));
+    ASSERT_STR_EQ(cond("third", "Stalled", "reason"), CTL_REASON_UID_CONFLICT);
+    ASSERT_CONTAINS(cond("third", "Stalled", "message"), "observability/copy");
+    /* copy edited to uids of its own: third is free */
+    own_uids("copy", NULL);
+    ASSERT_OK(reconcile("third"));
+    ASSERT_STR_EQ(cond("third", "Ready", "status"), "True");
+    ASSERT_STR_EQ(cond("third", "Stalled", "status"), "False");
+}
+
+static int count_met(const char *key, void *claim, void *payload)
+{
+    (void)key;
+    (void)claim;
+    ++*(int *)payload;
+    return 0;
+}
+
+/* Two stacks whose metrics uids differ but hash to one claim token (see
+ * test_ctl_claims.c): the index walk meets the other stack, the exact check
+ * finds nothing, neither stalls (mutant: ctl_claim_conflict trusting a
+ * shared token alone, red). */
+TEST(token_collision_between_different_uids_stalls_nothing)
+{
+    int n = 0;
+    world_reset();
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    add_stack("copy", "2026-01-02T00:00:00Z", "u2");
+    own_uids("prod", "uid-3w10tmdbb5");
+    own_uids("copy", "uid-ciqdteregy");
+    (void)ctl_claims_foreach_sharing(&M, op_map_get(M.claims, "observability/copy"), count_met, &n);
+    ASSERT_EQ(n, 1); /* the precondition: the two tokens collide */
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_OK(reconcile("copy"));
+    ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
+    ASSERT_STR_EQ(cond("copy", "Ready", "status"), "True");
+    ASSERT_STR_EQ(cond("copy", "Stalled", "status"), "False");
 }
 
 /* The refs-digest line atop the data-source file of the stored ConfigMaps
