@@ -738,6 +738,8 @@ static void collect(struct rt_metrics *reg, void *payload)
     rt_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
     rt_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
     rt_metric_set(m->m_stacks, (const char *[]){"unknown"}, rc.u);
+    if (m->client)
+        rt_metric_set(m->m_api_limit, NULL, kube_client_in_flight_limit(m->client));
 }
 
 /* The metrics of ObservabilityStacks (after the manager's own). */
@@ -754,6 +756,10 @@ static int register_metrics(struct ctl_manager *m)
     m->m_backend_up = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_backend_up",
                                            "1 when the backend of a stack's signal passed its last check",
                                            (const char *[]){"namespace", "stack", "signal", NULL}, NULL, 0);
+    m->m_api_limit = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_api_in_flight_limit",
+                                          "Requests the API client lets through at once: halved by each "
+                                          "round of 429s (API Priority and Fairness), raised again by answers",
+                                          NULL, NULL, 0);
     m->m_link_checks = rt_metrics_register(r, RT_METRIC_COUNTER, LINKS_METRIC_CHECKS,
                                             "Links followed by LinksVerified rounds, by link and result "
                                             "(one round per distinct backends + correlation settings)",
@@ -882,6 +888,8 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     /* one idle connection per concurrent request: a worker applies a
      * stack's two ConfigMaps at once; plus watches, Events and the Lease */
     kube_client_set_pool_max(m->client, (size_t)opts->workers * 2 + 4);
+    /* as many in flight as that at most; fewer while APF answers 429 */
+    kube_client_set_max_in_flight(m->client, opts->workers * 2 + 4);
 
     m->metrics = rt_metrics_new();
     m->seen_gen = op_map_new(NULL);

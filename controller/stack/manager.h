@@ -240,6 +240,7 @@ struct ctl_manager {
     /* metric handles */
     struct rt_metric *m_stacks, *m_probe_time, *m_backend_up; /* the manager has the others */
     struct rt_metric *m_link_checks;
+    struct rt_metric *m_api_limit; /* crosslink_api_in_flight_limit */
 
     int64_t default_verify_ms;
     /* stack key -> malloc'd refs digest last rendered (reconcile.c): kept

@@ -23,6 +23,7 @@
 #endif
 #define KUBE_USER_AGENT "crosslink/" CROSSLINK_VERSION " (linux/" KUBE_ARCH ")"
 #define KUBE_POOL_MAX 16
+#define KUBE_MAX_IN_FLIGHT 64
 #define KUBE_ERRBODY_MAX ((size_t)1 << 20)
 #define KUBE_RETRY_TOTAL_MS 120000
 #define KUBE_FIRST_BYTE_MS 15000
@@ -54,6 +55,7 @@ struct kube_client {
     pthread_cond_t wait_cond;  /* CLOCK_MONOTONIC; broadcast by kube_client_cancel */
     int openssl; /* libcurl's TLS backend is OpenSSL: ssl_ctx_cb applies */
     size_t pool_max; /* idle handles kept (connections); KUBE_POOL_MAX unless set */
+    struct kube__limiter lim; /* under wait_lock; waiters sleep on wait_cond */
 };
 
 /* ---- share locking -------------------------------------------------------- */
@@ -146,6 +148,7 @@ int kube_client_new(struct kube_client **out, struct kube_config *cfg)
     c->timeout_ms = 30000;
     c->max_retries = 10;
     c->pool_max = KUBE_POOL_MAX;
+    kube__limiter_init(&c->lim, KUBE_MAX_IN_FLIGHT);
     if ((err = parse_server(kube_config_server(cfg), &scheme, &c->host, &host, &port)) < 0)
         goto fail;
     sni = kube_config_tls_server_name(cfg);
@@ -284,6 +287,20 @@ static void handle_put(struct kube_client *c, struct kube_handle *h, int reusabl
         curl_easy_cleanup(h->easy);
         free(h);
     }
+}
+
+void kube_client_set_max_in_flight(struct kube_client *c, int n)
+{
+    kube__limiter_init(&c->lim, n > 0 ? n : KUBE_MAX_IN_FLIGHT);
+}
+
+int kube_client_in_flight_limit(struct kube_client *c)
+{
+    int n;
+    pthread_mutex_lock(&c->wait_lock);
+    n = (int)c->lim.limit;
+    pthread_mutex_unlock(&c->wait_lock);
+    return n;
 }
 
 void kube_client_set_pool_max(struct kube_client *c, size_t n)
@@ -739,18 +756,52 @@ static int cancelled_err(const struct req *rq, struct kube_status *st)
     return op_err_set(OP_EUNAVAILABLE, "%s %s: cancelled", rq->method, rq->path);
 }
 
-/* Round trip with the 401-refresh and Retry-After policies. */
+/* Watches and Lease requests never wait for a slot: a watch holds one for
+ * its lifetime, and the leader's renewal must not queue behind work. */
+static int limited(const struct req *rq)
+{
+    return !rq->stream && !strstr(rq->path, "/apis/coordination.k8s.io/");
+}
+
+/* Waits for a slot under the in-flight limit; nonzero when cancelled. */
+static int slot_take(struct kube_client *c)
+{
+    int cancelled;
+    pthread_mutex_lock(&c->wait_lock);
+    while (!(cancelled = atomic_load(&c->cancelled)) && !kube__limiter_may_start(&c->lim))
+        pthread_cond_wait(&c->wait_cond, &c->wait_lock);
+    if (!cancelled)
+        c->lim.in_flight++;
+    pthread_mutex_unlock(&c->wait_lock);
+    return cancelled;
+}
+
+static void slot_give(struct kube_client *c, int code, int64_t started_ms)
+{
+    pthread_mutex_lock(&c->wait_lock);
+    kube__limiter_done(&c->lim, code, started_ms, op_mono_ms());
+    pthread_cond_broadcast(&c->wait_cond);
+    pthread_mutex_unlock(&c->wait_lock);
+}
+
+/* Round trip with the in-flight limit and the 401-refresh and Retry-After
+ * policies. A request waiting out a Retry-After holds no slot. */
 static int do_request(struct kube_client *c, struct req *rq, struct op_buf *resp,
                       struct kube_status *st)
 {
-    int64_t start = op_mono_ms();
+    int64_t start = op_mono_ms(), sent;
     int attempt = 0, refreshed = 0, err;
 
     for (;;) {
         if (!rq->stream && atomic_load(&c->cancelled))
             return cancelled_err(rq, st);
         op_buf_reset(resp);
+        if (limited(rq) && slot_take(c))
+            return cancelled_err(rq, st);
+        sent = op_mono_ms();
         err = round_trip(c, rq, resp, st);
+        if (limited(rq))
+            slot_give(c, st->code, sent);
         if (err == OP_EUNAUTHORIZED && st->code == 401 && !refreshed && refreshable(c)) {
             refreshed = 1;
             rq->refresh_creds = 1;

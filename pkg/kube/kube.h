@@ -228,6 +228,16 @@ void kube_client_set_max_retries(struct kube_client *c, int n);
  * once, or a burst closes the surplus and the next one pays new TLS
  * handshakes. Set before sharing the client across threads. */
 void kube_client_set_pool_max(struct kube_client *c, size_t n);
+/* The ceiling of requests in flight at once (default 64; watches and Lease
+ * requests are not counted and never wait). Below it the client adapts to
+ * API Priority and Fairness: each 429 halves the number it lets through at
+ * once (once per round trip), each other answer raises it by 1/limit again
+ * — so a controller whose workers outrun its priority level backs off as a
+ * whole instead of each request retrying on its own. Set before sharing the
+ * client across threads. */
+void kube_client_set_max_in_flight(struct kube_client *c, int n);
+/* The current limit (for metrics and tests). Thread-safe. */
+int kube_client_in_flight_limit(struct kube_client *c);
 /* Closes the pooled connections (and their handles) that have been idle for
  * at least idle_ms, keeping the `keep` most recently used ones: a burst of
  * concurrent requests leaves one TLS connection (~100 KiB) per request in

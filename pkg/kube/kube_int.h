@@ -8,6 +8,20 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* limiter.c: the adaptive in-flight limit (AIMD on 429). Not locked:
+ * client.c holds its wait_lock around every call. */
+struct kube__limiter {
+    double limit;        /* current limit, 1..ceiling */
+    int ceiling;         /* kube_client_set_max_in_flight */
+    int in_flight;       /* limited requests sent and not yet answered */
+    int64_t last_cut_ms; /* op_mono_ms() of the last halving */
+};
+void kube__limiter_init(struct kube__limiter *l, int ceiling);
+/* Another limited request may be sent now. */
+int kube__limiter_may_start(const struct kube__limiter *l);
+/* A limited request sent at started_ms ended with HTTP code (0: no answer). */
+void kube__limiter_done(struct kube__limiter *l, int code, int64_t started_ms, int64_t now_ms);
+
 struct curl_slist;
 /* Wipes every string of a curl header list (op_wipe), then frees it. */
 void kube__slist_wipe_free(struct curl_slist *l);

@@ -13,6 +13,7 @@
  * resourceVersion, a stream cut before the bookmark retried, and a refusal
  * (WatchList gate off) falling back to the paged LIST. */
 #include "kube.h"
+#include "kube_int.h"
 #include "test.h"
 
 #include <curl/curl.h>
@@ -1063,6 +1064,60 @@ __attribute__((constructor)) static void init_curl(void)
 __attribute__((destructor)) static void cleanup_curl(void)
 {
     curl_global_cleanup();
+}
+
+/* API Priority and Fairness: 429s shrink how many requests the client lets
+ * through at once (halved per round trip, never below 1); other answers
+ * (404 too: the apiserver took the request) raise it back to the ceiling. */
+TEST(apf_429_halves_the_in_flight_limit_and_answers_raise_it_again)
+{
+    struct fake f;
+    struct kube_client *c;
+    struct kube_status st;
+    json_t *o = NULL;
+    ASSERT_OK(fake_start(&f, h_retry));
+    c = fake_client(&f, "{token: t}");
+    ASSERT_TRUE(c != NULL);
+    kube_client_set_max_retries(c, 0);
+    kube_client_set_max_in_flight(c, 8);
+    ASSERT_EQ(kube_client_in_flight_limit(c), 8);
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "always429", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(kube_client_in_flight_limit(c), 4);
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "always429", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "always429", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "always429", &o, &st), OP_EUNAVAILABLE);
+    ASSERT_EQ(kube_client_in_flight_limit(c), 1);
+    /* one request at a time still goes through */
+    ASSERT_EQ(kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "none", &o, &st), OP_ENOTFOUND);
+    ASSERT_EQ(kube_client_in_flight_limit(c), 2);
+    for (int i = 0; i < 40; i++)
+        (void)kube_get(c, &KUBE_RES_CONFIGMAP, "ns", "none", &o, &st);
+    ASSERT_EQ(kube_client_in_flight_limit(c), 8); /* the ceiling, not above */
+    kube_client_free(c);
+    fake_stop(&f);
+}
+
+/* Many 429s of one overload (requests sent before the first cut) halve the
+ * limit once; a request sent after the cut may cut again. */
+TEST(apf_limiter_cuts_once_per_round_trip)
+{
+    struct kube__limiter l;
+    kube__limiter_init(&l, 16);
+    for (int i = 0; i < 16; i++) {
+        ASSERT_TRUE(kube__limiter_may_start(&l));
+        l.in_flight++;
+    }
+    ASSERT_TRUE(!kube__limiter_may_start(&l));
+    for (int i = 0; i < 16; i++) /* all sent at t=100, answered 429 at t=200.. */
+        kube__limiter_done(&l, 429, 100, 200 + i);
+    ASSERT_EQ((int)l.limit, 8);
+    ASSERT_EQ(l.in_flight, 0);
+    l.in_flight = 1;
+    kube__limiter_done(&l, 429, 300, 400); /* sent after the cut */
+    ASSERT_EQ((int)l.limit, 4);
+    l.in_flight = 1;
+    kube__limiter_done(&l, 0, 500, 600); /* no answer: no change */
+    ASSERT_EQ((int)l.limit, 4);
 }
 
 TEST_MAIN()
