@@ -676,6 +676,34 @@ TEST(watch_bookmarks_advance_rv)
 
 /* ---- server-side apply and status ---------------------------------------- */
 
+/* Bodies larger than libcurl's upload buffer (16 KiB, KUBE_UPLOAD_BUFFER)
+ * and than what it sends along with the request head (64 KiB) arrive
+ * whole over TLS, byte for byte. */
+TEST(apply_large_body_over_tls)
+{
+    SETUP(c);
+    size_t sizes[] = {16383, 16385, 40000, 65535, 65537, 300000};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char *v = malloc(sizes[i] + 1), name[32];
+        json_t *body, *out = NULL, *got = NULL;
+        struct kube_status st;
+        ASSERT_TRUE(v != NULL);
+        for (size_t j = 0; j < sizes[i]; j++)
+            v[j] = (char)('a' + (j * 7 + i) % 26);
+        v[sizes[i]] = '\0';
+        snprintf(name, sizeof(name), "big-%zu", sizes[i]);
+        body = configmap(name, NULL, "k", v);
+        ASSERT_OK(kube_apply(c, &KUBE_RES_CONFIGMAP, g_ns, body, &out, &st));
+        ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(out, "data"), "k")), v);
+        ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, g_ns, name, &got, NULL));
+        ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(got, "data"), "k")), v);
+        json_decref(got);
+        json_decref(out);
+        json_decref(body);
+        free(v);
+    }
+}
+
 TEST(server_side_apply_configmap)
 {
     SETUP(c);
