@@ -35,12 +35,9 @@ void ctl_options_cleanup(struct ctl_options *o);
 void ctl_options_usage(FILE *f);
 
 /* Pure: the default number of reconcile workers for a process that may use
- * cpus CPUs — 4 per CPU, at most 16. A reconcile spends a few ms
+ * cpus CPUs — 8 per CPU, at most 32. A reconcile spends a few ms
  * of CPU and most of its time waiting for the apiserver, so several per CPU
- * keep both busy; beyond that the apiserver is the bottleneck and each
- * worker in flight costs memory (two API connections with their TLS and
- * transfer buffers): 2,000 stacks on 2 CPUs start as fast with 8 workers
- * as with 16, with 2.4 MiB less RssAnon (bench/RESULTS.md). */
+ * keep both busy. */
 int ctl_default_workers(int cpus);
 
 #endif
