@@ -27,6 +27,8 @@
 #define KUBE_ERRBODY_MAX ((size_t)1 << 20)
 #define KUBE_RETRY_TOTAL_MS 120000
 #define KUBE_FIRST_BYTE_MS 15000
+#define KUBE_UPLOAD_BUFFER 16384L /* libcurl's minimum (CURL_MAX_WRITE_SIZE) */
+#define KUBE_RECV_BUFFER 4096L
 
 struct kube_handle {
     CURL *easy;
@@ -580,6 +582,16 @@ static int round_trip(struct kube_client *c, const struct req *rq, struct op_buf
      * multiplex nothing and costs an nghttp2 session plus curl's 32 KiB h2
      * input buffer per connection */
     curl_easy_setopt(h->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* over TLS libcurl copies every request (GETs too) through an upload
+     * buffer allocated per transfer, 64 KiB by default, of which it sends
+     * at most 16 KiB at a time: the minimum, 16 KiB, sends the same
+     * chunks for a quarter of the memory per request in flight */
+    curl_easy_setopt(h->easy, CURLOPT_UPLOAD_BUFFERSIZE, KUBE_UPLOAD_BUFFER);
+    /* the receive buffer, also per transfer: 16 KiB by default; a reply
+     * (an object, a page of a list) is read in 4 KiB pieces instead, which
+     * costs a few more write callbacks; watch streams keep the default */
+    if (!rq->stream)
+        curl_easy_setopt(h->easy, CURLOPT_BUFFERSIZE, KUBE_RECV_BUFFER);
     if (c->openssl)
         curl_easy_setopt(h->easy, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb);
     curl_easy_setopt(h->easy, CURLOPT_PROTOCOLS_STR, "https,http");

@@ -8,13 +8,18 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define RT_RECORDER_STACK (256 * 1024)
 
+/* One queued Event in one allocation: the regarding object as compact
+ * JSON text and the three strings after the struct (a burst of new stacks
+ * queues hundreds; as jansson objects each cost ~3x its text). */
 struct rt_evt {
     struct rt_evt *next;
-    json_t *regarding;
-    char *type, *reason, *note;
+    const char *type, *reason, *note;
+    size_t regarding_len;
+    char regarding[];
 };
 
 struct rt_recorder {
@@ -28,13 +33,35 @@ struct rt_recorder {
     int running;
 };
 
-static void evt_free(struct rt_evt *e)
+/* NULL on OOM or when regarding cannot be serialised. */
+static struct rt_evt *evt_new(const json_t *regarding, const char *type, const char *reason, const char *note)
 {
-    json_decref(e->regarding);
-    free(e->type);
-    free(e->reason);
-    free(e->note);
-    free(e);
+    size_t rl = regarding ? json_dumpb(regarding, NULL, 0, JSON_COMPACT) : 0;
+    size_t tl = strlen(type) + 1, sl = strlen(reason) + 1, nl = strlen(note) + 1;
+    struct rt_evt *e;
+    char *p;
+
+    if (!rl || !(e = malloc(sizeof(*e) + rl + tl + sl + nl)))
+        return NULL;
+    if (json_dumpb(regarding, e->regarding, rl, JSON_COMPACT) != rl) {
+        free(e);
+        return NULL;
+    }
+    e->next = NULL;
+    e->regarding_len = rl;
+    p = e->regarding + rl;
+    e->type = memcpy(p, type, tl);
+    e->reason = memcpy(p + tl, reason, sl);
+    e->note = memcpy(p + tl + sl, note, nl);
+    return e;
+}
+
+static void send_one(struct rt_recorder *r, const struct rt_evt *e)
+{
+    json_t *regarding = json_loadb(e->regarding, e->regarding_len, 0, NULL);
+    if (!regarding || kube_event_emit(r->events, regarding, e->type, e->reason, e->reason, e->note) < 0)
+        op_log(OP_LOG_DEBUG, "event not recorded", "error", regarding ? op_err_last() : "out of memory", NULL);
+    json_decref(regarding);
 }
 
 static void *recorder_main(void *p)
@@ -53,15 +80,14 @@ static void *recorder_main(void *p)
             r->tail = NULL;
         r->len--;
         pthread_mutex_unlock(&r->mu);
-        if (kube_event_emit(r->events, e->regarding, e->type, e->reason, e->reason, e->note) < 0)
-            op_log(OP_LOG_DEBUG, "event not recorded", "error", op_err_last(), NULL);
-        evt_free(e);
+        send_one(r, e);
+        free(e);
         pthread_mutex_lock(&r->mu);
     }
     while (r->head) {
         struct rt_evt *e = r->head;
         r->head = e->next;
-        evt_free(e);
+        free(e);
     }
     r->tail = NULL;
     pthread_mutex_unlock(&r->mu);
@@ -95,17 +121,10 @@ int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char 
 void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type, const char *reason,
                       const char *note)
 {
-    struct rt_evt *e;
-    if (!r || !(e = calloc(1, sizeof(*e)))) {
-        json_decref(regarding);
+    struct rt_evt *e = r && type && reason && note ? evt_new(regarding, type, reason, note) : NULL;
+    json_decref(regarding);
+    if (!e)
         return;
-    }
-    e->regarding = regarding;
-    e->type = op_strdup(type);
-    e->reason = op_strdup(reason);
-    e->note = op_strdup(note);
-    if (!e->regarding || !e->type || !e->reason || !e->note)
-        goto drop;
     pthread_mutex_lock(&r->mu);
     if (r->len >= RT_RECORDER_QUEUE_MAX || r->stop || !r->running) {
         pthread_mutex_unlock(&r->mu);
@@ -121,7 +140,7 @@ void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type
     pthread_mutex_unlock(&r->mu);
     return;
 drop:
-    evt_free(e);
+    free(e);
 }
 
 void rt_recorder_free(struct rt_recorder *r)
