@@ -39,7 +39,7 @@ kubectl wait --for=condition=Established --timeout=60s crd/observabilitystacks.c
 TMP=$(mktemp -d /tmp/xl-cold.XXXXXX)
 PID= SPID= NS=
 cleanup() {
-	[[ -n $PID ]] && { kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	[[ -n $PID ]] && { pkill -TERM -P "$PID" 2>/dev/null; kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; }
 	[[ -n $SPID ]] && kill "$SPID" 2>/dev/null
 	[[ -n $NS ]] && kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
 	rm -rf "$TMP"
@@ -109,6 +109,7 @@ start_ctl() { # start_ctl BINARY LOG [WRAP...]
 	PID=$!
 }
 stop_ctl() {
+	pkill -TERM -P "$PID" 2>/dev/null # a PROFILE wrapper's child (heaptrack, perf)
 	kill -TERM "$PID" 2>/dev/null
 	wait "$PID" 2>/dev/null
 	PID=
