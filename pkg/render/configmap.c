@@ -59,14 +59,13 @@ static int build_cm(struct render_configmap *cm, enum render_cm_kind kind, const
     return 0;
 }
 
-/* Stores one rendered document (text, taken; rc its renderer's result) in
- * data under the key "<namespace>-<name>-<suffix>". */
-static int add_doc(json_t *data, const struct spec_stack *s, int rc, char *text, const char *suffix)
+/* Stores one rendered document (text, taken) in data under the key
+ * "<namespace>-<name>-<suffix>". */
+static int add_doc(json_t *data, const struct spec_stack *s, char *text, const char *suffix)
 {
     char *key = NULL;
+    int rc;
 
-    if (rc < 0)
-        goto out;
     if (!(key = op_asprintf("%s-%s-%s", s->meta.namespace, s->meta.name, suffix))) {
         rc = op_err_set(OP_ENOMEM, "out of memory");
         goto out;
@@ -87,7 +86,7 @@ int render_stack_opts(struct render_output **out, const struct spec_stack *s, co
 {
     struct render_output *o = calloc(1, sizeof(*o));
     json_t *ds_data = json_object(), *db_data = json_object();
-    char *all = NULL, *text = NULL;
+    char *all = NULL, *text;
     char hex[65];
     int rc = OP_ENOMEM;
 
@@ -100,17 +99,14 @@ int render_stack_opts(struct render_output **out, const struct spec_stack *s, co
 
     if (!(o->datasources = render_datasources_doc(s)))
         goto oom;
-    rc = render__datasources_yaml(&text, o->datasources, opt);
-    if ((rc = add_doc(ds_data, s, rc, text, "datasources.yaml")) < 0)
+    if ((rc = render__datasources_yaml(&text, o->datasources, opt)) < 0 ||
+        (rc = add_doc(ds_data, s, text, "datasources.yaml")) < 0)
         goto out;
     /* Only what the dashboard sidecar loads: it writes every key into the
      * dashboards folder, where a provider file is never read. */
-    if (s->dashboards.service_overview) {
-        text = NULL;
-        rc = render_dashboard_json(&text, s);
-        if ((rc = add_doc(db_data, s, rc, text, "service-overview.json")) < 0)
-            goto out;
-    }
+    if (s->dashboards.service_overview &&
+        ((rc = render_dashboard_json(&text, s)) < 0 || (rc = add_doc(db_data, s, text, "service-overview.json")) < 0))
+        goto out;
 
     rc = build_cm(&o->cms[RENDER_CM_DATASOURCES], RENDER_CM_DATASOURCES, s, "grafana-datasources",
                   &s->grafana.datasource_labels, ds_data);
