@@ -480,12 +480,19 @@ struct req {
     int refresh_creds;
 };
 
+/* A Lease request (leader election): the write fence and the in-flight
+ * limit leave it alone. */
+static int is_lease(const struct req *rq)
+{
+    return strstr(rq->path, "/apis/coordination.k8s.io/") != NULL;
+}
+
 /* The request timeout for rq under the write fence: c->timeout_ms, cut to
  * end at the fence's deadline; 0 when the deadline has passed (do not send). */
 static long fenced_timeout_ms(const struct kube_client *c, const struct req *rq)
 {
     int64_t dl, left;
-    if (!c->fence || !strcmp(rq->method, "GET") || strstr(rq->path, "/apis/coordination.k8s.io/"))
+    if (!c->fence || !strcmp(rq->method, "GET") || is_lease(rq))
         return c->timeout_ms;
     if ((dl = c->fence(c->fence_payload)) < 0)
         return c->timeout_ms;
@@ -772,7 +779,7 @@ static int cancelled_err(const struct req *rq, struct kube_status *st)
  * its lifetime, and the leader's renewal must not queue behind work. */
 static int limited(const struct req *rq)
 {
-    return !rq->stream && !strstr(rq->path, "/apis/coordination.k8s.io/");
+    return !rq->stream && !is_lease(rq);
 }
 
 /* Waits for a slot under the in-flight limit; nonzero when cancelled. */
@@ -780,10 +787,8 @@ static int slot_take(struct kube_client *c)
 {
     int cancelled;
     pthread_mutex_lock(&c->wait_lock);
-    while (!(cancelled = atomic_load(&c->cancelled)) && !kube__limiter_may_start(&c->lim))
+    while (!(cancelled = atomic_load(&c->cancelled)) && !kube__limiter_start(&c->lim))
         pthread_cond_wait(&c->wait_cond, &c->wait_lock);
-    if (!cancelled)
-        c->lim.in_flight++;
     pthread_mutex_unlock(&c->wait_lock);
     return cancelled;
 }

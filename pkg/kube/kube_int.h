@@ -17,8 +17,8 @@ struct kube__limiter {
     int64_t last_cut_ms; /* op_mono_ms() of the last halving */
 };
 void kube__limiter_init(struct kube__limiter *l, int ceiling);
-/* Another limited request may be sent now. */
-int kube__limiter_may_start(const struct kube__limiter *l);
+/* 1 and the request counted in flight when another may be sent now, else 0. */
+int kube__limiter_start(struct kube__limiter *l);
 /* A limited request sent at started_ms ended with HTTP code (0: no answer). */
 void kube__limiter_done(struct kube__limiter *l, int code, int64_t started_ms, int64_t now_ms);
 

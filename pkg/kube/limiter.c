@@ -16,9 +16,12 @@ void kube__limiter_init(struct kube__limiter *l, int ceiling)
     l->last_cut_ms = INT64_MIN;
 }
 
-int kube__limiter_may_start(const struct kube__limiter *l)
+int kube__limiter_start(struct kube__limiter *l)
 {
-    return l->in_flight < (int)l->limit;
+    if (l->in_flight >= (int)l->limit)
+        return 0;
+    l->in_flight++;
+    return 1;
 }
 
 void kube__limiter_done(struct kube__limiter *l, int code, int64_t started_ms, int64_t now_ms)

@@ -1103,11 +1103,10 @@ TEST(apf_limiter_cuts_once_per_round_trip)
 {
     struct kube__limiter l;
     kube__limiter_init(&l, 16);
-    for (int i = 0; i < 16; i++) {
-        ASSERT_TRUE(kube__limiter_may_start(&l));
-        l.in_flight++;
-    }
-    ASSERT_TRUE(!kube__limiter_may_start(&l));
+    for (int i = 0; i < 16; i++)
+        ASSERT_TRUE(kube__limiter_start(&l));
+    ASSERT_TRUE(!kube__limiter_start(&l));
+    ASSERT_EQ(l.in_flight, 16);
     for (int i = 0; i < 16; i++) /* all sent at t=100, answered 429 at t=200.. */
         kube__limiter_done(&l, 429, 100, 200 + i);
     ASSERT_EQ((int)l.limit, 8);
