@@ -868,7 +868,7 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     struct kube_config_opts co = {0};
     char *lease_ns = NULL;
     char buf[32];
-    int err = OP_ERR;
+    int err = OP_ERR, concurrent;
 
     co.kubeconfig = opts->kubeconfig;
     co.context = opts->context;
@@ -886,10 +886,11 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     if (opts->workers <= 0)
         opts->workers = ctl_default_workers(op_cpu_count());
     /* one idle connection per concurrent request: a worker applies a
-     * stack's two ConfigMaps at once; plus watches, Events and the Lease */
-    kube_client_set_pool_max(m->client, (size_t)opts->workers * 2 + 4);
-    /* as many in flight as that at most; fewer while APF answers 429 */
-    kube_client_set_max_in_flight(m->client, opts->workers * 2 + 4);
+     * stack's two ConfigMaps at once; plus watches, Events and the Lease.
+     * As many in flight at most; fewer while APF answers 429. */
+    concurrent = opts->workers * 2 + 4;
+    kube_client_set_pool_max(m->client, (size_t)concurrent);
+    kube_client_set_max_in_flight(m->client, concurrent);
 
     m->metrics = rt_metrics_new();
     m->seen_gen = op_map_new(NULL);
