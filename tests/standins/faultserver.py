@@ -22,13 +22,13 @@ certificate) are tests/standins/standin.py with --tls-cert/--tls-key.
 """
 import argparse
 import json
-import os
 import socket
 import struct
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from standin import serve  # same folder: on sys.path when run as a script
 
 MODES = ("hang", "reset", "garbage", "rawbytes", "huge", "401", "403", "500")
 
@@ -128,28 +128,7 @@ def main():
     srv.lock = threading.Lock()
     srv.counts = {}
     srv.huge_bytes = args.huge_mib << 20
-    port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.port_file)
-    print("PORT %d" % port, flush=True)
-
-    parent = os.getppid()
-
-    def watch_parent():
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(srv, args.port_file)
 
 
 if __name__ == "__main__":

@@ -518,6 +518,34 @@ class Handler(BaseHTTPRequestHandler):
             "periodUnit": "nanoseconds"}]})
 
 
+def serve(srv, port_file):
+    """Announces srv's port (PORT line on stdout, and port_file written
+    atomically when given), serves until interrupted, and never outlives the
+    test that started it (a killed test reparents us: exit). Shared with
+    faultserver.py. Returns 0."""
+    port = srv.server_address[1]
+    if port_file:
+        tmp = port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, port_file)
+    print("PORT %d" % port, flush=True)
+    parent = os.getppid()
+
+    def watch_parent():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--kind", required=True, choices=["tempo", "loki", "pyroscope", "mimir", "all"])
@@ -550,29 +578,7 @@ def main():
         ctx.load_cert_chain(args.tls_cert, args.tls_key)
         # handshake in the handler thread, not in accept()
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
-    port = srv.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.port_file)
-    print("PORT %d" % port, flush=True)
-
-    # never outlive the test that started us (killed test → reparented)
-    parent = os.getppid()
-
-    def watch_parent():
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(0)
-
-    threading.Thread(target=watch_parent, daemon=True).start()
-    try:
-        srv.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return serve(srv, args.port_file)
 
 
 if __name__ == "__main__":
