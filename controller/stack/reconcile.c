@@ -431,9 +431,8 @@ static void add_warning(struct sig_out *o, const char *text)
  * prober re-enqueues key when they finish. Borrows ps: the pass keeps it
  * for the link check and wipes it in pass_cleanup. */
 static int probe_signals(struct ctl_manager *m, const char *key, int64_t interval_ms, struct sig_out *outs,
-                         size_t n, struct ctl_probe_set *pset, int build_rc, const char *build_err)
+                         size_t n, const struct ctl_probe_set *ps, int build_rc, const char *build_err)
 {
-    struct ctl_probe_set ps = *pset; /* shallow: max_age_ms is set on the copy */
     struct probe_result r[SPEC_SIGNAL_COUNT];
     int waiting[SPEC_SIGNAL_COUNT] = {0};
     char run_err[256] = "";
@@ -452,19 +451,19 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
         int done[SPEC_SIGNAL_COUNT];
         size_t idx[SPEC_SIGNAL_COUNT], nrun = 0;
         int64_t wait = PROBE_WAIT_MS;
-        for (size_t k = 0; k < ps.n; k++) {
+        for (size_t k = 0; k < ps->n; k++) {
+            if (ps->prefailed[k]) {
+                r[k] = ps->pre[k];
+                continue;
+            }
+            if (ps->targets[k].timeout_ms > 0 && ps->targets[k].timeout_ms < wait)
+                wait = ps->targets[k].timeout_ms;
+            idx[nrun] = k;
+            run[nrun] = ps->targets[k];
             /* a result as old as the stack's own verify interval is as fresh
              * as periodic re-verification promises; sharing it for that long
              * makes probes per interval equal distinct backends, not stacks */
-            ps.targets[k].max_age_ms = interval_ms;
-            if (ps.prefailed[k]) {
-                r[k] = ps.pre[k];
-                continue;
-            }
-            if (ps.targets[k].timeout_ms > 0 && ps.targets[k].timeout_ms < wait)
-                wait = ps.targets[k].timeout_ms;
-            idx[nrun] = k;
-            run[nrun++] = ps.targets[k];
+            run[nrun++].max_age_ms = interval_ms;
         }
         rc = m->env.probe(m->env.ctx, key, run, nrun, got, done, wait);
         if (rc < 0) {
@@ -475,7 +474,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
                     r[idx[j]] = got[j];
                     if (!got[j].cached)
                         rt_metric_observe(m->m_probe_time,
-                                           (const char *[]){spec_signal_name((enum spec_signal)ps.targets[idx[j]].signal)},
+                                           (const char *[]){spec_signal_name((enum spec_signal)ps->targets[idx[j]].signal)},
                                            (double)got[j].latency_ms / 1000.0);
                 } else {
                     waiting[idx[j]] = 1;
@@ -486,19 +485,19 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
     }
     for (size_t i = 0; i < n; i++) {
         size_t k = 0;
-        while (k < ps.n && ps.targets[k].signal != (int)outs[i].sig)
+        while (k < ps->n && ps->targets[k].signal != (int)outs[i].sig)
             k++;
-        if (k < ps.n && waiting[k]) {
+        if (k < ps->n && waiting[k]) {
             char red[192];
-            probe_url_redact(ps.targets[k].url, red, sizeof(red));
+            probe_url_redact(ps->targets[k].url, red, sizeof(red));
             snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
             snprintf(outs[i].message, sizeof(outs[i].message), "%s: check in progress", red);
-        } else if (k < ps.n && ps.prefailed[k]) {
+        } else if (k < ps->n && ps->prefailed[k]) {
             /* a credential or CA that cannot be read: SecretNotFound */
             outs[i].reachable = 0;
             snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", r[k].reason);
             snprintf(outs[i].message, sizeof(outs[i].message), "%s", r[k].message);
-        } else if (rc < 0 || k == ps.n) {
+        } else if (rc < 0 || k == ps->n) {
             snprintf(outs[i].reason, sizeof(outs[i].reason), "%s", CTL_REASON_PROBE_PENDING);
             snprintf(outs[i].message, sizeof(outs[i].message), "%s", run_err);
         } else {
@@ -509,11 +508,11 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
             snprintf(outs[i].version, sizeof(outs[i].version), "%s", r[k].version);
         }
         /* a '$' in a credential is truncated by Grafana's $__file{} expansion */
-        if (k < ps.n && ps.dollar_in_secret[k]) {
+        if (k < ps->n && ps->dollar_in_secret[k]) {
             outs[i].dollar = 1;
             add_warning(&outs[i], "the credential contains '$', which Grafana's $__file{} expansion truncates");
         }
-        if (k < ps.n && ps.insecure[k]) {
+        if (k < ps->n && ps->insecure[k]) {
             outs[i].insecure = 1;
             add_warning(&outs[i], "tls.insecureSkipVerify is set, so the backend's certificate is not verified");
         }
@@ -818,7 +817,7 @@ struct pass {
     int default_conflict;           /* the UIDConflict is a second default data source */
     char *stall_msg;
     struct render_output *ro;
-    struct ctl_probe_set ps;        /* resolved credentials (wiped by probe_signals / cleanup) */
+    struct ctl_probe_set ps;        /* resolved credentials (wiped by pass_cleanup) */
     int ps_rc;
     char ps_err[256];
     int apply_err, writes, probes_pending, wrote_status, new_gen;
