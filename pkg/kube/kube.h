@@ -507,6 +507,7 @@ struct kube_watch_stats {
     uint64_t bookmarks;   /* BOOKMARK events */
     uint64_t events;      /* ADDED/MODIFIED/DELETED events from the server */
     uint64_t errors;      /* failures that led to a backoff */
+    uint64_t store_bytes; /* heap the stored objects hold now (entries, not the table) */
 };
 void kube_watch_get_stats(struct kube_watch *w, struct kube_watch_stats *out);
 

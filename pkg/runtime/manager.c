@@ -47,6 +47,7 @@ struct rt_manager {
 
     struct rt_metric *m_total, *m_errors, *m_time, *m_active;
     struct rt_metric *m_depth, *m_adds, *m_retries, *m_rest, *m_leader;
+    struct rt_metric *m_store; /* crosslink_informer_store_bytes */
 };
 
 /* ---- informers ------------------------------------------------------------ */
@@ -365,6 +366,18 @@ static void collect(struct rt_metrics *reg, void *payload)
     rt_metric_set(m->m_depth, nm, (double)st.depth);
     rt_metric_set(m->m_adds, nm, (double)st.adds_total);
     rt_metric_set(m->m_retries, nm, (double)st.retries_total);
+    for (int k = 0; k < m->n_inf; k++) {
+        const char *res = m->inf[k].o.resource->plural;
+        struct kube_watch_stats ws;
+        double bytes = 0;
+        for (size_t i = 0; i < m->n_ns; i++) {
+            if (!m->inf[k].w[i])
+                continue;
+            kube_watch_get_stats(m->inf[k].w[i], &ws);
+            bytes += (double)ws.store_bytes;
+        }
+        rt_metric_set(m->m_store, (const char *[]){res ? res : "", NULL}, bytes);
+    }
     if (m->o.collect)
         m->o.collect(reg, m->o.collect_payload);
     if (!m->leader && m->o.lease_name)
@@ -399,8 +412,11 @@ static int register_metrics(struct rt_manager *m)
                                       "indicates backup, 1 indicates master. 'name' is the string used to "
                                       "identify the lease.",
                                       nm, NULL, 0);
+    m->m_store = rt_metrics_register(r, RT_METRIC_GAUGE, "crosslink_informer_store_bytes",
+                                     "Heap bytes the informer cache's stored objects hold, per resource",
+                                     (const char *[]){"resource", NULL}, NULL, 0);
     if (!m->m_total || !m->m_errors || !m->m_time || !m->m_active || !m->m_depth || !m->m_adds ||
-        !m->m_retries || !m->m_rest || !m->m_leader)
+        !m->m_retries || !m->m_rest || !m->m_leader || !m->m_store)
         return OP_ENOMEM;
     /* controller-runtime exposes these at 0 from the start */
     rt_metric_add(m->m_errors, (const char *[]){m->o.name}, 0);

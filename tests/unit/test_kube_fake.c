@@ -790,6 +790,77 @@ static void run_paged_relist(int *test_failed_, int expire)
     fake_stop(&f);
 }
 
+/* Objects of every metadata shape come back from the store as they were
+ * listed, although the store leaves out the members that repeat the key
+ * and resourceVersion. */
+static const char LIST_SHAPES[] =
+    "{\"kind\":\"ConfigMapList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"30\"},\"items\":["
+    "{\"metadata\":{\"name\":\"bare\",\"namespace\":\"ns\",\"resourceVersion\":\"21\"}},"
+    "{\"metadata\":{\"name\":\"full\",\"namespace\":\"ns\",\"resourceVersion\":\"22\",\"uid\":\"u-1\","
+    "\"labels\":{\"app\":\"x\",\"name\":\"bare\"}},\"data\":{\"namespace\":\"ns\",\"k\":\"v\"}},"
+    "{\"metadata\":{\"name\":\"norv\",\"namespace\":\"other\"}},"
+    "{\"metadata\":{\"name\":\"cluster\",\"namespace\":\"\",\"resourceVersion\":\"23\"}},"
+    "{\"metadata\":{\"name\":\"cluster2\",\"resourceVersion\":\"24\"},\"binaryData\":{}}]}";
+
+static void h_list_shapes(struct fake *f, int fd, const char *method, const char *target,
+                          const char *headers, const char *body)
+{
+    (void)f;
+    (void)method;
+    (void)headers;
+    (void)body;
+    if (!strstr(target, "watch=1")) {
+        respond(fd, 200, NULL, LIST_SHAPES);
+        return;
+    }
+    stream_start(fd);
+    hold_open(f, fd);
+}
+
+TEST(store_returns_each_object_as_listed_and_holds_less_than_its_text)
+{
+    static const char *keys[] = {"ns/bare", "ns/full", "other/norv", "cluster", "cluster2"};
+    struct fake f;
+    struct kube_client *c;
+    struct kube_watch *w = NULL;
+    struct kube_watch_opts o = {0};
+    struct kube_watch_stats s;
+    json_t *list = json_loads(LIST_SHAPES, 0, NULL), *items = json_object_get(list, "items");
+    size_t text = 0;
+
+    ASSERT_TRUE(json_array_size(items) == 5);
+    ASSERT_OK(fake_start(&f, h_list_shapes));
+    c = fake_client(&f, "{token: t}");
+    o.resource = &KUBE_RES_CONFIGMAP;
+    o.initial = KUBE_INITIAL_LIST;
+    ASSERT_OK(kube_watch_start(&w, c, &o));
+    ASSERT_OK(kube_watch_wait_synced(w, 10000));
+    ASSERT_EQ(kube_watch_count(w), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_t *want = json_copy(json_array_get(items, i)), *got = kube_watch_get(w, keys[i]);
+        json_object_set_new(want, "apiVersion", json_string("v1"));
+        json_object_set_new(want, "kind", json_string("ConfigMap"));
+        text += json_dumpb(want, NULL, 0, JSON_COMPACT) + strlen(keys[i]) + 1;
+        if (!got || !json_equal(got, want)) {
+            char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+            fprintf(stderr, "  %s: got %s\n", keys[i], g ? g : "(none)");
+            free(g);
+            ASSERT_TRUE(0);
+        }
+        json_decref(want);
+        json_decref(got);
+    }
+    /* the entries hold less than key + object text (headers included):
+     * name, namespace and resourceVersion are not stored twice */
+    kube_watch_get_stats(w, &s);
+    ASSERT_TRUE(s.store_bytes > 0);
+    ASSERT_TRUE(s.store_bytes < text);
+    kube_watch_free(w);
+    kube_client_free(c);
+    fake_stop(&f);
+    json_decref(list);
+}
+
 TEST(relist_transforms_each_page_before_fetching_the_next)
 {
     run_paged_relist(test_failed_, 0);

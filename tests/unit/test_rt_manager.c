@@ -218,6 +218,7 @@ TEST(manager_result_semantics_and_metrics)
     ASSERT_CONTAINS(text, "controller_runtime_active_workers{controller=\"test\"} 0\n");
     ASSERT_CONTAINS(text, "workqueue_retries_total{name=\"test\"} 3\n"); /* 2 errors + 1 requeue */
     ASSERT_CONTAINS(text, "workqueue_depth{name=\"test\"} 0\n");
+    ASSERT_CONTAINS(text, "crosslink_informer_store_bytes{resource=\"\"} 0\n"); /* no client: no watches */
     free(text);
     rt_manager_free(m);
     rt_metrics_free(reg);
