@@ -1144,77 +1144,81 @@ static void forget_stack(struct ctl_manager *m, const char *key)
 
 int ctl_reconcile(struct ctl_manager *m, const char *key, int64_t *requeue_after_ms)
 {
-    struct pass p;
+    /* on the heap: ~27 KiB (a condition message buffer per signal) that a
+     * worker's stack would keep resident for good once touched */
+    struct pass *p = calloc(1, sizeof(*p));
     int err;
 
     *requeue_after_ms = 0;
-    memset(&p, 0, sizeof(p));
-    p.m = m;
-    p.key = key;
-    spec_errors_init(&p.errs);
-    if (!(p.obj = m->env.get_stack(m->env.ctx, key))) {
+    if (!p)
+        return OP_ENOMEM;
+    p->m = m;
+    p->key = key;
+    spec_errors_init(&p->errs);
+    if (!(p->obj = m->env.get_stack(m->env.ctx, key))) {
         forget_stack(m, key);
-        return OP_OK;
-    }
-    if (json_object_get(json_object_get(p.obj, "metadata"), "deletionTimestamp"))
         goto out_ok;
-    p.ns = kube_obj_namespace(p.obj);
-    p.name = kube_obj_name(p.obj);
-    p.uid = kube_obj_uid(p.obj);
-    p.rv = kube_obj_resource_version(p.obj);
-    p.gen = json_integer_value(json_object_get(json_object_get(p.obj, "metadata"), "generation"));
-    snprintf(p.genbuf, sizeof(p.genbuf), "%lld", (long long)p.gen);
-    snprintf(p.mk, sizeof(p.mk), "st/%s", key);
-    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", p.genbuf, "rv", p.rv ? p.rv : "", NULL);
+    }
+    if (json_object_get(json_object_get(p->obj, "metadata"), "deletionTimestamp"))
+        goto out_ok;
+    p->ns = kube_obj_namespace(p->obj);
+    p->name = kube_obj_name(p->obj);
+    p->uid = kube_obj_uid(p->obj);
+    p->rv = kube_obj_resource_version(p->obj);
+    p->gen = json_integer_value(json_object_get(json_object_get(p->obj, "metadata"), "generation"));
+    snprintf(p->genbuf, sizeof(p->genbuf), "%lld", (long long)p->gen);
+    snprintf(p->mk, sizeof(p->mk), "st/%s", key);
+    op_log(OP_LOG_DEBUG, "reconcile", "stack", key, "generation", p->genbuf, "rv", p->rv ? p->rv : "", NULL);
 
-    if ((err = step_decode(&p)) < 0)
+    if ((err = step_decode(p)) < 0)
         goto out;
-    if ((err = step_claims(&p)) < 0 && err == OP_ENOMEM)
+    if ((err = step_claims(p)) < 0 && err == OP_ENOMEM)
         goto out;
-    if ((err = step_provision_and_probe(&p)) < 0)
+    if ((err = step_provision_and_probe(p)) < 0)
         goto out;
-    if (p.probes_pending > 0 && p.apply_err == OP_OK) {
+    if (p->probes_pending > 0 && p->apply_err == OP_OK) {
         /* the status waits for the probes: one write when they end (the
          * prober re-enqueues this stack), not a ProbePending write first */
-        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", p.genbuf, NULL);
+        op_log(OP_LOG_DEBUG, "probes pending", "stack", key, "generation", p->genbuf, NULL);
         goto requeue;
     }
-    if ((err = step_links(&p)) < 0)
+    if ((err = step_links(p)) < 0)
         goto out;
-    if ((err = step_conditions(&p)) < 0)
+    if ((err = step_conditions(p)) < 0)
         goto out;
     if (err > 0) {
-        op_log(OP_LOG_DEBUG, "link check pending", "stack", key, "generation", p.genbuf, NULL);
-        if ((err = p.apply_err) < 0)
+        op_log(OP_LOG_DEBUG, "link check pending", "stack", key, "generation", p->genbuf, NULL);
+        if ((err = p->apply_err) < 0)
             goto out;
-        if (p.links.wait_ms > 0) {
+        if (p->links.wait_ms > 0) {
             /* the round's end re-enqueues us; this is the bound */
-            *requeue_after_ms = p.links.wait_ms;
+            *requeue_after_ms = p->links.wait_ms;
             goto out_ok;
         }
         goto requeue;
     }
-    if ((err = step_write_status(&p)) < 0)
+    if ((err = step_write_status(p)) < 0)
         goto out;
     if (err > 0)
         goto out_ok;
-    step_record(&p);
-    if (p.writes) {
+    step_record(p);
+    if (p->writes) {
         char wb[16];
-        snprintf(wb, sizeof(wb), "%d", p.writes);
-        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", p.genbuf, "writes", wb, NULL);
+        snprintf(wb, sizeof(wb), "%d", p->writes);
+        op_log(OP_LOG_DEBUG, "reconciled", "stack", key, "generation", p->genbuf, "writes", wb, NULL);
     }
-    if ((err = p.apply_err) < 0)
+    if ((err = p->apply_err) < 0)
         goto out;
 requeue:
-    if (!p.stall_reason) {
-        int64_t iv = effective_interval_ms(m, p.s, p.view);
+    if (!p->stall_reason) {
+        int64_t iv = effective_interval_ms(m, p->s, p->view);
         if (iv > 0)
             *requeue_after_ms = iv;
     }
 out_ok:
     err = OP_OK;
 out:
-    pass_cleanup(&p);
+    pass_cleanup(p);
+    free(p);
     return err;
 }
