@@ -446,7 +446,7 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
     } else if ((rc = build_rc) < 0) {
         snprintf(run_err, sizeof(run_err), "probe failed to run: %s", build_err);
     } else {
-        struct probe_target run[SPEC_SIGNAL_COUNT];
+        struct probe_target run[SPEC_SIGNAL_COUNT] = {0}; /* GCC cannot see nrun bound the reads */
         struct probe_result got[SPEC_SIGNAL_COUNT];
         int done[SPEC_SIGNAL_COUNT];
         size_t idx[SPEC_SIGNAL_COUNT], nrun = 0;
