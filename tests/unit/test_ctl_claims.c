@@ -31,8 +31,11 @@ static json_t *stack(const char *ns, const char *name, const char *spec_json)
 
 static struct ctl_claim *claim(const char *ns, const char *name, const char *spec_json)
 {
+    char key[128];
     json_t *o = stack(ns, name, spec_json);
-    struct ctl_claim *c = o ? ctl_claim_build(o) : NULL;
+    struct ctl_claim *c;
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
+    c = o ? ctl_claim_build(key, o) : NULL;
     json_decref(o);
     return c;
 }
@@ -207,9 +210,10 @@ TEST(stack_transform_round_trip)
     ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_object_get(view, "spec"), "metrics"), "uid")),
                   "mimir");
     /* claims come from the compact form too */
-    struct ctl_claim *c = ctl_claim_build(t);
+    struct ctl_claim *c = ctl_claim_build("t1/a", t);
     ASSERT_TRUE(c != NULL);
-    ASSERT_STR_EQ(c->uids[0], "mimir");
+    ASSERT_STR_EQ(ctl_claim_str(c, c->uids[0]), "mimir");
+    ASSERT_STR_EQ(ctl_claim_str(c, c->key), "t1/a");
     ctl_claim_free(c);
     json_decref(view);
     json_decref(sum);
@@ -340,7 +344,7 @@ static int visit(const char *key, void *claim, void *payload)
 static const char *met(struct ctl_manager *m, const char *key, char *out, size_t n)
 {
     struct visits v = {0};
-    const struct ctl_claim *c = op_map_get(m->claims, key);
+    const struct ctl_claim *c = ctl_claims_get(m, key);
     out[0] = '\0';
     if (!c)
         return "(no claims)";
@@ -360,27 +364,12 @@ static const char *met(struct ctl_manager *m, const char *key, char *out, size_t
     return out;
 }
 
-/* Distinct tokens of c: the index entries it owns alone when nothing else
- * shares them. */
-static size_t distinct_toks(const struct ctl_claim *c)
-{
-    size_t n = 0;
-    for (unsigned i = 0; i < c->ntoks; i++)
-        n += i == 0 || c->toks[i] != c->toks[i - 1];
-    return n;
-}
-
 static int put(struct ctl_manager *m, const char *ns, const char *name, const char *spec_json)
 {
-    char key[128];
     struct ctl_claim *c = claim(ns, name, spec_json);
-    snprintf(key, sizeof(key), "%s/%s", ns, name);
     if (!c)
         return -1;
-    if (ctl_claims_put(m, key, c) < 0) {
-        ctl_claim_free(c);
-        return -1;
-    }
+    ctl_claims_put(m, c);
     return 0;
 }
 
@@ -398,15 +387,15 @@ TEST(claims_index_finds_the_stack_sharing_a_uid_and_name_once)
         snprintf(name, sizeof(name), "s%d", i);
         ASSERT_OK(put(&m, "t1", name, TWO_SIGNALS));
     }
-    ASSERT_TRUE((s137 = op_map_get(m.claims, "t1/s137")) != NULL);
+    ASSERT_TRUE((s137 = ctl_claims_get(&m, "t1/s137")) != NULL);
     /* dup: the metrics uid AND name of s137 (two shared tokens) */
     snprintf(spec, sizeof(spec), "{\"metrics\":{\"url\":\"http://x\",\"uid\":\"%s\",\"name\":\"%s\"}}",
-             s137->uids[0], s137->names[0]);
+             ctl_claim_str(s137, s137->uids[0]), ctl_claim_str(s137, s137->names[0]));
     ASSERT_OK(put(&m, "t2", "dup", spec));
     ASSERT_STR_EQ(met(&m, "t2/dup", buf, sizeof(buf)), "t1/s137");
     ASSERT_STR_EQ(met(&m, "t1/s137", buf, sizeof(buf)), "t2/dup");
     ASSERT_STR_EQ(met(&m, "t1/s5", buf, sizeof(buf)), "");
-    ASSERT_EQ(ctl_claim_conflict("t2/dup", op_map_get(m.claims, "t2/dup"), "t1/s137", s137, why, sizeof(why)),
+    ASSERT_EQ(ctl_claim_conflict("t2/dup", ctl_claims_get(&m, "t2/dup"), "t1/s137", s137, why, sizeof(why)),
               CTL_CLAIM_UID);
     ASSERT_CONTAINS(why, "t1/s137");
     ctl_claims_fini(&m);
@@ -429,13 +418,14 @@ TEST(claims_index_many_distinct_stacks_meet_nothing)
         struct visits v = {0};
         const struct ctl_claim *c;
         snprintf(key, sizeof(key), "%s/s%d", i % 2 ? "t1" : "t2", i);
-        ASSERT_TRUE((c = op_map_get(m.claims, key)) != NULL);
-        toks += distinct_toks(c);
+        ASSERT_TRUE((c = ctl_claims_get(&m, key)) != NULL);
+        toks += c->ntoks;
         (void)ctl_claims_foreach_sharing(&m, c, visit, &v);
         met_any += v.n;
     }
     ASSERT_EQ(met_any, 0);
-    ASSERT_EQ(op_map_len(m.claim_toks), toks); /* one entry per token, none shared */
+    ASSERT_EQ(m.claim_toks.len, toks); /* one link per token of each claim */
+    ASSERT_EQ(m.claims.len, 2000);
     ctl_claims_fini(&m);
 }
 
@@ -470,12 +460,12 @@ TEST(claims_index_removed_or_edited_stack_is_met_no_more)
     ASSERT_OK(put(&m, "t1", "b", "{\"metrics\":{\"url\":\"http://m\"}}"));
     ASSERT_STR_EQ(met(&m, "t1/a", buf, sizeof(buf)), "");
     ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "");
-    ASSERT_EQ(op_map_len(m.claims), 2);
-    ASSERT_EQ(op_map_len(m.claim_toks), distinct_toks(op_map_get(m.claims, "t1/a")) +
-                                             distinct_toks(op_map_get(m.claims, "t1/b")));
+    ASSERT_EQ(m.claims.len, 2);
+    ASSERT_EQ(m.claim_toks.len, ctl_claims_get(&m, "t1/a")->ntoks + ctl_claims_get(&m, "t1/b")->ntoks);
     ctl_claim_free(ctl_claims_take(&m, "t1/a"));
     ctl_claim_free(ctl_claims_take(&m, "t1/b"));
-    ASSERT_EQ(op_map_len(m.claim_toks), 0);
+    ASSERT_EQ(m.claims.len, 0);
+    ASSERT_EQ(m.claim_toks.len, 0);
     ctl_claims_fini(&m);
 }
 
@@ -495,10 +485,10 @@ TEST(claims_index_token_collision_is_settled_by_the_exact_check)
     ASSERT_OK(put(&m, "t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"" COLLIDING_UID_B "\"}}"));
     /* the precondition: if this fails, claim_tok changed — find a new pair */
     ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "t1/a");
-    ASSERT_EQ(ctl_claim_conflict("t1/b", op_map_get(m.claims, "t1/b"), "t1/a", op_map_get(m.claims, "t1/a"),
+    ASSERT_EQ(ctl_claim_conflict("t1/b", ctl_claims_get(&m, "t1/b"), "t1/a", ctl_claims_get(&m, "t1/a"),
                                  why, sizeof(why)),
               0);
-    ASSERT_EQ(ctl_claim_conflict("t1/a", op_map_get(m.claims, "t1/a"), "t1/b", op_map_get(m.claims, "t1/b"),
+    ASSERT_EQ(ctl_claim_conflict("t1/a", ctl_claims_get(&m, "t1/a"), "t1/b", ctl_claims_get(&m, "t1/b"),
                                  why, sizeof(why)),
               0);
     ASSERT_STR_EQ(why, "");
