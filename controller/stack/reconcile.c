@@ -90,8 +90,9 @@ struct claim_src {
 };
 
 /* Fills toks with the claim's tokens, one per way it can collide with
- * another claim in ctl_claim_conflict, sorted and without repeats (one uid
- * may serve two signals): returns their count. */
+ * another claim in ctl_claim_conflict, sorted and without repeats (two of
+ * its values may hash alike; the decoder already refuses one uid or name
+ * for two signals): returns their count. */
 static unsigned claim_tokens(const struct claim_src *s, uint32_t toks[CLAIM_MAX_TOKS])
 {
     unsigned n = 0, d = 0;
