@@ -463,15 +463,13 @@ static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t
         /* GenerationChanged predicate: status-only updates (our own
          * writes) do not enqueue, spec changes and deletion do. */
         if (seen != want) {
-            struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(obj);
+            struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(key, obj);
             enqueue = 1;
             (void)op_map_put(m->seen_gen, key, (void *)want);
             enqueue_overlapping(m, key, old);
             ctl_claim_free(old);
-            if (nc && ctl_claims_put(m, key, nc) < 0) {
-                ctl_claim_free(nc);
-                nc = NULL;
-            }
+            if (nc)
+                ctl_claims_put(m, nc); /* m->claims owns nc now; still read under m->mu */
             enqueue_overlapping(m, key, nc);
         }
     }

@@ -70,36 +70,57 @@ struct ctl_memo {
     char seen_rv[32]; /* resourceVersion of the last of them ("" = DELETED) */
 };
 
-/* A stack's claims on its Grafana (uids, names, default, dashboard uid),
- * derived from its spec when the informer delivers it. */
-struct ctl_claim {
-    char *rv;
-    int64_t created_s;
-    char *ds_sig; /* "k=v,k=v" of spec.grafana.datasourceLabels */
-    char *db_sig;
-    int64_t org_id; /* spec.grafana.orgId: UIDs, names, the default and
-                       dashboard UIDs only collide within one org */
-    char *uids[4];
-    char *names[4];
-    int is_default;
-    int default_sig; /* enum spec_signal claiming the default, -1 none */
-    char *dash_uid; /* NULL when no dashboard */
-    /* 32-bit hashes of what can collide (sig + uid, sig + name, sig +
-     * default, dashboard sig + uid), sorted: claims that share none cannot
-     * conflict, which ctl_claim_conflict checks first (each reconcile and
-     * each spec change compares a stack with every other one) */
-    uint32_t toks[10];
-    unsigned ntoks;
-    /* set while the claim is in m->claims (claims_index.c): the stack key,
-     * and for each distinct token toks[i] the next claim holding it */
-    char *key;
-    struct ctl_claim *tok_next[10];
+/* A link of the claims' two intrusive hash tables (struct ctl_claim_tab,
+ * claims_index.c): a claim's own entry in m->claims (hash: op_hash32 of its
+ * key) and the entry of each of its tokens in m->claim_toks (hash: the
+ * token itself). Lives inside the claim; set while the claim is recorded. */
+struct ctl_claim_link {
+    struct ctl_claim_link *next; /* the next link of its bucket */
+    uint32_t hash;
+    uint32_t idx; /* a token's link: its index in ctl_claim.toks (how the
+                     index finds the claim holding it); 0 for ctl_claim.self */
 };
 
-/* Builds a stack's claims from the (cached) object; NULL when its spec does
- * not decode (an invalid stack claims nothing). Free with ctl_claim_free. */
-struct ctl_claim *ctl_claim_build(const json_t *obj);
+/* A chained hash table of ctl_claim_links it does not own: a power-of-two
+ * bucket array, doubled when it holds more links than buckets. */
+struct ctl_claim_tab {
+    struct ctl_claim_link **b;
+    size_t nb;  /* buckets */
+    size_t len; /* links held */
+};
+
+/* A stack's claims on its Grafana (uids, names, default, dashboard uid),
+ * derived from its spec when the informer delivers it. One allocation
+ * (ctl_claim_build, ctl_claim_free): the struct, then its tokens, then its
+ * strings, which the uint32_t string fields locate as offsets from the
+ * claim's start, 0 for none (read them with ctl_claim_str). */
+struct ctl_claim {
+    struct ctl_claim_link self; /* its entry in m->claims, keyed by key */
+    int64_t created_s;
+    int64_t org_id;    /* spec.grafana.orgId: UIDs, names, the default and
+                          dashboard UIDs only collide within one org */
+    uint32_t key;      /* the stack's "namespace/name" */
+    uint32_t ds_sig;   /* "k=v,k=v" of spec.grafana.datasourceLabels */
+    uint32_t db_sig;   /* the same of spec.grafana.dashboardLabels */
+    uint32_t uids[4];  /* per enum spec_signal; 0: signal not configured */
+    uint32_t names[4];
+    uint32_t dash_uid; /* 0 when no dashboard */
+    int8_t default_sig; /* enum spec_signal claiming the default, -1 none */
+    uint16_t ntoks;
+    /* 32-bit hashes (in .hash) of what can collide (sig + uid, sig + name,
+     * sig + default, dashboard sig + uid), sorted and distinct: claims that
+     * share none cannot conflict, which ctl_claim_conflict checks first;
+     * their links are the claim's entries in m->claim_toks */
+    struct ctl_claim_link toks[];
+};
+
+/* Builds the claims of stack key ("namespace/name", copied) from its
+ * (cached) object; NULL when its spec does not decode (an invalid stack
+ * claims nothing) or memory runs out. Free with ctl_claim_free. */
+struct ctl_claim *ctl_claim_build(const char *key, const json_t *obj);
 void ctl_claim_free(void *claim);
+/* The string at offset off of c (a ctl_claim string field), NULL for 0. */
+const char *ctl_claim_str(const struct ctl_claim *c, uint32_t off);
 /* Non-zero when a (key_a) collides with b (key_b) in one Grafana org — same
  * spec.grafana.orgId and same data-source labels and a shared uid or name
  * (CTL_CLAIM_UID), or both claiming the default data source
@@ -111,19 +132,26 @@ void ctl_claim_free(void *claim);
 int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
                        const struct ctl_claim *b, char *why, size_t n);
 
-/* The claims of every stack (m->claims) and their inverted index
- * (m->claim_toks: token → the claims holding it), so that a stack is
+/* The claims of every stack (m->claims: key → claim) and their inverted
+ * index (m->claim_toks: token → the claims holding it), so that a stack is
  * compared with the few stacks sharing one of its tokens, not all of them
- * (claims_index.c). Change m->claims only through these, m->mu held. */
+ * (claims_index.c). Both tables link the claims' own ctl_claim_links: a
+ * recorded claim costs its one allocation and a bucket share per link.
+ * Change them only through these, m->mu held. */
 struct ctl_manager;
-/* Creates m->claims and m->claim_toks: 0 or OP_ENOMEM (fini frees both). */
+/* Creates both (empty) tables: 0 or OP_ENOMEM (fini frees what was made). */
 int ctl_claims_init(struct ctl_manager *m);
+/* Frees every recorded claim and both tables. */
 void ctl_claims_fini(struct ctl_manager *m);
-/* Records c (STEALS it on OP_OK) as key's claims, replacing and freeing
- * any earlier ones. OP_ENOMEM: c not taken, key has no claims. */
-int ctl_claims_put(struct ctl_manager *m, const char *key, struct ctl_claim *c);
-/* Removes key's claims from the map and the index and returns them (the
- * caller frees them with ctl_claim_free), NULL when none. */
+/* Records c (STEALS it) as the claims of its stack (ctl_claim_str(c,
+ * c->key)), replacing and freeing any earlier ones. Cannot fail: a table
+ * that cannot grow keeps its buckets and longer chains. */
+void ctl_claims_put(struct ctl_manager *m, struct ctl_claim *c);
+/* key's recorded claims (borrowed until they are replaced or taken), NULL
+ * when none. */
+const struct ctl_claim *ctl_claims_get(const struct ctl_manager *m, const char *key);
+/* Removes key's claims from both tables and returns them (the caller frees
+ * them with ctl_claim_free), NULL when none. */
 struct ctl_claim *ctl_claims_take(struct ctl_manager *m, const char *key);
 /* Calls fn(key, claim, payload) once for every recorded claim other than c
  * itself that shares a token with c (c need not be recorded): every claim
@@ -225,9 +253,8 @@ struct ctl_manager {
 
     pthread_mutex_t mu;        /* guards the maps below */
     struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
-    struct op_map *claims;    /* stack key -> struct ctl_claim * (ctl_claims_*) */
-    struct op_map *claim_toks; /* "%08x" token -> first struct ctl_claim * holding it
-                                  (borrowed; chained through tok_next) */
+    struct ctl_claim_tab claims;     /* stack key -> its struct ctl_claim (owned; ctl_claims_*) */
+    struct ctl_claim_tab claim_toks; /* token -> the ctl_claim.toks links holding it */
     struct op_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
     struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
     struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,

@@ -26,22 +26,18 @@
 
 /* ---- claims (conflict detection) ---------------------------------------- */
 
+/* Most tokens a claim holds: a uid and a name per signal, the default, the
+ * dashboard uid. */
+#define CLAIM_MAX_TOKS (2 * 4 + 2)
 
 void ctl_claim_free(void *p)
 {
-    struct ctl_claim *c = p;
-    if (!c)
-        return;
-    free(c->rv);
-    free(c->ds_sig);
-    free(c->db_sig);
-    for (int i = 0; i < 4; i++) {
-        free(c->uids[i]);
-        free(c->names[i]);
-    }
-    free(c->dash_uid);
-    free(c->key);
-    free(c);
+    free(p); /* one block (ctl_claim_build) */
+}
+
+const char *ctl_claim_str(const struct ctl_claim *c, uint32_t off)
+{
+    return off ? (const char *)c + off : NULL;
 }
 
 /* spec_stack_from_json on the full view of a cached (compacted) stack. */
@@ -56,6 +52,7 @@ static int decode_stack(struct spec_stack **out, const json_t *obj, const char *
     return err;
 }
 
+/* "k=v,k=v" of kv (malloc'd; cut at 16 KiB), NULL when memory runs out. */
 static char *kv_sig(const struct spec_kvs *kv)
 {
     struct op_buf b;
@@ -72,7 +69,7 @@ static uint32_t claim_tok(char kind, int64_t org, const char *sig, const char *v
     static const unsigned char sep = 0xff; /* no byte of a C string */
     uint32_t h = op_hash32(OP_HASH32_INIT, &kind, 1);
     h = op_hash32(h, &org, sizeof(org));
-    h = op_hash32(h, sig ? sig : "", sig ? strlen(sig) : 0);
+    h = op_hash32(h, sig, strlen(sig));
     h = op_hash32(h, &sep, 1);
     h = op_hash32(h, val ? val : "", val ? strlen(val) : 0);
     return op_hash32(h, &sep, 1);
@@ -84,24 +81,54 @@ static int tok_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Fills c->toks from the claim's strings: one token per way it can collide
- * with another claim in ctl_claim_conflict. */
-static void claim_tokens(struct ctl_claim *c)
+/* A claim's values before ctl_claim_build packs them into one block
+ * (borrowed from the decoded spec, the key and the two sigs). */
+struct claim_src {
+    const char *key, *ds_sig, *db_sig, *uids[4], *names[4], *dash_uid;
+    int64_t org_id;
+    int default_sig;
+};
+
+/* Fills toks with the claim's tokens, one per way it can collide with
+ * another claim in ctl_claim_conflict, sorted and without repeats (two of
+ * its values may hash alike; the decoder already refuses one uid or name
+ * for two signals): returns their count. */
+static unsigned claim_tokens(const struct claim_src *s, uint32_t toks[CLAIM_MAX_TOKS])
 {
-    c->ntoks = 0;
-    if (c->ds_sig) {
-        for (int i = 0; i < 4; i++) {
-            if (c->uids[i])
-                c->toks[c->ntoks++] = claim_tok('u', c->org_id, c->ds_sig, c->uids[i]);
-            if (c->names[i])
-                c->toks[c->ntoks++] = claim_tok('n', c->org_id, c->ds_sig, c->names[i]);
-        }
-        if (c->is_default)
-            c->toks[c->ntoks++] = claim_tok('d', c->org_id, c->ds_sig, NULL);
+    unsigned n = 0, d = 0;
+    for (int i = 0; i < 4; i++) {
+        if (s->uids[i])
+            toks[n++] = claim_tok('u', s->org_id, s->ds_sig, s->uids[i]);
+        if (s->names[i])
+            toks[n++] = claim_tok('n', s->org_id, s->ds_sig, s->names[i]);
     }
-    if (c->db_sig && c->dash_uid)
-        c->toks[c->ntoks++] = claim_tok('b', c->org_id, c->db_sig, c->dash_uid);
-    qsort(c->toks, c->ntoks, sizeof(c->toks[0]), tok_cmp);
+    if (s->default_sig >= 0)
+        toks[n++] = claim_tok('d', s->org_id, s->ds_sig, NULL);
+    if (s->dash_uid)
+        toks[n++] = claim_tok('b', s->org_id, s->db_sig, s->dash_uid);
+    qsort(toks, n, sizeof(toks[0]), tok_cmp);
+    for (unsigned i = 0; i < n; i++)
+        if (i == 0 || toks[i] != toks[d - 1])
+            toks[d++] = toks[i];
+    return d;
+}
+
+/* Copies str (may be NULL) into c's block at *at and returns its offset,
+ * 0 for NULL. */
+static uint32_t pack_str(struct ctl_claim *c, size_t *at, const char *str)
+{
+    size_t off = *at, l;
+    if (!str)
+        return 0;
+    l = strlen(str) + 1;
+    memcpy((char *)c + off, str, l);
+    *at += l;
+    return (uint32_t)off;
+}
+
+static size_t str_size(const char *str)
+{
+    return str ? strlen(str) + 1 : 0;
 }
 
 /* 0 when a and b share no token, so cannot conflict. */
@@ -109,9 +136,9 @@ static int claims_may_conflict(const struct ctl_claim *a, const struct ctl_claim
 {
     unsigned i = 0, j = 0;
     while (i < a->ntoks && j < b->ntoks) {
-        if (a->toks[i] == b->toks[j])
+        if (a->toks[i].hash == b->toks[j].hash)
             return 1;
-        if (a->toks[i] < b->toks[j])
+        if (a->toks[i].hash < b->toks[j].hash)
             i++;
         else
             j++;
@@ -119,38 +146,61 @@ static int claims_may_conflict(const struct ctl_claim *a, const struct ctl_claim
     return 0;
 }
 
-/* NULL when the stack does not decode (an invalid stack claims nothing). */
-struct ctl_claim *ctl_claim_build(const json_t *obj)
+struct ctl_claim *ctl_claim_build(const char *key, const json_t *obj)
 {
     struct spec_stack *s = NULL;
     struct ctl_claim *c = NULL;
+    struct claim_src src = {.key = key};
+    char *ds_sig = NULL, *db_sig = NULL;
+    uint32_t toks[CLAIM_MAX_TOKS];
+    unsigned ntoks;
+    size_t size, at;
     const char *ts = json_string_value(json_object_get(json_object_get(obj, "metadata"), "creationTimestamp"));
 
     if (decode_stack(&s, obj, NULL, NULL) < 0)
         return NULL;
-    c = calloc(1, sizeof(*c));
-    if (!c)
+    if (!(ds_sig = kv_sig(&s->grafana.datasource_labels)) || !(db_sig = kv_sig(&s->grafana.dashboard_labels)))
         goto out;
-    c->rv = op_strdup(kube_obj_resource_version(obj));
-    if (ts)
-        (void)op_rfc3339_parse(ts, &c->created_s);
-    c->ds_sig = kv_sig(&s->grafana.datasource_labels);
-    c->db_sig = kv_sig(&s->grafana.dashboard_labels);
-    c->org_id = s->grafana.org_id;
-    c->default_sig = spec_stack_default_signal(s);
+    src.ds_sig = ds_sig;
+    src.db_sig = db_sig;
+    src.org_id = s->grafana.org_id;
+    src.default_sig = spec_stack_default_signal(s);
     for (int i = 0; i < SPEC_SIGNAL_COUNT && i < 4; i++) {
         const struct spec_backend *b = spec_stack_backend(s, (enum spec_signal)i);
-        if (!b)
-            continue;
-        c->uids[i] = op_strdup(b->uid);
-        c->names[i] = op_strdup(b->name);
-        if (b->is_default)
-            c->is_default = 1;
+        if (b) {
+            src.uids[i] = b->uid;
+            src.names[i] = b->name;
+        }
     }
     if (s->dashboards.service_overview)
-        c->dash_uid = op_strdup(s->dashboards.uid);
-    claim_tokens(c);
+        src.dash_uid = s->dashboards.uid;
+    ntoks = claim_tokens(&src, toks);
+
+    /* one block: the struct, its token links, its strings */
+    at = offsetof(struct ctl_claim, toks) + ntoks * sizeof(c->toks[0]);
+    size = at + str_size(src.key) + str_size(src.ds_sig) + str_size(src.db_sig) + str_size(src.dash_uid);
+    for (int i = 0; i < 4; i++)
+        size += str_size(src.uids[i]) + str_size(src.names[i]);
+    if (size > UINT32_MAX || !(c = calloc(1, size)))
+        goto out;
+    if (ts)
+        (void)op_rfc3339_parse(ts, &c->created_s);
+    c->org_id = src.org_id;
+    c->default_sig = (int8_t)src.default_sig;
+    c->ntoks = (uint16_t)ntoks;
+    for (unsigned i = 0; i < ntoks; i++)
+        c->toks[i].hash = toks[i];
+    c->key = pack_str(c, &at, src.key);
+    c->ds_sig = pack_str(c, &at, src.ds_sig);
+    c->db_sig = pack_str(c, &at, src.db_sig);
+    for (int i = 0; i < 4; i++) {
+        c->uids[i] = pack_str(c, &at, src.uids[i]);
+        c->names[i] = pack_str(c, &at, src.names[i]);
+    }
+    c->dash_uid = pack_str(c, &at, src.dash_uid);
 out:
+    free(ds_sig);
+    free(db_sig);
     spec_stack_free(s);
     return c;
 }
@@ -159,48 +209,48 @@ out:
 int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
                        const struct ctl_claim *b, char *why, size_t n)
 {
+    const char *ds_sig = ctl_claim_str(a, a->ds_sig), *db_sig = ctl_claim_str(a, a->db_sig);
+    const char *dash_a = ctl_claim_str(a, a->dash_uid), *dash_b = ctl_claim_str(b, b->dash_uid);
+
     (void)key_a;
     if (!claims_may_conflict(a, b) || a->org_id != b->org_id)
         return 0;
-    if (a->ds_sig && b->ds_sig && !strcmp(a->ds_sig, b->ds_sig)) {
+    if (!strcmp(ds_sig, ctl_claim_str(b, b->ds_sig))) {
         for (int i = 0; i < 4; i++) {
+            const char *uid = ctl_claim_str(a, a->uids[i]), *name = ctl_claim_str(a, a->names[i]);
             for (int j = 0; j < 4; j++) {
-                if (a->uids[i] && b->uids[j] && !strcmp(a->uids[i], b->uids[j])) {
+                const char *uid_b = ctl_claim_str(b, b->uids[j]), *name_b = ctl_claim_str(b, b->names[j]);
+                if (uid && uid_b && !strcmp(uid, uid_b)) {
                     snprintf(why, n,
                              "spec.%s.uid: data source uid \"%s\" is already used by stack %s in the "
                              "same Grafana org (datasource labels %s, orgId %lld)",
-                             spec_signal_name((enum spec_signal)i), a->uids[i], key_b, a->ds_sig,
-                             (long long)a->org_id);
+                             spec_signal_name((enum spec_signal)i), uid, key_b, ds_sig, (long long)a->org_id);
                     return CTL_CLAIM_UID;
                 }
-                if (a->names[i] && b->names[j] && !strcmp(a->names[i], b->names[j])) {
+                if (name && name_b && !strcmp(name, name_b)) {
                     snprintf(why, n,
                              "spec.%s.name: data source name \"%s\" is already used by stack %s in the "
                              "same Grafana org (datasource labels %s, orgId %lld)",
-                             spec_signal_name((enum spec_signal)i), a->names[i], key_b, a->ds_sig,
-                             (long long)a->org_id);
+                             spec_signal_name((enum spec_signal)i), name, key_b, ds_sig, (long long)a->org_id);
                     return CTL_CLAIM_UID;
                 }
             }
         }
-        if (a->is_default && b->is_default) {
+        if (a->default_sig >= 0 && b->default_sig >= 0) {
             snprintf(why, n,
                      "spec.%s.default: stack %s already claims the default data source "
                      "(spec.%s.default) of the same Grafana org (datasource labels %s, orgId %lld); "
                      "two defaults in one org make Grafana refuse all data-source provisioning",
-                     a->default_sig >= 0 ? spec_signal_name((enum spec_signal)a->default_sig) : "metrics",
-                     key_b,
-                     b->default_sig >= 0 ? spec_signal_name((enum spec_signal)b->default_sig) : "metrics",
-                     a->ds_sig, (long long)a->org_id);
+                     spec_signal_name((enum spec_signal)a->default_sig), key_b,
+                     spec_signal_name((enum spec_signal)b->default_sig), ds_sig, (long long)a->org_id);
             return CTL_CLAIM_DEFAULT;
         }
     }
-    if (a->db_sig && b->db_sig && a->dash_uid && b->dash_uid && !strcmp(a->db_sig, b->db_sig) &&
-        !strcmp(a->dash_uid, b->dash_uid)) {
+    if (dash_a && dash_b && !strcmp(db_sig, ctl_claim_str(b, b->db_sig)) && !strcmp(dash_a, dash_b)) {
         snprintf(why, n,
                  "spec.dashboards.uid: dashboard uid \"%s\" is already used by stack %s in the same "
                  "Grafana org (dashboard labels %s, orgId %lld)",
-                 a->dash_uid, key_b, a->db_sig, (long long)a->org_id);
+                 dash_a, key_b, db_sig, (long long)a->org_id);
         return CTL_CLAIM_UID;
     }
     return 0;
@@ -249,7 +299,7 @@ static int find_conflict(struct ctl_manager *m, const char *key, char *why, size
 {
     struct conflict_ctx x = {key, NULL, why, n, 0, NULL, NULL};
     pthread_mutex_lock(&m->mu);
-    x.me = op_map_get(m->claims, key);
+    x.me = ctl_claims_get(m, key);
     if (x.me)
         (void)ctl_claims_foreach_sharing(m, x.me, conflict_walk, &x);
     pthread_mutex_unlock(&m->mu);

@@ -331,6 +331,15 @@ static void world_reset(void)
     links_set(LINKS_VERIFIED, LINKS_VERIFIED, "traces→logs: ok");
 }
 
+/* Records key's claims built from o, as the informer handler does (replacing
+ * earlier ones; an invalid spec claims nothing). */
+static void record_claims(const char *key, const json_t *o)
+{
+    struct ctl_claim *c = ctl_claim_build(key, o);
+    if (c)
+        ctl_claims_put(&M, c);
+}
+
 /* Adds examples/stack.yaml as ns/name with the given creation time and the
  * claims the informer handler would record. */
 static void add_stack(const char *name, const char *created, const char *uid)
@@ -350,7 +359,7 @@ static void add_stack(const char *name, const char *created, const char *uid)
     {
         char key[300];
         snprintf(key, sizeof(key), "observability/%s", name);
-        (void)ctl_claims_put(&M, key, ctl_claim_build(o));
+        record_claims(key, o);
     }
     put(W.stacks, o);
 }
@@ -693,7 +702,7 @@ TEST(default_claimed_twice_stalls_the_later_stack_with_a_warning_event)
             json_object_set_new(json_object_get(o, "spec"), "dashboards", json_pack("{s:b}", "serviceOverview", 0));
         }
         bump_rv(o);
-        (void)ctl_claims_put(&M, k ? "observability/copy" : "observability/prod", ctl_claim_build(o));
+        record_claims(k ? "observability/copy" : "observability/prod", o);
     }
     ASSERT_OK(reconcile("prod"));
     ASSERT_STR_EQ(cond("prod", "Ready", "status"), "True");
@@ -755,7 +764,7 @@ static void own_uids(const char *name, const char *metrics_uid)
     json_object_set_new(json_object_get(o, "metadata"), "generation", json_integer(2));
     bump_rv(o);
     snprintf(key, sizeof(key), "observability/%s", name);
-    (void)ctl_claims_put(&M, key, ctl_claim_build(o));
+    record_claims(key, o);
 }
 
 /* Issue 16: the claims go through an inverted index (claims_index.c). Of
@@ -809,7 +818,7 @@ TEST(token_collision_between_different_uids_stalls_nothing)
     add_stack("copy", "2026-01-02T00:00:00Z", "u2");
     own_uids("prod", "uid-3w10tmdbb5");
     own_uids("copy", "uid-ciqdteregy");
-    (void)ctl_claims_foreach_sharing(&M, op_map_get(M.claims, "observability/copy"), count_met, &n);
+    (void)ctl_claims_foreach_sharing(&M, ctl_claims_get(&M, "observability/copy"), count_met, &n);
     ASSERT_EQ(n, 1); /* the precondition: the two tokens collide */
     ASSERT_OK(reconcile("prod"));
     ASSERT_OK(reconcile("copy"));
