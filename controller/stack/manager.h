@@ -20,10 +20,12 @@ struct kube_watch;
 struct probe_engine;
 
 #define CTL_CONTROLLER_NAME "observabilitystack"
-/* The stack informer's transform replaces status by a summary under this
- * key: {"digest": sha256 of the canonical status, "conditions": [{type,
- * status, lastTransitionTime}]} — enough to decide whether a status write
- * is needed and to keep transition times, at a fraction of the memory. */
+/* The stack informer's transform replaces status by its summary
+ * (ctl_status_summary: {"digest": 22 base64url characters of sha256 of the
+ * canonical status, "conditions": [{type, status, lastTransitionTime}],
+ * "observedGeneration"}) under this key — enough to decide whether a status
+ * write is needed and to keep transition times, at a fraction of the
+ * memory. */
 #define CTL_STATUS_KEY "x-crosslink-status"
 
 /* New reference to the summary of status (NULL/absent status → digest ""). */
@@ -31,10 +33,10 @@ json_t *ctl_status_summary(const json_t *status);
 
 /* The informers keep compact objects (pkg/kube stores each as one block of
  * JSON text): a stack keeps some metadata, its spec and its status summary
- * (conditions as a table); a ConfigMap keeps name/namespace/resourceVersion
- * and, under CTL_CM_META_KEY, one string: 8-byte hashes of its labels,
- * annotations, data and controller owner reference, then the owner's name
- * (the form and its reasons are described in manager.c). */
+ * (packed as an array, keys implied); a ConfigMap keeps name, namespace,
+ * resourceVersion and, under CTL_CM_META_KEY, one string: 8-byte hashes of
+ * its labels, annotations, data and controller owner reference, then the
+ * owner's name. Both forms and their reasons are described in manager.c. */
 #define CTL_CM_META_KEY "x-crosslink-meta"
 
 /* sha256 of data, its first nbytes (at most 32) in base64url without
