@@ -345,13 +345,15 @@ static int cm_facts_of(struct op_buf *b, char kind, const json_t *obj)
 static char *cm_facts_build(const json_t *obj)
 {
     const json_t *md = json_object_get(obj, "metadata"), *data = json_object_get(obj, "data"), *r;
-    json_t *empty = data ? NULL : json_object();
+    json_t *empty = data ? NULL : json_object(); /* no data digests as {} */
     const char *owner = NULL;
-    char *dg = data || empty ? render_data_digest(data ? data : empty) : NULL, *out = NULL;
+    char *dg = NULL, *out = NULL;
     struct op_buf b;
     size_t i;
 
     op_buf_init(&b, 1 << 20);
+    if (data || empty)
+        dg = render_data_digest(data ? data : empty);
     if (!dg || cm_facts_of(&b, 'l', json_object_get(md, "labels")) < 0 ||
         cm_facts_of(&b, 'a', json_object_get(md, "annotations")) < 0 || cm_fact_append(&b, 'd', "", dg) < 0)
         goto out;
