@@ -16,6 +16,7 @@
 #include "probe.h"
 #include "render.h"
 
+#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,15 +108,15 @@ char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
 /* ---- transforms (run on watch threads) ------------------------------------ */
 
 /* Builds the compact cache form shared by both transforms: the listed
- * metadata keys plus two fields (k1/v1, k2/v2; the values are stolen). The
- * informer store keeps it as compact JSON text, so nested values cost
- * their text only. On OOM returns obj untouched (a full object is better
- * than a lost event); otherwise obj is released. */
+ * metadata keys plus one or two fields (k1/v1, and k2/v2 unless k2 is NULL;
+ * the values are stolen). The informer store keeps it as compact JSON text,
+ * so nested values cost their text only. On OOM returns obj untouched (a
+ * full object is better than a lost event); otherwise obj is released. */
 static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep, const char *k1, json_t *v1,
                               const char *k2, json_t *v2)
 {
     json_t *md = json_object_get(obj, "metadata"), *nmd = json_object(), *out = json_object();
-    if (!nmd || !out || !v1 || !v2) {
+    if (!nmd || !out || !v1 || (k2 && !v2)) {
         json_decref(nmd);
         json_decref(out);
         json_decref(v1);
@@ -129,71 +130,112 @@ static json_t *compact_object(json_t *obj, const char *const *keep, size_t nkeep
     }
     json_object_set_new(out, "metadata", nmd);
     json_object_set_new(out, k1, v1);
-    json_object_set_new(out, k2, v2);
+    if (k2)
+        json_object_set_new(out, k2, v2);
     json_decref(obj);
     return out;
 }
 
-/* An array of objects that all have the same keys (the summary's
- * conditions) as {"cols": [keys], "rows": [[values], ...]}: the keys are
- * stored once instead of once per element. New reference, or NULL when arr
- * has another shape (it is then stored as it is). */
-static json_t *table_pack(const json_t *arr)
+/* Both forms keep digests as base64url (4 characters per 3 bytes, and no
+ * escaping in JSON) rather than hex (2 characters per byte). */
+int ctl_hash_b64url(const void *data, size_t len, size_t nbytes, char *out)
 {
-    const json_t *first = json_array_get(arr, 0), *el, *v;
-    json_t *cols = json_array(), *rows = json_array();
-    const char *k;
-    size_t i, nk = json_object_size(first);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t n;
 
-    if (!cols || !rows || !json_is_object(first) || !nk)
-        goto fail;
-    json_object_foreach((json_t *)first, k, v) {
-        if (json_array_append_new(cols, json_string(k)) < 0)
-            goto fail;
-    }
-    json_array_foreach(arr, i, el) {
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || nbytes > mdlen)
+        return op_err_set(OP_ENOMEM, "sha256 failed");
+    n = (size_t)EVP_EncodeBlock((unsigned char *)out, md, (int)nbytes);
+    while (n > 0 && out[n - 1] == '=')
+        n--;
+    out[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    return OP_OK;
+}
+
+/* ---- stack cache form ------------------------------------------------------ */
+
+/* A cached stack keeps name, namespace, uid, resourceVersion, generation,
+ * creationTimestamp and deletionTimestamp, its spec verbatim (decoded on
+ * every reconcile), and under CTL_STATUS_KEY its status summary
+ * (ctl_status_summary) packed as an array:
+ *
+ *     [digest, observedGeneration or null,
+ *      [[type, status, lastTransitionTime], ...]]
+ *
+ * The keys are implied by the positions, and a lastTransitionTime equal to
+ * the previous condition's is written as 0 (the conditions of one status
+ * write usually share it): ~300 bytes for nine conditions instead of ~600
+ * for the summary object. A summary of another shape (a condition field
+ * that is neither a string nor null, which the CRD does not admit) is
+ * stored as the object itself. */
+#define STATUS_SAME_LTT 0
+
+/* The packed summary (new reference), or NULL when sum cannot be packed. */
+static json_t *status_pack(const json_t *sum)
+{
+    static const char *cols[] = {"type", "status", "lastTransitionTime"};
+    const json_t *og = json_object_get(sum, "observedGeneration"), *c, *prev_ltt = NULL;
+    json_t *rows = json_array();
+    size_t i;
+
+    if (!rows)
+        return NULL;
+    json_array_foreach(json_object_get(sum, "conditions"), i, c)
+    {
         json_t *row = json_array();
-        if (!row || !json_is_object(el) || json_object_size(el) != nk ||
-            json_array_append_new(rows, row) < 0) {
-            json_decref(row);
+        if (!row || json_array_append_new(rows, row) < 0)
             goto fail;
-        }
-        for (size_t c = 0; c < nk; c++) {
-            json_t *cv = json_object_get(el, json_string_value(json_array_get(cols, c)));
-            if (!cv || json_array_append(row, cv) < 0)
+        for (size_t k = 0; k < 3; k++) {
+            json_t *v = json_object_get(c, cols[k]);
+            if (!v || !(json_is_string(v) || json_is_null(v)))
                 goto fail;
+            if (k == 2 && json_is_string(v) && prev_ltt && json_equal(v, prev_ltt)) {
+                if (json_array_append_new(row, json_integer(STATUS_SAME_LTT)) < 0)
+                    goto fail;
+            } else if (json_array_append(row, v) < 0) {
+                goto fail;
+            }
         }
+        prev_ltt = json_object_get(c, "lastTransitionTime");
     }
-    return json_pack("{s:o, s:o}", "cols", cols, "rows", rows);
+    return json_pack("[O, O, o]", json_object_get(sum, "digest"), og ? og : json_null(), rows);
 fail:
-    json_decref(cols);
     json_decref(rows);
     return NULL;
 }
 
-/* table_pack's inverse: a new array of objects, or NULL when t is no table. */
-static json_t *table_unpack(const json_t *t)
+/* status_pack's inverse: the summary (new reference), NULL on OOM. */
+static json_t *status_unpack(const json_t *p)
 {
-    const json_t *cols = json_object_get(t, "cols"), *rows = json_object_get(t, "rows"), *row;
-    json_t *arr;
+    const json_t *row, *prev_ltt = json_null();
+    json_t *og = json_array_get(p, 1), *conds = json_array(), *sum;
     size_t i;
 
-    if (json_object_size(t) != 2 || !json_is_array(cols) || !json_is_array(rows) || !(arr = json_array()))
+    if (!conds)
         return NULL;
-    json_array_foreach(rows, i, row) {
-        json_t *el = json_object();
-        if (!el || json_array_append_new(arr, el) < 0 || json_array_size(row) != json_array_size(cols))
-            goto fail;
-        for (size_t c = 0; c < json_array_size(cols); c++) {
-            const char *k = json_string_value(json_array_get(cols, c));
-            if (!k || json_object_set(el, k, json_array_get(row, c)) < 0)
-                goto fail;
+    json_array_foreach(json_array_get(p, 2), i, row)
+    {
+        const json_t *ltt = json_array_get(row, 2);
+        json_t *c;
+        if (json_is_integer(ltt))
+            ltt = prev_ltt;
+        c = json_pack("{s:O, s:O, s:O}", "type", json_array_get(row, 0), "status", json_array_get(row, 1),
+                      "lastTransitionTime", ltt);
+        if (!c || json_array_append_new(conds, c) < 0) {
+            json_decref(conds);
+            return NULL;
         }
+        prev_ltt = ltt;
     }
-    return arr;
-fail:
-    json_decref(arr);
-    return NULL;
+    sum = json_pack("{s:O, s:o}", "digest", json_array_get(p, 0), "conditions", conds);
+    if (sum && json_is_integer(og) && json_object_set(sum, "observedGeneration", og) < 0) {
+        json_decref(sum);
+        return NULL;
+    }
+    return sum;
 }
 
 json_t *ctl_stack_transform(json_t *obj, void *payload)
@@ -202,11 +244,13 @@ json_t *ctl_stack_transform(json_t *obj, void *payload)
                                  "creationTimestamp", "deletionTimestamp"};
     json_t *sum = ctl_status_summary(json_object_get(obj, "status"));
     json_t *spec = json_object_get(obj, "spec") ? json_incref(json_object_get(obj, "spec")) : json_null();
-    json_t *conds = table_pack(json_object_get(sum, "conditions"));
+    json_t *packed = sum ? status_pack(sum) : NULL;
     (void)payload;
 
-    if (conds)
-        json_object_set_new(sum, "conditions", conds);
+    if (packed) {
+        json_decref(sum);
+        sum = packed;
+    }
     return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), "spec", spec, CTL_STATUS_KEY, sum);
 }
 
@@ -222,73 +266,97 @@ json_t *ctl_stack_view(const json_t *cached)
 
 json_t *ctl_cached_status_summary(const json_t *cached)
 {
-    json_t *s = json_object_get(cached, CTL_STATUS_KEY), *r, *conds;
-    if (!json_is_object(s))
-        return ctl_status_summary(json_object_get(cached, "status"));
-    conds = table_unpack(json_object_get(s, "conditions"));
-    if (!conds)
-        return json_incref(s);
-    r = json_copy(s);
-    if (!r || json_object_set_new(r, "conditions", conds) < 0) {
-        json_decref(r);
-        return NULL;
-    }
-    return r;
+    json_t *s = json_object_get(cached, CTL_STATUS_KEY);
+    if (json_is_array(s))
+        return status_unpack(s);
+    if (json_is_object(s))
+        return json_incref(s); /* a summary status_pack could not pack */
+    return ctl_status_summary(json_object_get(cached, "status"));
 }
 
 /* ---- ConfigMap cache form -------------------------------------------------- */
 
-#define CM_KV_HASH_LEN 16 /* hex digits kept of sha256("l"|"a", key, NUL, value) */
+/* A cached ConfigMap keeps name, namespace and resourceVersion, and under
+ * CTL_CM_META_KEY one string: the facts reconcile checks, each as the
+ * base64url of an 8-byte hash, then ':' and the name of its controller
+ * owner when that is an ObservabilityStack:
+ *
+ *     "<fact hash><fact hash>...[:<owner name>]"
+ *
+ * The facts are each label ('l', key, value) and annotation ('a', key,
+ * value; last-applied-configuration left out), the data ('d', "", its
+ * render_data_digest) and the controller owner ('o', uid, "block" when it
+ * sets blockOwnerDeletion, else ""). A fact's hash is sha256 over the kind
+ * letter, the key, a NUL and the value: a label never passes for an
+ * annotation with the same key and value, and "a=b"+"c" differs from
+ * "a"+"b=c". Reconcile only asks whether a fact it wants is among them (the
+ * ConfigMap may carry labels that are not ours), so the hash stands in for
+ * the text: ~100 bytes for the 9 facts of a dashboards ConfigMap.
+ *
+ * 64 bits are plenty: a cached hash is only ever compared with the hash of
+ * a fact we want, never with another cached one, so a drifted value goes
+ * unnoticed only if its hash equals that one fact's by chance (2^-64 per
+ * fact and edit; no birthday bound applies), and whoever can edit the
+ * ConfigMap can write our value anyway. */
+#define CM_FACT_BYTES 8
+#define CM_FACT_LEN 11 /* base64url characters of CM_FACT_BYTES, no padding */
+#define CM_OWNER_SEP ':'
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 
-/* Appends the hash of one label ('l') or annotation ('a') to b. */
-static int cm_kv_hash(struct op_buf *b, char kind, const char *k, const char *v)
+/* The hash of one fact into out: CM_FACT_LEN characters and a NUL (out has
+ * room for the padded 12 that ctl_hash_b64url trims). */
+static int cm_fact(char kind, const char *k, const char *v, char out[CM_FACT_LEN + 2])
 {
     size_t kl = strlen(k), vl = strlen(v);
-    char *t = malloc(kl + vl + 2), hex[65];
+    char *t = malloc(kl + vl + 2);
+    int rc;
     if (!t)
         return OP_ENOMEM;
     t[0] = kind;
-    memcpy(t + 1, k, kl + 1); /* with its NUL: "a=b"+"c" differs from "a"+"b=c" */
+    memcpy(t + 1, k, kl + 1); /* with its NUL */
     memcpy(t + kl + 2, v, vl);
-    op_sha256_hex(t, kl + vl + 2, hex);
+    rc = ctl_hash_b64url(t, kl + vl + 2, CM_FACT_BYTES, out);
     free(t);
-    return op_buf_append(b, hex, CM_KV_HASH_LEN);
+    return rc;
 }
 
-static int cm_kv_hash_obj(struct op_buf *b, char kind, const json_t *obj)
+static int cm_fact_append(struct op_buf *b, char kind, const char *k, const char *v)
+{
+    char h[CM_FACT_LEN + 2];
+    if (cm_fact(kind, k, v, h) < 0)
+        return OP_ENOMEM;
+    return op_buf_append(b, h, CM_FACT_LEN);
+}
+
+static int cm_facts_of(struct op_buf *b, char kind, const json_t *obj)
 {
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)obj, k, v) {
         if (kind == 'a' && !strcmp(k, LAST_APPLIED))
             continue;
-        if (json_is_string(v) && cm_kv_hash(b, kind, k, json_string_value(v)) < 0)
+        if (json_is_string(v) && cm_fact_append(b, kind, k, json_string_value(v)) < 0)
             return OP_ENOMEM;
     }
     return OP_OK;
 }
 
-/* The cached form of a ConfigMap's metadata: {"kv": the concatenated
- * hashes of its labels and annotations (last-applied-configuration left
- * out), "owner": {"name", "uid", "block"} of its controller reference when
- * that is an ObservabilityStack}. Answers everything reconcile and the
- * event handler ask (is this label/annotation there with this value? who
- * owns it?) in ~200 bytes instead of ~550 for the verbatim metadata. New
- * reference or NULL on OOM. */
-static json_t *cm_meta_build(const json_t *md)
+/* The CTL_CM_META_KEY string of a full ConfigMap (malloc'd; NULL on OOM). */
+static char *cm_facts_build(const json_t *obj)
 {
-    const json_t *r;
-    json_t *meta, *owner = NULL;
+    const json_t *md = json_object_get(obj, "metadata"), *data = json_object_get(obj, "data"), *r;
+    json_t *empty = data ? NULL : json_object(); /* no data digests as {} */
+    const char *owner = NULL;
+    char *dg = NULL, *out = NULL;
     struct op_buf b;
     size_t i;
 
     op_buf_init(&b, 1 << 20);
-    if (cm_kv_hash_obj(&b, 'l', json_object_get(md, "labels")) < 0 ||
-        cm_kv_hash_obj(&b, 'a', json_object_get(md, "annotations")) < 0) {
-        op_buf_cleanup(&b);
-        return NULL;
-    }
+    if (data || empty)
+        dg = render_data_digest(data ? data : empty);
+    if (!dg || cm_facts_of(&b, 'l', json_object_get(md, "labels")) < 0 ||
+        cm_facts_of(&b, 'a', json_object_get(md, "annotations")) < 0 || cm_fact_append(&b, 'd', "", dg) < 0)
+        goto out;
     json_array_foreach(json_object_get(md, "ownerReferences"), i, r)
     {
         const char *kind = json_string_value(json_object_get(r, "kind"));
@@ -297,85 +365,76 @@ static json_t *cm_meta_build(const json_t *md)
         const char *uid = json_string_value(json_object_get(r, "uid"));
         if (json_is_true(json_object_get(r, "controller")) && kind && !strcmp(kind, SPEC_KIND) && api &&
             op_str_has_prefix(api, SPEC_GROUP "/") && name) {
-            owner = json_pack("{s:s, s:s, s:b}", "name", name, "uid", uid ? uid : "", "block",
-                              json_is_true(json_object_get(r, "blockOwnerDeletion")));
-            if (!owner) {
-                op_buf_cleanup(&b);
-                return NULL;
-            }
+            if (cm_fact_append(&b, 'o', uid ? uid : "",
+                               json_is_true(json_object_get(r, "blockOwnerDeletion")) ? "block" : "") < 0)
+                goto out;
+            owner = name;
             break;
         }
     }
-    meta = json_pack("{s:s%, s:o?}", "kv", b.data ? b.data : "", b.len, "owner", owner);
+    if (owner && op_buf_appendf(&b, "%c%s", CM_OWNER_SEP, owner) < 0)
+        goto out;
+    out = op_buf_take(&b);
+out:
     op_buf_cleanup(&b);
-    return meta;
+    json_decref(empty);
+    free(dg);
+    return out;
 }
 
-/* The cached ConfigMap's meta (new reference): the transform's, or built
- * from an untransformed object's metadata. */
-static json_t *cm_meta(const json_t *cm)
+/* The cached ConfigMap's facts string: the transform's, or built from an
+ * untransformed object into *built (free it). NULL on OOM. */
+static const char *cm_facts(const json_t *cm, char **built)
 {
-    json_t *meta = json_object_get(cm, CTL_CM_META_KEY);
-    if (json_is_object(meta))
-        return json_incref(meta);
-    return cm_meta_build(json_object_get(cm, "metadata"));
+    const char *s = json_string_value(json_object_get(cm, CTL_CM_META_KEY));
+    *built = NULL;
+    return s ? s : (*built = cm_facts_build(cm));
 }
 
-static int cm_kv_has(const char *kv, char kind, const char *k, const json_t *v)
+/* Is the fact among the hashes (the part of facts before the owner)? */
+static int cm_has(const char *facts, size_t n, char kind, const char *k, const char *v)
 {
-    struct op_buf b;
-    size_t n = strlen(kv);
-    int found = 0;
-    if (!json_is_string(v))
+    char h[CM_FACT_LEN + 2];
+    if (!v || cm_fact(kind, k, v, h) < 0)
         return 0;
-    op_buf_init(&b, 64);
-    if (cm_kv_hash(&b, kind, k, json_string_value(v)) == 0)
-        for (size_t i = 0; !found && i + CM_KV_HASH_LEN <= n; i += CM_KV_HASH_LEN)
-            found = !memcmp(kv + i, b.data, CM_KV_HASH_LEN);
-    op_buf_cleanup(&b);
-    return found;
+    for (size_t i = 0; i + CM_FACT_LEN <= n; i += CM_FACT_LEN)
+        if (!memcmp(facts + i, h, CM_FACT_LEN))
+            return 1;
+    return 0;
 }
 
-int ctl_cm_meta_matches(const json_t *cached, const json_t *want_md, const char *owner_uid)
+int ctl_cm_matches(const json_t *cached, const json_t *want_md, const char *data_digest, const char *owner_uid)
 {
-    json_t *meta = cm_meta(cached), *v;
-    const json_t *owner = json_object_get(meta, "owner");
-    const char *kv = json_string_value(json_object_get(meta, "kv")), *k;
-    const char *uid = json_string_value(json_object_get(owner, "uid"));
-    int ok = kv && uid && owner_uid && !strcmp(uid, owner_uid) && json_is_true(json_object_get(owner, "block"));
+    char *built;
+    const char *facts = cm_facts(cached, &built), *k, *sep = facts ? strchr(facts, CM_OWNER_SEP) : NULL;
+    size_t n = facts ? (sep ? (size_t)(sep - facts) : strlen(facts)) : 0;
+    json_t *v;
+    int ok = facts && data_digest && owner_uid && cm_has(facts, n, 'd', "", data_digest) &&
+             cm_has(facts, n, 'o', owner_uid, "block");
 
     json_object_foreach((json_t *)json_object_get(want_md, "labels"), k, v) {
-        if (ok && !cm_kv_has(kv, 'l', k, v))
+        if (ok && !cm_has(facts, n, 'l', k, json_string_value(v)))
             ok = 0;
     }
     json_object_foreach((json_t *)json_object_get(want_md, "annotations"), k, v) {
-        if (ok && !cm_kv_has(kv, 'a', k, v))
+        if (ok && !cm_has(facts, n, 'a', k, json_string_value(v)))
             ok = 0;
     }
-    json_decref(meta);
+    free(built);
     return ok;
 }
 
-/* Keeps only what reconcile compares; data becomes its digest, so memory
+/* Keeps only what reconcile compares; data becomes one fact hash, so memory
  * does not grow with dashboard size. */
 json_t *ctl_cm_transform(json_t *obj, void *payload)
 {
     static const char *keep[] = {"name", "namespace", "resourceVersion"};
-    json_t *data = json_object_get(obj, "data"), *dgj;
-    char *dg = NULL;
+    char *facts = cm_facts_build(obj);
+    json_t *fj = facts ? json_string(facts) : NULL;
     (void)payload;
 
-    if (data) {
-        dg = render_data_digest(data);
-    } else {
-        json_t *empty = json_object();
-        dg = empty ? render_data_digest(empty) : NULL;
-        json_decref(empty);
-    }
-    dgj = dg ? json_string(dg) : NULL;
-    free(dg);
-    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_CM_META_KEY,
-                          cm_meta_build(json_object_get(obj, "metadata")), CTL_DATA_DIGEST_KEY, dgj);
+    free(facts);
+    return compact_object(obj, keep, sizeof(keep) / sizeof(keep[0]), CTL_CM_META_KEY, fj, NULL, NULL);
 }
 
 /* ---- informer handlers ---------------------------------------------------- */
@@ -483,12 +542,12 @@ static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t
 /* The stack key of a ConfigMap's controller owner (ObservabilityStack). */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 {
-    json_t *meta = cm_meta(cm);
-    const char *name = json_string_value(json_object_get(json_object_get(meta, "owner"), "name"));
-    if (name)
-        snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", name);
-    json_decref(meta);
-    return name != NULL;
+    char *built;
+    const char *facts = cm_facts(cm, &built), *sep = facts ? strchr(facts, CM_OWNER_SEP) : NULL;
+    if (sep)
+        snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", sep + 1);
+    free(built);
+    return sep != NULL;
 }
 
 static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)

@@ -20,13 +20,12 @@ struct kube_watch;
 struct probe_engine;
 
 #define CTL_CONTROLLER_NAME "observabilitystack"
-/* Private key the ConfigMap transform adds: sha256 of the live data. */
-#define CTL_DATA_DIGEST_KEY "x-crosslink-data-digest"
-
-/* The stack informer's transform replaces status by a summary under this
- * key: {"digest": sha256 of the canonical status, "conditions": [{type,
- * status, lastTransitionTime}]} — enough to decide whether a status write
- * is needed and to keep transition times, at a fraction of the memory. */
+/* The stack informer's transform replaces status by its summary
+ * (ctl_status_summary: {"digest": 22 base64url characters of sha256 of the
+ * canonical status, "conditions": [{type, status, lastTransitionTime}],
+ * "observedGeneration"}) under this key — enough to decide whether a status
+ * write is needed and to keep transition times, at a fraction of the
+ * memory. */
 #define CTL_STATUS_KEY "x-crosslink-status"
 
 /* New reference to the summary of status (NULL/absent status → digest ""). */
@@ -34,10 +33,15 @@ json_t *ctl_status_summary(const json_t *status);
 
 /* The informers keep compact objects (pkg/kube stores each as one block of
  * JSON text): a stack keeps some metadata, its spec and its status summary
- * (conditions as a table); a ConfigMap keeps name/namespace/resourceVersion,
- * under CTL_CM_META_KEY hashes of its labels/annotations and its controller
- * owner, and the digest of its data. */
+ * (packed as an array, keys implied); a ConfigMap keeps name, namespace,
+ * resourceVersion and, under CTL_CM_META_KEY, one string: 8-byte hashes of
+ * its labels, annotations, data and controller owner reference, then the
+ * owner's name. Both forms and their reasons are described in manager.c. */
 #define CTL_CM_META_KEY "x-crosslink-meta"
+
+/* sha256 of data, its first nbytes (at most 32) in base64url without
+ * padding into out (4 * ceil(nbytes / 3) + 1 bytes); 0 or OP_ENOMEM. */
+int ctl_hash_b64url(const void *data, size_t len, size_t nbytes, char *out);
 
 /* The informer transforms (STEAL obj, return a new reference). */
 json_t *ctl_stack_transform(json_t *obj, void *payload);
@@ -47,11 +51,13 @@ json_t *ctl_stack_view(const json_t *cached);
 /* The status summary of a cached stack: new reference, never NULL unless
  * OOM (digest "" when the stack has no status). */
 json_t *ctl_cached_status_summary(const json_t *cached);
-/* 1 when every label and annotation of want_md (a desired metadata object)
- * is on the cached ConfigMap with the same value and its controller owner
- * reference is the ObservabilityStack owner_uid with blockOwnerDeletion.
- * The cache keeps hashes of labels and annotations, not their text. */
-int ctl_cm_meta_matches(const json_t *cached, const json_t *want_md, const char *owner_uid);
+/* 1 when the cached ConfigMap holds what we want: data whose
+ * render_data_digest is data_digest, every label and annotation of want_md
+ * (a desired metadata object) with the same value (others may be there
+ * too), and a controller owner reference to the ObservabilityStack
+ * owner_uid with blockOwnerDeletion. The cache keeps hashes of these, not
+ * their text. Works on untransformed objects too. */
+int ctl_cm_matches(const json_t *cached, const json_t *want_md, const char *data_digest, const char *owner_uid);
 
 /* What the last write of ours left behind, to tell informer lag from drift:
  * if the cache still shows prev_rv, our write is not in it yet.
@@ -162,10 +168,10 @@ int ctl_claims_foreach_sharing(const struct ctl_manager *m, const struct ctl_cla
                                int (*fn)(const char *key, void *claim, void *payload), void *payload);
 
 /* The ConfigMap informer's transform: STEALS obj, returns a new reference
- * holding only name, namespace and resourceVersion, CTL_CM_META_KEY (hashes
- * of the labels and annotations minus last-applied, the controller owner;
- * see ctl_cm_meta_matches) and CTL_DATA_DIGEST_KEY = sha256 of data. Never
- * keeps data. */
+ * holding only name, namespace and resourceVersion and CTL_CM_META_KEY
+ * (hashes of the labels and annotations minus last-applied, of the data
+ * and of the controller owner reference, and the owner's name; see
+ * ctl_cm_matches). Never keeps data. */
 json_t *ctl_cm_transform(json_t *obj, void *payload);
 /* Writes "ns/name" of a ConfigMap's controller owner of kind
  * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */

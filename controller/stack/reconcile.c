@@ -579,13 +579,11 @@ static int probe_signals(struct ctl_manager *m, const char *key, int64_t interva
 
 /* ---- ConfigMaps ----------------------------------------------------------- */
 
-/* Does the cached (stripped) ConfigMap match the desired one? */
+/* Does the cached (compact) ConfigMap match the desired one: same data,
+ * our labels and annotations, owned by the stack? */
 static int cm_matches(const json_t *cached, const json_t *desired, const char *digest, const char *owner_uid)
 {
-    const char *have = json_string_value(json_object_get(cached, CTL_DATA_DIGEST_KEY));
-    if (!cached || !have || strcmp(have, digest) != 0)
-        return 0; /* data drifted (or never written by us) */
-    return ctl_cm_meta_matches(cached, json_object_get(desired, "metadata"), owner_uid);
+    return cached && ctl_cm_matches(cached, json_object_get(desired, "metadata"), digest, owner_uid);
 }
 
 /* One server-side apply of apply_cms; several run at once. */
@@ -783,11 +781,18 @@ static json_t *build_status(int64_t gen, json_t *conds /* steals */, const struc
     return st;
 }
 
+/* The status digest is the first 16 bytes of sha256 of the canonical
+ * status, in base64url (22 characters): it is only compared with the digest
+ * of the status we want to write (and of our last write), so 128 bits
+ * leave a needed write skipped with a chance of 2^-128 per change. */
+#define STATUS_DIGEST_BYTES 16
+
 json_t *ctl_status_summary(const json_t *status)
 {
     json_t *sum, *conds = json_array(), *c;
-    char *canon = NULL, hex[65];
+    char *canon = NULL, dg[(STATUS_DIGEST_BYTES + 2) / 3 * 4 + 1];
     size_t i;
+    int err;
 
     if (!conds)
         return NULL;
@@ -805,12 +810,16 @@ json_t *ctl_status_summary(const json_t *status)
             json_decref(conds);
             return NULL;
         }
-        op_sha256_hex(canon, strlen(canon), hex);
+        err = ctl_hash_b64url(canon, strlen(canon), STATUS_DIGEST_BYTES, dg);
         free(canon);
+        if (err < 0) {
+            json_decref(conds);
+            return NULL;
+        }
     } else {
-        hex[0] = '\0';
+        dg[0] = '\0';
     }
-    sum = json_pack("{s:s, s:o}", "digest", hex, "conditions", conds);
+    sum = json_pack("{s:s, s:o}", "digest", dg, "conditions", conds);
     /* the generation the last status write described: Warning Events are
      * sent once per generation, and a restart must not send them again */
     if (sum && json_is_integer(json_object_get(status, "observedGeneration")))

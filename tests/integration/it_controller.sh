@@ -2,8 +2,10 @@
 # it_controller.sh — `crosslink controller` against the real control plane
 # (tests/cluster): apply → ConfigMaps with owner references, labels and
 # digest; status with observedGeneration and every condition; spec edit →
-# new data; unchanged reconcile → zero writes; drift repair (delete / edit);
-# InvalidSpec and UIDConflict stalls; garbage collection on stack deletion.
+# new data; unchanged reconcile → zero writes, also after a controller
+# restart; drift repair (delete, edited data, label, annotation,
+# blockOwnerDeletion); InvalidSpec and UIDConflict stalls; garbage
+# collection on stack deletion.
 # Needs KUBECONFIG and CROSSLINK; FAILS when the cluster is unreachable.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
 trap cleanup EXIT
@@ -68,6 +70,17 @@ check "the touch triggered a reconcile" poll 10 reconciled
 sleep 2
 w1=$(writes "$PORT_a")
 check "unchanged stack: zero API writes ($w0 -> $w1)" same_count "$w0" "$w1"
+# a restarted controller builds its caches from full LISTs (through the
+# informer transforms) and finds the stack and its ConfigMaps in sync
+kill -TERM "$PID_a"
+wait "$PID_a"
+start_ctl b --namespaces "$NS" --verify-interval 60s
+wait_ready "$PORT_b" 30 || die_setup "restarted controller not ready (log: $(tail -5 "$CTL_TMP/b.log"))"
+reconciled_b() { (($(metric_value "$PORT_b" '^controller_runtime_reconcile_total\{') > 0)); }
+check "the restarted controller reconciled the stack" poll 10 reconciled_b
+sleep 2
+w2=$(writes "$PORT_b")
+check "restarted controller, unchanged stack: zero API writes ($w2)" test "$w2" == 0
 
 # ---- 4. drift repair ---------------------------------------------------------
 data_before=$(jp cm prod-grafana-datasources '{.data}')
@@ -82,6 +95,18 @@ t0=$(date +%s%N)
 restored() { test "$(jp cm prod-grafana-datasources '{.data}')" == "$data_before"; }
 check "edited ConfigMap data restored" poll 10 restored
 echo "     (restored after $((($(date +%s%N) - t0) / 1000000)) ms)"
+# metadata drift: a label, an annotation and the owner reference we set
+kubectl -n "$NS" label --overwrite cm prod-grafana-datasources grafana_datasource=0 >/dev/null
+label_restored() { test "$(jp cm prod-grafana-datasources '{.metadata.labels.grafana_datasource}')" == 1; }
+check "edited sidecar label restored" poll 10 label_restored
+digest_ann=$(jp cm prod-grafana-dashboards '{.metadata.annotations.crosslink\.dev/digest}')
+kubectl -n "$NS" annotate --overwrite cm prod-grafana-dashboards crosslink.dev/digest=sha256:tampered >/dev/null
+ann_restored() { test "$(jp cm prod-grafana-dashboards '{.metadata.annotations.crosslink\.dev/digest}')" == "$digest_ann"; }
+check "edited digest annotation restored" poll 10 ann_restored
+kubectl -n "$NS" patch cm prod-grafana-dashboards --type json \
+	-p '[{"op":"replace","path":"/metadata/ownerReferences/0/blockOwnerDeletion","value":false}]' >/dev/null
+block_restored() { test "$(jp cm prod-grafana-dashboards '{.metadata.ownerReferences[0].blockOwnerDeletion}')" == true; }
+check "cleared blockOwnerDeletion restored" poll 10 block_restored
 
 # ---- 4b. owned ConfigMaps the spec no longer renders are removed ------------
 cat <<EOF | kubectl apply -f - >/dev/null
