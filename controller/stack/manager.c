@@ -942,10 +942,12 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     cfg = NULL;
     if (opts->workers <= 0)
         opts->workers = ctl_default_workers(op_cpu_count());
-    /* one idle connection per concurrent request: a worker applies a
-     * stack's two ConfigMaps at once; plus watches, Events and the Lease.
-     * As many in flight at most; fewer while APF answers 429. */
-    concurrent = opts->workers * 2 + 4;
+    /* one idle connection per concurrent request: one per worker, plus
+     * watches, Events and the Lease. As many in flight at most; fewer while
+     * APF answers 429. A worker applies a stack's two ConfigMaps at once,
+     * but a second slot per worker bought no speed (bench/RESULTS.md: the
+     * apiserver is saturated long before) and cost ~1 MiB of TLS state. */
+    concurrent = opts->workers + 4;
     kube_client_set_pool_max(m->client, (size_t)concurrent);
     kube_client_set_max_in_flight(m->client, concurrent);
 

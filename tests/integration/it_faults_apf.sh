@@ -113,7 +113,7 @@ check "no re-watch while throttled ($watches0 → $watches1 watches)" test "$wat
 check "the controller stays ready" curl -sf --noproxy '*' "http://127.0.0.1:$PORT_a/readyz"
 check "the controller counted the 429s it got" test "$c429" -gt 0
 # the client's in-flight limit follows APF: halved by the 429s, raised by
-# answers again after the lift (additively, towards workers × 2 + 4)
+# answers again after the lift (additively, towards workers + 4)
 check "the in-flight limit fell while throttled ($LIM0 → ${LIM_MIN:-?}, ≤ a quarter)" \
 	test "$((${LIM_MIN:-99} * 4))" -le "$LIM0"
 
