@@ -18,7 +18,8 @@
 # while throttled" exceeds its bound several times over; pkg/kube/limiter.c
 # not halving on 429 (`l->limit = l->limit;`) → "the in-flight limit fell
 # while throttled (36 → 36)" and "answers raised it again" red. The limit
-# (gauge crosslink_api_in_flight_limit) fell 36 → 1..4 in the runs seen.
+# (gauge crosslink_api_in_flight_limit) fell 36 → 1..4 in the runs seen with
+# a ceiling of workers × 2 + 4, 20 → 1 with workers + 4 (2 CPUs).
 # Needs KUBECONFIG (a tests/cluster control plane) and CROSSLINK.
 source "$(dirname -- "${BASH_SOURCE[0]}")/ctl_lib.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/faults_lib.sh"
