@@ -314,17 +314,15 @@ static void world_reset(void)
     snprintf(W.secret_rv, sizeof(W.secret_rv), "s1");
     snprintf(W.secret_value, sizeof(W.secret_value), "pw-0123456789");
     ctl_claims_fini(&M);
-    op_map_free(M.refs_digest);
+    ctl_recs_fini(&M);
     op_map_free(M.memo);
-    op_map_free(M.ready);
     if (M.env.ctx)
         pthread_mutex_destroy(&M.mu);
     memset(&M, 0, sizeof(M));
     pthread_mutex_init(&M.mu, NULL);
     (void)ctl_claims_init(&M);
+    (void)ctl_recs_init(&M);
     M.memo = op_map_new(memo_free);
-    M.ready = op_map_new(NULL);
-    M.refs_digest = op_map_new(free);
     M.default_verify_ms = 60000;
     M.env = (struct stack_env){f_get_stack, f_get_cm, f_owned_cms, f_apply_cm, f_delete_cm, f_patch_status,
                                f_emit_event, f_lookup_ref, f_probe, f_now_s, &M, f_links};
