@@ -8,12 +8,14 @@
  * bounded). The lifecycle through the informer handlers and the reconcile
  * (a ConfigMap before its stack, a deleted stack keeping its record until
  * its ConfigMaps are gone) is in test_stack_reconcile.c. Mutants tried on
- * stack_recs.c: rec_tidy ignoring the owned names (the parts case red);
- * rec_tidy never removing (parts case red); ctl_rec_set_refs(NULL) not
- * clearing (parts case red); the walk not skipping records without Ready
- * bits (walk case red); removal cutting the name and the one after it
- * (order case red); ctl_rec_own leaving the digest with the old block
- * (digest-kept case red: freed string, ASan/valgrind report it too). */
+ * stack_recs.c: rec_tidy ignoring the owned names (parts, order and walk
+ * cases red); rec_tidy never removing (parts and order cases red);
+ * ctl_rec_set_refs(NULL) not clearing (parts case red); the walk not
+ * skipping records without Ready bits (walk case red); a removal
+ * shortening the block without moving the names after it (order and
+ * other-parts cases red); ctl_rec_own leaving the digest with the block it
+ * replaces (freed twice: glibc aborts the run); ctl_rec_own not making a
+ * record (parts, order and walk cases red). */
 #include "manager.h"
 #include "test.h"
 

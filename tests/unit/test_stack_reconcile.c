@@ -14,7 +14,12 @@
  * write, a running round → no interim write, unreachable backends → not
  * checked, interval 0 → no condition. Mutants tried for those: not passing
  * the condition to ctl_conditions_compute (True/False/Unknown go red);
- * writing an interim status while the first round runs (pending case red). */
+ * writing an interim status while the first round runs (pending case red).
+ * The per-stack records (stack_recs.c) through the informer handlers
+ * (ctl_on_stack_event, ctl_on_cm_event) and the reconcile, with owned_cms
+ * bound to them as in the running manager: ConfigMaps seen before their
+ * stack, a deleted stack keeping its record until its ConfigMaps are gone,
+ * a stale ConfigMap deleted through the recorded names (mutants at each). */
 #include "conditions.h"
 #include "kube.h"
 #include "links_stack.h"
@@ -1145,8 +1150,8 @@ TEST(records_deleted_stack_keeps_its_record_until_its_configmaps_are_gone)
 
 /* A stale ConfigMap of prod's, known from its event, is deleted through
  * the records' owned_cms; its DELETED event takes its name out, and the
- * next pass deletes nothing. Mutant tried: ctl_rec_own appending a name
- * without its terminating NUL (names run together: red). */
+ * next pass deletes nothing. Mutant tried: the ConfigMap handler never
+ * taking a name out (red, and the deleted-stack case too). */
 TEST(records_stale_configmap_is_deleted_through_the_recorded_names)
 {
     json_t *last;
