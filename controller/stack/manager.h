@@ -1,8 +1,8 @@
 /* manager.h — the running operator: an rt_manager (pkg/runtime: informers,
  * work queue, workers, leader election) given the stack and owned-ConfigMap
  * informers (compact transforms, event handlers) and ctl_reconcile; the
- * stack-side state (claims, write memos, per-stack records), prober, Event sender,
- * HTTP endpoints. manager.c wires it, reconcile.c holds the per-stack logic.
+ * stack-side state (claims, write memos, per-stack records), prober, Event
+ * sender, HTTP endpoints. manager.c wires it, reconcile.c holds the per-stack logic.
  * The struct is shared between those two files only. */
 #ifndef CROSSLINK_CTL_MANAGER_H
 #define CROSSLINK_CTL_MANAGER_H
@@ -183,7 +183,8 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
  * old or new ones (on m->queue) when the generation changed or the stack
  * is deleted. ConfigMaps: record the name under its controller owner's
  * record and enqueue the owner, unless the event is the echo of our own
- * apply. Under m->mu; public for the unit tests of the records. */
+ * apply. Both take m->mu; public for the unit tests of the records
+ * (test_stack_reconcile.c). */
 void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
 void ctl_on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
 
@@ -291,7 +292,7 @@ struct ctl_manager {
 /* What the manager remembers of each stack besides its claims and write
  * memos: one record per stack key in m->stacks (stack_recs.c), holding
  *  - seen: (generation + 1) * 2 + (1 when deleting) as the stack informer
- *    last delivered it (on_stack_event's GenerationChanged predicate);
+ *    last delivered it (ctl_on_stack_event's GenerationChanged predicate);
  *  - ready: the CTL_READY_* bits of the last reconcile that recorded them
  *    (step_record; the metrics collector reads them);
  *  - refs: the refs digest last rendered (resolve_refs), kept when a
@@ -331,8 +332,8 @@ char **ctl_rec_owned(const struct ctl_manager *m, const char *key);
 /* Calls fn(key, ready bits, payload) for every stack with Ready bits; a
  * non-zero return stops the walk and is returned. fn must not change the
  * records. */
-int ctl_recs_foreach_ready(const struct ctl_manager *m, int (*fn)(const char *key, uintptr_t ready, void *payload),
-                           void *payload);
+int ctl_recs_foreach_ready(const struct ctl_manager *m,
+                           int (*fn)(const char *key, uintptr_t ready, void *payload), void *payload);
 
 /* Binds m->env to the running manager: caches, pkg/kube, events, prober. */
 void ctl_stack_env_kube(struct ctl_manager *m);

@@ -131,7 +131,7 @@ void ctl_rec_own(struct ctl_manager *m, const char *key, const char *cm_name, in
     if (!r)
         return;
     at = owned_find(r, cm_name);
-    if (present == (at != NULL))
+    if ((present != 0) == (at != NULL))
         goto out; /* already as asked */
     if (!present) {
         /* cut out in place (the block keeps its size until a name comes) */
@@ -141,7 +141,8 @@ void ctl_rec_own(struct ctl_manager *m, const char *key, const char *cm_name, in
     }
     /* a longer block replacing r (realloc would leave the map holding a
      * freed pointer); ConfigMaps come rarely, so this copy is rare too */
-    if (r->owned_len + nl > UINT32_MAX || !(nr = malloc(offsetof(struct ctl_stack_rec, owned) + r->owned_len + nl)))
+    if (r->owned_len + nl > UINT32_MAX ||
+        !(nr = malloc(offsetof(struct ctl_stack_rec, owned) + r->owned_len + nl)))
         goto out;
     nr->seen = r->seen;
     nr->ready = r->ready;
@@ -187,8 +188,8 @@ static int ready_one(const char *key, void *val, void *payload)
     return r->ready ? w->fn(key, r->ready, w->payload) : 0;
 }
 
-int ctl_recs_foreach_ready(const struct ctl_manager *m, int (*fn)(const char *key, uintptr_t ready, void *payload),
-                           void *payload)
+int ctl_recs_foreach_ready(const struct ctl_manager *m,
+                           int (*fn)(const char *key, uintptr_t ready, void *payload), void *payload)
 {
     struct ready_walk w = {fn, payload};
     return op_map_foreach(m->stacks, ready_one, &w);

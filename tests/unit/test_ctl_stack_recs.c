@@ -220,14 +220,15 @@ TEST(stack_records_memory_per_stack)
     for (int i = 0; i < MEM_N; i++) {
         char key[64];
         snprintf(key, sizeof(key), "team-%03d/stack-%04d", i % 100, i);
-        ctl_rec_set_refs(&m, key, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        ctl_rec_set_refs(&m, key, "sha256:" /* 64 hex digits, as render_refs_digest */
+                                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     }
     u2 = mallinfo2().uordblks;
     ASSERT_EQ(op_map_len(m.stacks), MEM_N);
     per_stack = (double)(u1 - u0) / MEM_N;
     per_refs = (double)(u2 - u1) / MEM_N;
-    printf("     per stack (seen, Ready bits, two ConfigMaps): %.0f B; a refs digest adds %.0f B\n", per_stack,
-           per_refs);
+    printf("     per stack (seen, Ready bits, two ConfigMaps): %.0f B; a refs digest adds %.0f B\n",
+           per_stack, per_refs);
     ctl_recs_fini(&m);
     if (u1 <= u0)
         TEST_SKIP("malloc is not glibc's here (ASan, valgrind): mallinfo2 counts nothing");
