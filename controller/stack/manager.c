@@ -30,11 +30,6 @@
 #define CTL_CM_PAGE_SIZE 100
 
 
-struct ctl_owned {
-    char **names;
-    size_t n;
-};
-
 void ctl_strv_free(char **v)
 {
     if (!v)
@@ -42,17 +37,6 @@ void ctl_strv_free(char **v)
     for (size_t i = 0; v[i]; i++)
         free(v[i]);
     free(v);
-}
-
-static void owned_free(void *p)
-{
-    struct ctl_owned *o = p;
-    if (!o)
-        return;
-    for (size_t i = 0; i < o->n; i++)
-        free(o->names[i]);
-    free(o->names);
-    free(o);
 }
 
 /* An informer event for an object whose write is in flight (mutex held). */
@@ -92,15 +76,9 @@ json_t *ctl_mgr_get_cm(struct ctl_manager *m, const char *key)
 
 char **ctl_mgr_owned_cms(struct ctl_manager *m, const char *key)
 {
-    struct ctl_owned *o;
-    char **v = NULL;
+    char **v;
     pthread_mutex_lock(&m->mu);
-    o = op_map_get(m->owned, key);
-    if (o && o->n) {
-        v = calloc(o->n + 1, sizeof(*v));
-        for (size_t i = 0; v && i < o->n; i++)
-            v[i] = op_strdup(o->names[i]);
-    }
+    v = ctl_rec_owned(m, key);
     pthread_mutex_unlock(&m->mu);
     return v;
 }
@@ -486,14 +464,14 @@ static void enqueue_overlapping(struct ctl_manager *m, const char *key, const st
 
 /* The stack informer's handler: the stack itself on a generation change or
  * deletion, and every stack whose claims overlap its old or new ones. */
-static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
+void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
 {
     struct ctl_manager *m = payload;
     char key[512];
     const json_t *md = json_object_get(obj, "metadata");
     int64_t gen = json_integer_value(json_object_get(md, "generation"));
     int deleting = json_object_get(md, "deletionTimestamp") != NULL;
-    uintptr_t seen, want = (uintptr_t)(gen + 1) * 2 + (uintptr_t)deleting;
+    uintptr_t want = (uintptr_t)(gen + 1) * 2 + (uintptr_t)deleting;
     int enqueue = 0;
 
     if (kube_obj_key(obj, key, sizeof(key)) < 0)
@@ -513,24 +491,20 @@ static void on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t
     }
     if (t == KUBE_EVENT_DELETED) {
         struct ctl_claim *old = ctl_claims_take(m, key);
-        op_map_del(m->seen_gen, key);
+        (void)ctl_rec_set_seen(m, key, 0); /* the reconcile forgets the rest */
         enqueue_overlapping(m, key, old);
         ctl_claim_free(old);
         enqueue = 1;
-    } else {
-        seen = (uintptr_t)op_map_get(m->seen_gen, key);
+    } else if (ctl_rec_set_seen(m, key, want) != want) {
         /* GenerationChanged predicate: status-only updates (our own
          * writes) do not enqueue, spec changes and deletion do. */
-        if (seen != want) {
-            struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(key, obj);
-            enqueue = 1;
-            (void)op_map_put(m->seen_gen, key, (void *)want);
-            enqueue_overlapping(m, key, old);
-            ctl_claim_free(old);
-            if (nc)
-                ctl_claims_put(m, nc); /* m->claims owns nc now; still read under m->mu */
-            enqueue_overlapping(m, key, nc);
-        }
+        struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(key, obj);
+        enqueue = 1;
+        enqueue_overlapping(m, key, old);
+        ctl_claim_free(old);
+        if (nc)
+            ctl_claims_put(m, nc); /* m->claims owns nc now; still read under m->mu */
+        enqueue_overlapping(m, key, nc);
     }
     pthread_mutex_unlock(&m->mu);
     if (enqueue) {
@@ -550,39 +524,9 @@ int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
     return sep != NULL;
 }
 
-static void owned_update(struct ctl_manager *m, const char *okey, const char *cm_name, int present)
-{
-    struct ctl_owned *o = op_map_get(m->owned, okey);
-    size_t i;
-    if (!o) {
-        if (!present || !(o = calloc(1, sizeof(*o))))
-            return;
-        if (op_map_put(m->owned, okey, o) < 0) {
-            free(o);
-            return;
-        }
-    }
-    for (i = 0; i < o->n; i++)
-        if (!strcmp(o->names[i], cm_name))
-            break;
-    if (present && i == o->n) {
-        char **nn = realloc(o->names, (o->n + 1) * sizeof(*nn));
-        if (!nn)
-            return;
-        o->names = nn;
-        if ((o->names[o->n] = op_strdup(cm_name)))
-            o->n++;
-    } else if (!present && i < o->n) {
-        free(o->names[i]);
-        o->names[i] = o->names[--o->n];
-        if (o->n == 0)
-            op_map_del(m->owned, okey);
-    }
-}
-
 /* The ConfigMap informer's handler (EnqueueRequestForOwner, minus the echo
  * of our own apply). */
-static void on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
+void ctl_on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload)
 {
     struct ctl_manager *m = payload;
     char okey[512];
@@ -591,7 +535,7 @@ static void on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *o
     if (!name || !ctl_cm_owner_key(obj, okey, sizeof(okey)))
         return;
     pthread_mutex_lock(&m->mu);
-    owned_update(m, okey, name, t != KUBE_EVENT_DELETED);
+    ctl_rec_own(m, okey, name, t != KUBE_EVENT_DELETED);
     {
         /* the informer has caught up with our last write (or the object is
          * gone): what reconcile remembered about that write is obsolete */
@@ -739,10 +683,10 @@ struct ready_count {
     double t, f, u;
 };
 
-static int count_ready(const char *key, void *val, void *payload)
+static int count_ready(const char *key, uintptr_t ready, void *payload)
 {
     struct ready_count *c = payload;
-    uintptr_t v = (uintptr_t)val & CTL_READY_MASK;
+    uintptr_t v = ready & CTL_READY_MASK;
     (void)key;
     if (v == 1)
         c->t++;
@@ -755,10 +699,9 @@ static int count_ready(const char *key, void *val, void *payload)
 
 /* crosslink_backend_up{namespace,stack,signal}: 1 when the signal's last
  * check passed, 0 otherwise; one series per configured signal. */
-static int set_backend_up(const char *key, void *val, void *payload)
+static int set_backend_up(const char *key, uintptr_t v, void *payload)
 {
     struct ctl_manager *m = payload;
-    uintptr_t v = (uintptr_t)val;
     const char *slash = strchr(key, '/');
     char ns[254];
     size_t nl;
@@ -788,9 +731,9 @@ static void collect(struct rt_metrics *reg, void *payload)
     struct ready_count rc = {0, 0, 0};
     (void)reg;
     pthread_mutex_lock(&m->mu);
-    op_map_foreach(m->ready, count_ready, &rc);
+    (void)ctl_recs_foreach_ready(m, count_ready, &rc);
     rt_metric_clear(m->m_backend_up);
-    op_map_foreach(m->ready, set_backend_up, m);
+    (void)ctl_recs_foreach_ready(m, set_backend_up, m);
     pthread_mutex_unlock(&m->mu);
     rt_metric_set(m->m_stacks, (const char *[]){"true"}, rc.t);
     rt_metric_set(m->m_stacks, (const char *[]){"false"}, rc.f);
@@ -877,13 +820,13 @@ static int new_runtime(struct ctl_manager *m, const char *lease_ns)
     m->queue = rt_manager_queue(m->rt);
     so.resource = &KUBE_RES_STACK;
     so.transform = ctl_stack_transform;
-    so.handler = on_stack_event;
+    so.handler = ctl_on_stack_event;
     so.payload = m;
     co.resource = &KUBE_RES_CONFIGMAP;
     co.label_selector = MANAGED_SELECTOR;
     co.page_size = CTL_CM_PAGE_SIZE;
     co.transform = ctl_cm_transform;
-    co.handler = on_cm_event;
+    co.handler = ctl_on_cm_event;
     co.payload = m;
     if ((m->h_stack = rt_manager_watch(m->rt, &so)) < 0)
         return m->h_stack;
@@ -952,13 +895,9 @@ static int manager_start(struct ctl_manager *m, struct ctl_options *opts, char *
     kube_client_set_max_in_flight(m->client, concurrent);
 
     m->metrics = rt_metrics_new();
-    m->seen_gen = op_map_new(NULL);
-    m->owned = op_map_new(owned_free);
     m->memo = op_map_new(memo_free);
-    m->ready = op_map_new(NULL);
-    m->refs_digest = op_map_new(free);
-    if (!m->metrics || !m->seen_gen || ctl_claims_init(m) < 0 || !m->owned || !m->memo || !m->ready ||
-        !m->refs_digest || new_runtime(m, lease_ns) < 0) {
+    if (!m->metrics || ctl_recs_init(m) < 0 || ctl_claims_init(m) < 0 || !m->memo ||
+        new_runtime(m, lease_ns) < 0) {
         op_log(OP_LOG_ERROR, "out of memory", NULL);
         err = OP_ENOMEM;
         goto fail;
@@ -998,12 +937,9 @@ static void manager_stop(struct ctl_manager *m, char *lease_ns)
     probe_engine_free(m->probes);
     rt_manager_free(m->rt); /* after the prober: its notify adds to the queue */
     m->queue = NULL;
-    op_map_free(m->seen_gen);
+    ctl_recs_fini(m);
     ctl_claims_fini(m);
-    op_map_free(m->owned);
     op_map_free(m->memo);
-    op_map_free(m->ready);
-    op_map_free(m->refs_digest);
     kube_client_free(m->client);
     rt_metrics_free(m->metrics);
     free(lease_ns);

@@ -1,8 +1,8 @@
 /* manager.h — the running operator: an rt_manager (pkg/runtime: informers,
  * work queue, workers, leader election) given the stack and owned-ConfigMap
  * informers (compact transforms, event handlers) and ctl_reconcile; the
- * stack-side state (claims, write memos, Ready bits), prober, Event sender,
- * HTTP endpoints. manager.c wires it, reconcile.c holds the per-stack logic.
+ * stack-side state (claims, write memos, per-stack records), prober, Event
+ * sender, HTTP endpoints. manager.c wires it, reconcile.c holds the per-stack logic.
  * The struct is shared between those two files only. */
 #ifndef CROSSLINK_CTL_MANAGER_H
 #define CROSSLINK_CTL_MANAGER_H
@@ -177,6 +177,17 @@ json_t *ctl_cm_transform(json_t *obj, void *payload);
  * ObservabilityStack (group crosslink.dev) and returns 1; 0 when none. */
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n);
 
+/* The informers' event handlers (rt_handler_fn; payload: the manager;
+ * obj: the cached form). Stacks: record the generation, re-record the
+ * claims and enqueue the stack and every stack whose claims overlap its
+ * old or new ones (on m->queue) when the generation changed or the stack
+ * is deleted. ConfigMaps: record the name under its controller owner's
+ * record and enqueue the owner, unless the event is the echo of our own
+ * apply. Both take m->mu; public for the unit tests of the records
+ * (test_stack_reconcile.c). */
+void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
+void ctl_on_cm_event(struct rt_wq *q, enum kube_event_type t, const json_t *obj, void *payload);
+
 /* The ports of the reconcile (struct stack_env): everything it reads from
  * or does to the world goes through these, so unit tests drive it with
  * fakes and no apiserver (tests/unit/test_stack_reconcile.c). manager.c
@@ -225,9 +236,10 @@ struct stack_env {
 struct ctl_prober;
 struct ctl_linker;
 
-/* Layout of the values of ctl_manager.ready (besides the Ready state in
- * bits 0-1): bit (CONFIGURED_SHIFT + signal) set for each configured signal,
- * bit (UP_SHIFT + signal) for each one whose last check passed. */
+/* Layout of a stack's Ready bits (ctl_rec_set_ready): bits 0-1 the state of
+ * its Ready condition (CTL_READY_MASK: 1 True, 2 False, 3 Unknown), bit
+ * (CONFIGURED_SHIFT + signal) set for each configured signal, bit
+ * (UP_SHIFT + signal) for each one whose last check passed. */
 #define CTL_READY_MASK 3u
 #define CTL_READY_CONFIGURED_SHIFT 4
 #define CTL_READY_UP_SHIFT 8
@@ -258,13 +270,10 @@ struct ctl_manager {
     struct ctl_linker *linker; /* runs the link checks (LinksVerified) */
 
     pthread_mutex_t mu;        /* guards the maps below */
-    struct op_map *seen_gen;  /* stack key -> (uintptr_t)generation+1 */
+    struct op_map *stacks;     /* stack key -> its record (ctl_rec_*, stack_recs.c) */
     struct ctl_claim_tab claims;     /* stack key -> its struct ctl_claim (owned; ctl_claims_*) */
     struct ctl_claim_tab claim_toks; /* token -> the ctl_claim.toks links holding it */
-    struct op_map *owned;     /* stack key -> struct ctl_owned * (ConfigMap names) */
     struct op_map *memo;      /* "cm/ns/name" or "st/ns/name" -> struct ctl_memo * */
-    struct op_map *ready;     /* stack key -> (uintptr_t) bits 0-1: Ready 1 true, 2 false,
-                                  3 unknown; CTL_READY_*_SHIFT: per-signal bits */
 
     struct rt_stop *stop; /* tripped by signals and by leadership loss */
 
@@ -276,13 +285,55 @@ struct ctl_manager {
     struct rt_metric *m_api_limit; /* crosslink_api_in_flight_limit */
 
     int64_t default_verify_ms;
-    /* stack key -> malloc'd refs digest last rendered (reconcile.c): kept
-     * when a referenced object could not be read for a transient reason, so
-     * an apiserver hiccup does not rewrite the data-source file twice */
-    struct op_map *refs_digest;
 
     struct stack_env env; /* the reconcile's ports (bound by ctl_stack_env_kube) */
 };
+
+/* What the manager remembers of each stack besides its claims and write
+ * memos: one record per stack key in m->stacks (stack_recs.c), holding
+ *  - seen: (generation + 1) * 2 + (1 when deleting) as the stack informer
+ *    last delivered it (ctl_on_stack_event's GenerationChanged predicate);
+ *  - ready: the CTL_READY_* bits of the last reconcile that recorded them
+ *    (step_record; the metrics collector reads them);
+ *  - refs: the refs digest last rendered (resolve_refs), kept when a
+ *    referenced object could not be read for a transient reason, so an
+ *    apiserver hiccup does not rewrite the data-source file twice;
+ *  - owned: the names of the ConfigMaps whose controller owner the stack is
+ *    (the ConfigMap informer's events; env.owned_cms, stale deletion).
+ * A record exists while any part is set: a ConfigMap's event can make it
+ * before its stack's, and a deleted stack keeps it (seen, ready and refs
+ * cleared by its DELETED event and forget_stack) until the garbage
+ * collector's deletions of its ConfigMaps have emptied owned. One op_map
+ * entry and one block per stack, plus the digest when there is one.
+ * Change them only through these, m->mu held. A part that cannot be set
+ * for lack of memory stays as it was. */
+/* Creates the (empty) map: 0 or OP_ENOMEM. */
+int ctl_recs_init(struct ctl_manager *m);
+/* Frees every record and the map. */
+void ctl_recs_fini(struct ctl_manager *m);
+/* Sets key's seen generation (0 clears it) and returns the previous one
+ * (0 when none). */
+uintptr_t ctl_rec_set_seen(struct ctl_manager *m, const char *key, uintptr_t seen);
+/* Sets key's Ready bits (0 clears them) and returns the previous ones (0
+ * when none). */
+uintptr_t ctl_rec_set_ready(struct ctl_manager *m, const char *key, uintptr_t bits);
+/* key's refs digest (borrowed until it changes), NULL when none. */
+const char *ctl_rec_refs(const struct ctl_manager *m, const char *key);
+/* Sets key's refs digest to a copy of digest; NULL clears it. */
+void ctl_rec_set_refs(struct ctl_manager *m, const char *key, const char *digest);
+/* Adds (present) or removes (!present) cm_name among the ConfigMaps key
+ * owns; adding a name held already, or removing one not held, does
+ * nothing. */
+void ctl_rec_own(struct ctl_manager *m, const char *key, const char *cm_name, int present);
+/* Copies of the names of the ConfigMaps key owns, in the order they came
+ * (malloc'd NULL-terminated array of malloc'd strings; free with
+ * ctl_strv_free), NULL when none or out of memory. */
+char **ctl_rec_owned(const struct ctl_manager *m, const char *key);
+/* Calls fn(key, ready bits, payload) for every stack with Ready bits; a
+ * non-zero return stops the walk and is returned. fn must not change the
+ * records. */
+int ctl_recs_foreach_ready(const struct ctl_manager *m,
+                           int (*fn)(const char *key, uintptr_t ready, void *payload), void *payload);
 
 /* Binds m->env to the running manager: caches, pkg/kube, events, prober. */
 void ctl_stack_env_kube(struct ctl_manager *m);

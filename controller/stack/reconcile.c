@@ -978,16 +978,10 @@ static char *resolve_refs(struct pass *p)
     if (!p->m->env.lookup_ref || !(d = ctl_refs_rec_digest(&rec)))
         return NULL;
     pthread_mutex_lock(&p->m->mu);
-    if (!p->m->refs_digest) {
-        /* no memory of past digests */
-    } else if (rec.unsure) {
-        const char *last = op_map_get(p->m->refs_digest, p->key);
-        kept = last ? op_strdup(last) : NULL;
-    } else {
-        char *c = op_strdup(d);
-        if (c && op_map_put(p->m->refs_digest, p->key, c) < 0)
-            free(c);
-    }
+    if (rec.unsure)
+        kept = op_strdup(ctl_rec_refs(p->m, p->key));
+    else
+        ctl_rec_set_refs(p->m, p->key, d);
     pthread_mutex_unlock(&p->m->mu);
     if (kept) {
         free(d);
@@ -1147,7 +1141,7 @@ static int step_write_status(struct pass *p)
     return OP_OK;
 }
 
-_Static_assert(sizeof(uintptr_t) >= 8, "ready-map bits keep the generation in bits 32-63");
+_Static_assert(sizeof(uintptr_t) >= 8, "Ready bits keep the generation in bits 32-63");
 
 /* Step 7: remember readiness and per-signal state (metrics, once-per-
  * generation Warnings; bits in CTL_READY_*) and send the Warnings. */
@@ -1171,8 +1165,7 @@ static void step_record(struct pass *p)
         bits |= (uintptr_t)1 << CTL_READY_WARN_DEFAULT_SHIFT;
     bits |= (uintptr_t)(uint32_t)p->gen << CTL_READY_GEN_SHIFT;
     pthread_mutex_lock(&p->m->mu);
-    prev = (uintptr_t)op_map_get(p->m->ready, p->key);
-    (void)op_map_put(p->m->ready, p->key, (void *)bits);
+    prev = ctl_rec_set_ready(p->m, p->key, bits);
     pthread_mutex_unlock(&p->m->mu);
     /* the stored observedGeneration can lag our own last write (two writes
      * in a row for a new stack: status, then LinksVerified): a generation
@@ -1190,14 +1183,14 @@ static void step_record(struct pass *p)
 }
 
 /* A stack that is gone: the garbage collector removes its ConfigMaps
- * through their ownerReferences; forget what we remembered. */
+ * through their ownerReferences; forget what we remembered. Its record
+ * keeps the names of those ConfigMaps until their DELETED events. */
 static void forget_stack(struct ctl_manager *m, const char *key)
 {
     memo_forget_stack(m, key);
     pthread_mutex_lock(&m->mu);
-    op_map_del(m->ready, key);
-    if (m->refs_digest)
-        op_map_del(m->refs_digest, key);
+    (void)ctl_rec_set_ready(m, key, 0);
+    ctl_rec_set_refs(m, key, NULL);
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -14,7 +14,12 @@
  * write, a running round → no interim write, unreachable backends → not
  * checked, interval 0 → no condition. Mutants tried for those: not passing
  * the condition to ctl_conditions_compute (True/False/Unknown go red);
- * writing an interim status while the first round runs (pending case red). */
+ * writing an interim status while the first round runs (pending case red).
+ * The per-stack records (stack_recs.c) through the informer handlers
+ * (ctl_on_stack_event, ctl_on_cm_event) and the reconcile, with owned_cms
+ * bound to them as in the running manager: ConfigMaps seen before their
+ * stack, a deleted stack keeping its record until its ConfigMaps are gone,
+ * a stale ConfigMap deleted through the recorded names (mutants at each). */
 #include "conditions.h"
 #include "kube.h"
 #include "links_stack.h"
@@ -314,17 +319,17 @@ static void world_reset(void)
     snprintf(W.secret_rv, sizeof(W.secret_rv), "s1");
     snprintf(W.secret_value, sizeof(W.secret_value), "pw-0123456789");
     ctl_claims_fini(&M);
-    op_map_free(M.refs_digest);
+    ctl_recs_fini(&M);
     op_map_free(M.memo);
-    op_map_free(M.ready);
+    rt_wq_free(M.queue);
     if (M.env.ctx)
         pthread_mutex_destroy(&M.mu);
     memset(&M, 0, sizeof(M));
     pthread_mutex_init(&M.mu, NULL);
     (void)ctl_claims_init(&M);
+    (void)ctl_recs_init(&M);
     M.memo = op_map_new(memo_free);
-    M.ready = op_map_new(NULL);
-    M.refs_digest = op_map_new(free);
+    M.queue = rt_wq_new(NULL); /* what the informer handlers enqueue */
     M.default_verify_ms = 60000;
     M.env = (struct stack_env){f_get_stack, f_get_cm, f_owned_cms, f_apply_cm, f_delete_cm, f_patch_status,
                                f_emit_event, f_lookup_ref, f_probe, f_now_s, &M, f_links};
@@ -1015,6 +1020,163 @@ TEST(once_per_generation_warning_is_not_repeated_by_a_second_status_write)
     ASSERT_OK(reconcile("prod"));
     ASSERT_EQ(W.status_writes, 2);
     ASSERT_EQ(events_with_reason(CTL_REASON_CREDENTIAL_DOLLAR), 1);
+}
+
+/* ---- the per-stack records through the informer handlers ------------------- */
+
+/* The records' owned names as the reconcile's owned_cms port, as in the
+ * running manager (instead of the world's own view, f_owned_cms). */
+static char **r_owned_cms(void *ctx, const char *key)
+{
+    return ctl_mgr_owned_cms(ctx, key);
+}
+
+/* Delivers the cached form of the world's stack or ConfigMap name to its
+ * informer handler; DELETED also takes it out of the world. */
+static void deliver(int is_cm, const char *name, enum kube_event_type t)
+{
+    char key[300];
+    json_t *o;
+    snprintf(key, sizeof(key), "observability/%s", name);
+    o = is_cm ? f_get_cm(NULL, key) : f_get_stack(NULL, key);
+    if (!o)
+        return;
+    if (is_cm)
+        ctl_on_cm_event(M.queue, t, o, &M);
+    else
+        ctl_on_stack_event(M.queue, t, o, &M);
+    json_decref(o);
+    if (t == KUBE_EVENT_DELETED) {
+        json_t **v = is_cm ? W.cms : W.stacks;
+        for (int i = 0; i < MAXOBJ; i++)
+            if (v[i] && v[i] == find(v, key)) {
+                json_decref(v[i]);
+                v[i] = NULL;
+            }
+    }
+}
+
+static int count_ready_one(const char *key, uintptr_t ready, void *payload)
+{
+    (void)key;
+    (void)ready;
+    (*(int *)payload)++;
+    return 0;
+}
+
+/* Stacks with Ready bits (what crosslink_stacks counts). */
+static int n_ready(void)
+{
+    int n = 0;
+    (void)ctl_recs_foreach_ready(&M, count_ready_one, &n);
+    return n;
+}
+
+/* How many ConfigMaps prod's record holds. */
+static int n_owned(void)
+{
+    char **v = ctl_mgr_owned_cms(&M, "observability/prod");
+    int n = 0;
+    while (v && v[n])
+        n++;
+    ctl_strv_free(v);
+    return n;
+}
+
+/* A restart: the ConfigMap informer delivers prod's ConfigMaps before the
+ * stack informer delivers prod. They make its record; the stack's event
+ * and the reconcile fill the same record, and the reconcile writes
+ * nothing. Mutants tried: ctl_rec_own not making a record (the names are
+ * lost: red); a record made by ConfigMaps counted as a stack with a Ready
+ * state (red). */
+TEST(records_configmaps_seen_before_their_stack_share_its_record)
+{
+    int before;
+    world_reset();
+    M.env.owned_cms = r_owned_cms;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.applies, 2);
+    ctl_recs_fini(&M); /* the new process remembers nothing */
+    ASSERT_OK(ctl_recs_init(&M));
+    deliver(1, "prod-grafana-datasources", KUBE_EVENT_ADDED);
+    deliver(1, "prod-grafana-dashboards", KUBE_EVENT_ADDED);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    ASSERT_EQ(n_owned(), 2);
+    ASSERT_EQ(n_ready(), 0);
+    deliver(0, "prod", KUBE_EVENT_ADDED);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    before = writes();
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(writes(), before);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    ASSERT_EQ(n_ready(), 1);
+    ASSERT_EQ(n_owned(), 2);
+    ASSERT_TRUE(ctl_rec_refs(&M, "observability/prod") != NULL);
+}
+
+/* prod is deleted: its DELETED event and the reconcile that finds it gone
+ * clear the generation, Ready bits and refs digest, and the record stays
+ * for its ConfigMaps until the garbage collector's deletions have taken
+ * both; then nothing is left of prod. Mutants tried: rec_tidy ignoring the
+ * owned names (the record goes with the stack: red); forget_stack leaving
+ * the Ready bits (still counted, record never goes: red); the DELETED
+ * event leaving the generation (record never goes: red). */
+TEST(records_deleted_stack_keeps_its_record_until_its_configmaps_are_gone)
+{
+    world_reset();
+    M.env.owned_cms = r_owned_cms;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    deliver(0, "prod", KUBE_EVENT_ADDED);
+    ASSERT_OK(reconcile("prod"));
+    deliver(1, "prod-grafana-datasources", KUBE_EVENT_ADDED);
+    deliver(1, "prod-grafana-dashboards", KUBE_EVENT_ADDED);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    ASSERT_EQ(n_ready(), 1);
+    ASSERT_TRUE(ctl_rec_refs(&M, "observability/prod") != NULL);
+    deliver(0, "prod", KUBE_EVENT_DELETED);
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    ASSERT_EQ(n_owned(), 2);
+    ASSERT_EQ(n_ready(), 0);
+    ASSERT_TRUE(ctl_rec_refs(&M, "observability/prod") == NULL);
+    deliver(1, "prod-grafana-dashboards", KUBE_EVENT_DELETED);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
+    ASSERT_EQ(n_owned(), 1);
+    deliver(1, "prod-grafana-datasources", KUBE_EVENT_DELETED);
+    ASSERT_EQ(op_map_len(M.stacks), 0);
+    ASSERT_EQ(W.deletes, 0); /* the garbage collector's, not ours */
+}
+
+/* A stale ConfigMap of prod's, known from its event, is deleted through
+ * the records' owned_cms; its DELETED event takes its name out, and the
+ * next pass deletes nothing. Mutant tried: the ConfigMap handler never
+ * taking a name out (red, and the deleted-stack case too). */
+TEST(records_stale_configmap_is_deleted_through_the_recorded_names)
+{
+    json_t *last;
+    world_reset();
+    M.env.owned_cms = r_owned_cms;
+    add_stack("prod", "2026-01-01T00:00:00Z", "u1");
+    deliver(0, "prod", KUBE_EVENT_ADDED);
+    ASSERT_OK(reconcile("prod"));
+    deliver(1, "prod-grafana-datasources", KUBE_EVENT_ADDED);
+    deliver(1, "prod-grafana-dashboards", KUBE_EVENT_ADDED);
+    put_cm_owned_by("prod-dashboard-provider", "prod", "u1");
+    deliver(1, "prod-dashboard-provider", KUBE_EVENT_ADDED);
+    ASSERT_EQ(n_owned(), 3);
+    last = f_get_cm(NULL, "observability/prod-dashboard-provider");
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.deletes, 1);
+    ASSERT_TRUE(!cm_exists("prod-dashboard-provider"));
+    ASSERT_TRUE(cm_exists("prod-grafana-datasources"));
+    ASSERT_TRUE(cm_exists("prod-grafana-dashboards"));
+    ctl_on_cm_event(M.queue, KUBE_EVENT_DELETED, last, &M);
+    json_decref(last);
+    ASSERT_EQ(n_owned(), 2);
+    ASSERT_OK(reconcile("prod"));
+    ASSERT_EQ(W.deletes, 1);
+    ASSERT_EQ(op_map_len(M.stacks), 1);
 }
 
 TEST_MAIN()
