@@ -52,11 +52,10 @@ struct ctl_links_out {
 };
 
 /* How long a stack without a LinksVerified condition (a new one) holds its
- * first status back for a link-check round that is running, counted from
- * when it began to wait (a stack joining a round late waits as long as the
- * first): a round over healthy backends ends well within it, so the stack's
- * first status write carries Ready and LinksVerified together (one write,
- * not two); a slower round does not delay Ready by more than this. */
+ * first status back for a link-check round that is running: a round over
+ * healthy backends ends well within it, so the stack's first status write
+ * carries Ready and LinksVerified together (one write, not two); a slower
+ * round does not delay Ready by more than this. */
 #define CTL_LINKS_FIRST_WAIT_MS 2000
 
 /* The step: nothing when env->links is NULL, s is NULL (stalled) or
@@ -82,10 +81,8 @@ int ctl_linker_new(struct ctl_linker **out, int nthreads, struct rt_metric *chec
 /* Stops, waits for running rounds (each within its timeouts), frees. NULL-safe. */
 void ctl_linker_free(struct ctl_linker *lk);
 /* 0: *rep is fresh (≤ max_age_ms). 1: a round is running (started now or
- * earlier), which stack_key has waited for *running_ms (since its first
- * check that found the round running; -1 when it could not be recorded);
- * *have_prev = 1 when *rep holds the previous round of the key. Or an
- * op_err. Never blocks on a round. */
+ * earlier: *running_ms ago); *have_prev = 1 when *rep holds the previous
+ * round of the key. Or an op_err. Never blocks on a round. */
 int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct links_input *in, int64_t max_age_ms,
                      struct links_report *rep, int *have_prev, int64_t *running_ms);
 /* Rounds finished so far. */

@@ -80,7 +80,6 @@ int ctl_links_step(const struct stack_env *env, const char *key, const struct sp
 
 struct lk_waiter {
     char *key;
-    int64_t since_ms; /* op_mono_ms() when this stack first waited for the round */
     struct lk_waiter *next;
 };
 
@@ -92,6 +91,7 @@ struct lk_job {
     char *own[PROBE_NSIGNALS][LK_NSTR]; /* wiped on free */
     char *metric;
     struct lk_waiter *waiters;
+    int64_t asked_ms; /* op_mono_ms() when the round was asked for */
     struct lk_job *next;
 };
 
@@ -129,23 +129,19 @@ static void lk_job_free(struct lk_job *j)
     op_wipe_free_n(j, sizeof *j);
 }
 
-/* Adds key to the round's waiters (once) and returns how long it has been
- * waiting for this round; -1 on OOM (its periodic requeue looks again). */
-static int64_t lk_add_waiter(struct lk_job *j, const char *key)
+static int lk_add_waiter(struct lk_job *j, const char *key)
 {
-    int64_t now = op_mono_ms();
     struct lk_waiter *w;
     for (w = j->waiters; w; w = w->next)
         if (!strcmp(w->key, key))
-            return now - w->since_ms;
+            return OP_OK;
     if (!(w = calloc(1, sizeof *w)) || !(w->key = strdup(key))) {
         free(w);
-        return -1;
+        return op_err_set(OP_ENOMEM, "out of memory");
     }
-    w->since_ms = now;
     w->next = j->waiters;
     j->waiters = w;
-    return 0;
+    return OP_OK;
 }
 
 /* Deep copy of in; NULL on OOM. */
@@ -402,6 +398,7 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
             pthread_mutex_unlock(&lk->mu);
             return op_err_set(OP_ENOMEM, "out of memory");
         }
+        j->asked_ms = op_mono_ms();
         if (lk->qtail)
             lk->qtail->next = j;
         else
@@ -409,9 +406,8 @@ int ctl_linker_check(struct ctl_linker *lk, const char *stack_key, const struct 
         lk->qtail = j;
         pthread_cond_signal(&lk->cv);
     } else if ((j = op_map_get(lk->inflight, k)) != NULL) {
-        /* from when this stack began to wait, not when the round began: a
-         * stack that joins a round late still gets its whole first wait */
-        *running_ms = lk_add_waiter(j, stack_key);
+        (void)lk_add_waiter(j, stack_key); /* on OOM its periodic requeue looks again */
+        *running_ms = op_mono_ms() - j->asked_ms;
     }
     if ((prev = op_map_get(lk->last, k)) != NULL) {
         *rep = *prev;

@@ -228,7 +228,7 @@ struct stack_env {
      * As ctl_linker_check: 0 = *rep fresh (at most max_age_ms old); 1 = a
      * round is running — key is re-enqueued when it ends — with *have_prev
      * = 1 when *rep holds the previous round's report and *running_ms how
-     * long key has been waiting for the round; or an op_err. */
+     * long ago the round was asked for; or an op_err. */
     int (*links)(void *ctx, const char *key, const struct links_input *in, int64_t max_age_ms,
                  struct links_report *rep, int *have_prev, int64_t *running_ms);
 };

@@ -9,14 +9,9 @@
 #include "spec.h"
 #include "test.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #define TID "4bf92f3577b34da6a3ce929d0e0e4736"
 #define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
@@ -656,64 +651,6 @@ TEST(cache_shares_one_round_per_key_and_interval)
     ASSERT_EQ(links_cache_claim(c, k1, 60000, 63001, &got), LINKS_CACHE_RUN);
     ASSERT_EQ(links_cache_claim(c, k2, 60000, 1100 + 30001, &got), LINKS_CACHE_RUN); /* stale owner taken over */
     links_cache_free(c);
-}
-
-/* ---- the controller's shared rounds (ctl_linker) ---------------------------- */
-
-static void no_notify(const char *key, void *ud)
-{
-    (void)key;
-    (void)ud;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* A stack that joins a running round late has waited for it only since it
- * joined: its first status may hold back for the whole first wait, like the
- * stack that started the round (one write for Ready and LinksVerified). The
- * backends accept connections and never answer, so the round stays running. */
-TEST(linker_counts_each_stacks_wait_from_when_it_joined_the_round)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    struct probe_target dead[PROBE_NSIGNALS];
-    struct links_input in;
-    struct links_report rep;
-    struct ctl_linker *lk = NULL;
-    char u[64];
-    int fd = socket(AF_INET, SOCK_STREAM, 0), have_prev = 0;
-    int64_t waited = -1;
-    json_t *doc = doc_load(DOC);
-
-    ASSERT_TRUE(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 64) == 0 &&
-                getsockname(fd, (struct sockaddr *)&a, &al) == 0);
-    snprintf(u, sizeof u, "http://127.0.0.1:%d", ntohs(a.sin_port));
-    input_init(&in, doc);
-    for (int k = 0; k < PROBE_NSIGNALS; k++) {
-        dead[k] = T[k];
-        dead[k].url = u;
-        in.targets[k] = &dead[k];
-    }
-    in.timeout_ms = 1000; /* each request to the silent backends; the round outlasts the test */
-    ASSERT_OK(ctl_linker_new(&lk, 1, NULL, no_notify, NULL));
-    ASSERT_EQ(ctl_linker_check(lk, "ns/first", &in, 60000, &rep, &have_prev, &waited), 1);
-    ASSERT_EQ(waited, 0);
-    sleep_ms(600);
-    ASSERT_EQ(ctl_linker_check(lk, "ns/late", &in, 60000, &rep, &have_prev, &waited), 1);
-    ASSERT_EQ(have_prev, 0);
-    ASSERT_TRUE(waited == 0); /* just joined */
-    sleep_ms(100);
-    ASSERT_EQ(ctl_linker_check(lk, "ns/late", &in, 60000, &rep, &have_prev, &waited), 1);
-    ASSERT_TRUE(waited >= 100 && waited < 600); /* since it joined, not since the round began (>= 700) */
-    ASSERT_EQ(ctl_linker_check(lk, "ns/first", &in, 60000, &rep, &have_prev, &waited), 1);
-    ASSERT_TRUE(waited >= 700); /* its own wait goes on */
-    ctl_linker_free(lk);
-    close(fd);
-    json_decref(doc);
 }
 
 TEST_MAIN()

@@ -48,7 +48,7 @@ struct world {
     int status_lag;    /* the cache does not show status writes yet */
     int links_mode;    /* 0: report fresh; 1: round running, nothing earlier; 2: running, links_rep earlier */
     int links_calls;
-    int64_t links_running_ms; /* how long the stack has waited for the running round */
+    int64_t links_running_ms; /* how long ago the running round was asked for */
     int64_t last_requeue_ms;  /* requeue_after of the last reconcile() */
     struct links_report links_rep;
     char last_note[1200];
