@@ -123,7 +123,7 @@ struct store_ent {
 
 #define STRIP_NAME 1u     /* metadata.name == the key's name */
 #define STRIP_NS 2u       /* metadata.namespace == the key's namespace (non-empty) */
-#define STRIP_RV 4u       /* metadata.resourceVersion == rv (non-empty) */
+#define STRIP_RV 4u       /* metadata.resourceVersion, the entry's rv (non-empty) */
 #define STORE_JSON_MAX ((1u << 28) - 1)
 
 /* Chained hash map key → store_ent; doubles at load factor 1. Written by the
@@ -187,10 +187,11 @@ static struct store_ent *store_find(const struct store *s, const char *key)
     return pp ? *pp : NULL;
 }
 
-/* The object to serialise for key/rv: obj itself (new reference), or a
- * shallow copy whose metadata lacks the members that repeat key and rv,
- * with *strip saying which. NULL on OOM. */
-static json_t *store_stripped(const char *key, const char *rv, const json_t *obj, unsigned *strip)
+/* The object to serialise under key: obj itself (new reference), or a
+ * shallow copy whose metadata lacks the members that repeat the key and the
+ * entry's rv (which is obj's own resourceVersion), with *strip saying
+ * which. NULL on OOM. */
+static json_t *store_stripped(const char *key, const json_t *obj, unsigned *strip)
 {
     const json_t *md = json_object_get(obj, "metadata");
     const char *slash = strchr(key, '/'), *name = slash ? slash + 1 : key;
@@ -204,7 +205,7 @@ static json_t *store_stripped(const char *key, const char *rv, const json_t *obj
         *strip |= STRIP_NAME;
     if (slash && ns && strlen(ns) == (size_t)(slash - key) && !memcmp(ns, key, (size_t)(slash - key)))
         *strip |= STRIP_NS;
-    if (rv && *rv && orv && !strcmp(orv, rv))
+    if (orv && *orv)
         *strip |= STRIP_RV;
     if (!*strip)
         return json_incref((json_t *)obj);
@@ -233,7 +234,7 @@ static struct store_ent *store_ent_new(const char *key, const json_t *obj)
     size_t kl = strlen(key) + 1, rl = (rv ? strlen(rv) : 0) + 1, jl;
     struct store_ent *e = NULL;
     unsigned strip;
-    json_t *text = store_stripped(key, rv, obj, &strip);
+    json_t *text = store_stripped(key, obj, &strip);
 
     if (!text)
         return NULL;
