@@ -361,12 +361,21 @@ out:
 }
 
 /* The cached ConfigMap's facts string: the transform's, or built from an
- * untransformed object into *built (free it). NULL on OOM. */
-static const char *cm_facts(const json_t *cm, char **built)
+ * untransformed object into *built (free it). NULL on OOM. Split in two:
+ * the hashes are its first *nhash bytes, *owner the owner's name after
+ * CM_OWNER_SEP (NULL when none). */
+static const char *cm_facts(const json_t *cm, char **built, size_t *nhash, const char **owner)
 {
-    const char *s = json_string_value(json_object_get(cm, CTL_CM_META_KEY));
+    const char *s = json_string_value(json_object_get(cm, CTL_CM_META_KEY)), *sep;
     *built = NULL;
-    return s ? s : (*built = cm_facts_build(cm));
+    *nhash = 0;
+    *owner = NULL;
+    if (!s && !(s = *built = cm_facts_build(cm)))
+        return NULL;
+    sep = strchr(s, CM_OWNER_SEP);
+    *nhash = sep ? (size_t)(sep - s) : strlen(s);
+    *owner = sep ? sep + 1 : NULL;
+    return s;
 }
 
 /* Is the fact among the hashes (the part of facts before the owner)? */
@@ -384,8 +393,9 @@ static int cm_has(const char *facts, size_t n, char kind, const char *k, const c
 int ctl_cm_matches(const json_t *cached, const json_t *want_md, const char *data_digest, const char *owner_uid)
 {
     char *built;
-    const char *facts = cm_facts(cached, &built), *k, *sep = facts ? strchr(facts, CM_OWNER_SEP) : NULL;
-    size_t n = facts ? (sep ? (size_t)(sep - facts) : strlen(facts)) : 0;
+    const char *owner, *k;
+    size_t n;
+    const char *facts = cm_facts(cached, &built, &n, &owner);
     json_t *v;
     int ok = facts && data_digest && owner_uid && cm_has(facts, n, 'd', "", data_digest) &&
              cm_has(facts, n, 'o', owner_uid, "block");
@@ -517,11 +527,13 @@ void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *o
 int ctl_cm_owner_key(const json_t *cm, char *out, size_t n)
 {
     char *built;
-    const char *facts = cm_facts(cm, &built), *sep = facts ? strchr(facts, CM_OWNER_SEP) : NULL;
-    if (sep)
-        snprintf(out, n, "%s/%s", kube_obj_namespace(cm) ? kube_obj_namespace(cm) : "", sep + 1);
+    const char *owner, *ns = kube_obj_namespace(cm);
+    size_t nhash;
+    (void)cm_facts(cm, &built, &nhash, &owner);
+    if (owner)
+        snprintf(out, n, "%s/%s", ns ? ns : "", owner);
     free(built);
-    return sep != NULL;
+    return owner != NULL;
 }
 
 /* The ConfigMap informer's handler (EnqueueRequestForOwner, minus the echo
