@@ -138,81 +138,120 @@ int ctl_hash_b64url(const void *data, size_t len, size_t nbytes, char *out)
 /* A cached stack keeps name, namespace, uid, resourceVersion, generation,
  * creationTimestamp and deletionTimestamp, its spec verbatim (decoded on
  * every reconcile), and under CTL_STATUS_KEY its status summary
- * (ctl_status_summary) packed as an array:
+ * (ctl_status_summary) packed into one string:
  *
- *     [digest, observedGeneration or null,
- *      [[type, status, lastTransitionTime], ...]]
+ *     digest ";" [observedGeneration] { ";" type status time }
  *
- * The keys are implied by the positions, and a lastTransitionTime equal to
- * the previous condition's is written as 0 (the conditions of one status
- * write usually share it): ~300 bytes for nine conditions instead of ~600
- * for the summary object. A summary of another shape (a condition field
- * that is neither a string nor null, which the CRD does not admit) is
- * stored as the object itself. */
-#define STATUS_SAME_LTT 0
+ * type is one letter for each condition type the controller writes
+ * (pack_types), status T, F or U, and time the lastTransitionTime, "=" when
+ * it equals the previous condition's (the conditions of one status write
+ * usually share it) or "-" when it is absent: ~80 bytes for nine
+ * conditions instead of ~600 for the summary object. A summary the string
+ * cannot say (another condition type or status, a time with a ';' or one
+ * of the markers, which the controller does not write) is stored as the
+ * object itself. */
+static const char *const pack_types[] = {CTL_COND_READY, CTL_COND_APPLIED, CTL_COND_STALLED, CTL_COND_RECONCILING,
+                                         CTL_COND_LINKS, "MetricsReachable", "TracesReachable", "LogsReachable",
+                                         "ProfilesReachable"};
+#define NPACK_TYPES (sizeof(pack_types) / sizeof(pack_types[0]))
+static const char *const pack_status[] = {"True", "False", "Unknown"};
+static const char pack_status_c[] = "TFU";
 
-/* The packed summary (new reference), or NULL when sum cannot be packed. */
-static json_t *status_pack(const json_t *sum)
+static int pack_index(const char *const *tab, size_t n, const char *v)
 {
-    static const char *cols[] = {"type", "status", "lastTransitionTime"};
-    const json_t *og = json_object_get(sum, "observedGeneration"), *c, *prev_ltt = NULL;
-    json_t *rows = json_array();
-    size_t i;
-
-    if (!rows)
-        return NULL;
-    json_array_foreach(json_object_get(sum, "conditions"), i, c)
-    {
-        json_t *row = json_array();
-        if (!row || json_array_append_new(rows, row) < 0)
-            goto fail;
-        for (size_t k = 0; k < 3; k++) {
-            json_t *v = json_object_get(c, cols[k]);
-            if (!v || !(json_is_string(v) || json_is_null(v)))
-                goto fail;
-            if (k == 2 && json_is_string(v) && prev_ltt && json_equal(v, prev_ltt)) {
-                if (json_array_append_new(row, json_integer(STATUS_SAME_LTT)) < 0)
-                    goto fail;
-            } else if (json_array_append(row, v) < 0) {
-                goto fail;
-            }
-        }
-        prev_ltt = json_object_get(c, "lastTransitionTime");
-    }
-    return json_pack("[O, O, o]", json_object_get(sum, "digest"), og ? og : json_null(), rows);
-fail:
-    json_decref(rows);
-    return NULL;
+    for (size_t i = 0; v && i < n; i++)
+        if (!strcmp(tab[i], v))
+            return (int)i;
+    return -1;
 }
 
-/* status_pack's inverse: the summary (new reference), NULL on OOM. */
-static json_t *status_unpack(const json_t *p)
+/* The packed summary (new reference), or NULL when sum cannot be packed
+ * (or on OOM). */
+static json_t *status_pack(const json_t *sum)
 {
-    const json_t *row, *prev_ltt = json_null();
-    json_t *og = json_array_get(p, 1), *conds = json_array(), *sum;
+    const json_t *og = json_object_get(sum, "observedGeneration"), *c;
+    const char *dg = json_string_value(json_object_get(sum, "digest")), *prev = NULL;
+    struct op_buf b;
+    json_t *out = NULL;
+    int bad;
     size_t i;
 
-    if (!conds)
+    if (!dg || strchr(dg, ';') || (og && !json_is_integer(og)))
         return NULL;
-    json_array_foreach(json_array_get(p, 2), i, row)
+    op_buf_init(&b, 65536); /* more falls back to the object */
+    bad = op_buf_puts(&b, dg) < 0 || op_buf_puts(&b, ";") < 0 ||
+          (og && op_buf_appendf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(og)) < 0);
+    json_array_foreach(json_object_get(sum, "conditions"), i, c)
     {
-        const json_t *ltt = json_array_get(row, 2);
-        json_t *c;
-        if (json_is_integer(ltt))
-            ltt = prev_ltt;
-        c = json_pack("{s:O, s:O, s:O}", "type", json_array_get(row, 0), "status", json_array_get(row, 1),
-                      "lastTransitionTime", ltt);
-        if (!c || json_array_append_new(conds, c) < 0) {
-            json_decref(conds);
-            return NULL;
+        const json_t *lv = json_object_get(c, "lastTransitionTime");
+        const char *ltt = json_string_value(lv);
+        int t = pack_index(pack_types, NPACK_TYPES, json_string_value(json_object_get(c, "type")));
+        int st = pack_index(pack_status, 3, json_string_value(json_object_get(c, "status")));
+        if (bad || t < 0 || st < 0 || (lv && !json_is_null(lv) && !ltt) ||
+            (ltt && (!*ltt || strchr(ltt, ';') || !strcmp(ltt, "=") || !strcmp(ltt, "-"))))
+            goto out;
+        bad = op_buf_appendf(&b, ";%c%c%s", 'a' + t, pack_status_c[st],
+                             !ltt ? "-" : prev && !strcmp(ltt, prev) ? "=" : ltt) < 0;
+        prev = ltt;
+    }
+    if (!bad)
+        out = json_stringn(b.data, b.len);
+out:
+    op_buf_cleanup(&b);
+    return out;
+}
+
+/* status_pack's inverse: the summary (new reference), NULL on OOM or when
+ * p is not a packed summary. */
+static json_t *status_unpack(const char *p)
+{
+    const char *semi = strchr(p, ';'), *q, *prev = NULL;
+    size_t prev_len = 0;
+    json_t *conds = json_array(), *sum = NULL;
+    char *end;
+    long long og = 0;
+    int has_og;
+
+    if (!conds || !semi)
+        goto fail;
+    q = semi + 1;
+    has_og = *q && *q != ';';
+    if (has_og) {
+        og = strtoll(q, &end, 10);
+        q = end;
+    }
+    while (*q == ';') {
+        const char *f = q + 1, *e = strchr(f, ';');
+        size_t fl = e ? (size_t)(e - f) : strlen(f);
+        const char *st = fl >= 3 ? strchr(pack_status_c, f[1]) : NULL;
+        json_t *ltt, *c;
+        if (!st || !f[1] || f[0] < 'a' || (size_t)(f[0] - 'a') >= NPACK_TYPES)
+            goto fail;
+        if (fl == 3 && f[2] == '-') {
+            ltt = json_null();
+            prev = NULL;
+        } else if (fl == 3 && f[2] == '=' && prev) {
+            ltt = json_stringn(prev, prev_len);
+        } else {
+            prev = f + 2;
+            prev_len = fl - 2;
+            ltt = json_stringn(prev, prev_len);
         }
-        prev_ltt = ltt;
+        c = json_pack("{s:s, s:s, s:o}", "type", pack_types[f[0] - 'a'], "status", pack_status[st - pack_status_c],
+                      "lastTransitionTime", ltt);
+        if (!c || json_array_append_new(conds, c) < 0)
+            goto fail;
+        q = f + fl;
     }
-    sum = json_pack("{s:O, s:o}", "digest", json_array_get(p, 0), "conditions", conds);
-    if (sum && json_is_integer(og) && json_object_set(sum, "observedGeneration", og) < 0) {
+    if (*q)
+        goto fail;
+    sum = json_pack("{s:s%, s:O}", "digest", p, (size_t)(semi - p), "conditions", conds);
+    if (sum && has_og && json_object_set_new(sum, "observedGeneration", json_integer(og)) < 0) {
         json_decref(sum);
-        return NULL;
+        sum = NULL;
     }
+fail:
+    json_decref(conds);
     return sum;
 }
 
@@ -245,8 +284,8 @@ json_t *ctl_stack_view(const json_t *cached)
 json_t *ctl_cached_status_summary(const json_t *cached)
 {
     json_t *s = json_object_get(cached, CTL_STATUS_KEY);
-    if (json_is_array(s))
-        return status_unpack(s);
+    if (json_is_string(s))
+        return status_unpack(json_string_value(s));
     if (json_is_object(s))
         return json_incref(s); /* a summary status_pack could not pack */
     return ctl_status_summary(json_object_get(cached, "status"));

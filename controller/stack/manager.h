@@ -33,7 +33,7 @@ json_t *ctl_status_summary(const json_t *status);
 
 /* The informers keep compact objects (pkg/kube stores each as one block of
  * JSON text): a stack keeps some metadata, its spec and its status summary
- * (packed as an array, keys implied); a ConfigMap keeps name, namespace,
+ * (packed into one string); a ConfigMap keeps name, namespace,
  * resourceVersion and, under CTL_CM_META_KEY, one string: 8-byte hashes of
  * its labels, annotations, data and controller owner reference, then the
  * owner's name. Both forms and their reasons are described in manager.c. */
