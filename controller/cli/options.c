@@ -35,7 +35,7 @@ static const struct cli_opt ctl_opts[] = {
     [OPT_CONTEXT] = {"context", required_argument, 0, "NAME", "CROSSLINK_CONTEXT", NULL, "kubeconfig context"},
     [OPT_NAMESPACES] = {"namespaces", required_argument, 0, "a,b", "CROSSLINK_NAMESPACES", "all",
                         "watch only these namespaces"},
-    [OPT_WORKERS] = {"workers", required_argument, 0, "N", "CROSSLINK_WORKERS", "0 = 8 per usable CPU, 8..32",
+    [OPT_WORKERS] = {"workers", required_argument, 0, "N", "CROSSLINK_WORKERS", "0 = 4 per usable CPU, 8..32",
                      "concurrent reconciles"},
     [OPT_VERIFY_INTERVAL] = {"verify-interval", required_argument, 0, "DUR", "CROSSLINK_VERIFY_INTERVAL", "60s",
                              "re-verify period for stacks without spec.verify.interval; 0 disables"},
@@ -286,7 +286,7 @@ int ctl_default_workers(int cpus)
 {
     if (cpus < 1)
         cpus = 1;
-    return cpus >= 4 ? 32 : cpus * 8;
+    return cpus <= 2 ? 8 : cpus >= 8 ? 32 : cpus * 4;
 }
 
 int ctl_options_parse(struct ctl_options *o, int argc, char **argv, char *const *env, char **err_out)

@@ -35,9 +35,12 @@ void ctl_options_cleanup(struct ctl_options *o);
 void ctl_options_usage(FILE *f);
 
 /* Pure: the default number of reconcile workers for a process that may use
- * cpus CPUs — 8 per CPU, at most 32. A reconcile spends a few ms
- * of CPU and most of its time waiting for the apiserver, so several per CPU
- * keep both busy. */
+ * cpus CPUs — 4 per CPU, at least 8 and at most 32. A reconcile spends a
+ * few ms of CPU and most of its time waiting for the apiserver, so several
+ * per CPU keep both busy; each busy worker also holds an API connection
+ * (~100 KiB of TLS and libcurl state at a cold start's peak), and 8 per CPU
+ * bought no speed on 2 cores for 2 MiB more peak (bench/RESULTS.md,
+ * "Issue 16, default workers"). */
 int ctl_default_workers(int cpus);
 
 #endif

@@ -147,9 +147,11 @@ TEST(default_workers_follow_cpus)
 {
     ASSERT_EQ(ctl_default_workers(0), 8);
     ASSERT_EQ(ctl_default_workers(1), 8);
-    ASSERT_EQ(ctl_default_workers(2), 16);
-    ASSERT_EQ(ctl_default_workers(3), 24);
-    ASSERT_EQ(ctl_default_workers(4), 32);
+    ASSERT_EQ(ctl_default_workers(2), 8);
+    ASSERT_EQ(ctl_default_workers(3), 12);
+    ASSERT_EQ(ctl_default_workers(4), 16);
+    ASSERT_EQ(ctl_default_workers(7), 28);
+    ASSERT_EQ(ctl_default_workers(8), 32);
     ASSERT_EQ(ctl_default_workers(64), 32);
 }
 
