@@ -479,8 +479,7 @@ static int overlap_walk(const char *key, void *val, void *payload)
     char why[16];
     if (!strcmp(key, x->key))
         return 0;
-    if (ctl_claim_conflict(x->key, x->c, key, val, why, sizeof(why)) ||
-        ctl_claim_conflict(key, val, x->key, x->c, why, sizeof(why))) {
+    if (ctl_claim_conflict(x->c, val, why, sizeof(why)) || ctl_claim_conflict(val, x->c, why, sizeof(why))) {
         if (x->n == x->cap) {
             size_t nc = x->cap ? x->cap * 2 : 8;
             char **nh = realloc(x->hits, nc * sizeof(*nh));

@@ -127,16 +127,16 @@ struct ctl_claim *ctl_claim_build(const char *key, const json_t *obj);
 void ctl_claim_free(void *claim);
 /* The string at offset off of c (a ctl_claim string field), NULL for 0. */
 const char *ctl_claim_str(const struct ctl_claim *c, uint32_t off);
-/* Non-zero when a (key_a) collides with b (key_b) in one Grafana org — same
+/* Non-zero when a collides with b in one Grafana org — same
  * spec.grafana.orgId and same data-source labels and a shared uid or name
  * (CTL_CLAIM_UID), or both claiming the default data source
  * (CTL_CLAIM_DEFAULT); or same orgId, dashboard labels and dashboard uid
- * (CTL_CLAIM_UID) — with a one-line reason naming a's field and stack b in
- * why. Order-blind: the caller decides who came first. */
+ * (CTL_CLAIM_UID) — with a one-line reason naming a's field and b's stack
+ * (ctl_claim_str(b, b->key)) in why. Order-blind: the caller decides who
+ * came first. */
 #define CTL_CLAIM_UID 1
 #define CTL_CLAIM_DEFAULT 2
-int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
-                       const struct ctl_claim *b, char *why, size_t n);
+int ctl_claim_conflict(const struct ctl_claim *a, const struct ctl_claim *b, char *why, size_t n);
 
 /* The claims of every stack (m->claims: key → claim) and their inverted
  * index (m->claim_toks: token → the claims holding it), so that a stack is

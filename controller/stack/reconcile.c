@@ -205,14 +205,13 @@ out:
     return c;
 }
 
-/* Does b (an earlier stack) block a? Fills why. */
-int ctl_claim_conflict(const char *key_a, const struct ctl_claim *a, const char *key_b,
-                       const struct ctl_claim *b, char *why, size_t n)
+/* Does b (an earlier stack) block a? Fills why, naming b's stack. */
+int ctl_claim_conflict(const struct ctl_claim *a, const struct ctl_claim *b, char *why, size_t n)
 {
     const char *ds_sig = ctl_claim_str(a, a->ds_sig), *db_sig = ctl_claim_str(a, a->db_sig);
     const char *dash_a = ctl_claim_str(a, a->dash_uid), *dash_b = ctl_claim_str(b, b->dash_uid);
+    const char *key_b = ctl_claim_str(b, b->key);
 
-    (void)key_a;
     if (!claims_may_conflict(a, b) || a->org_id != b->org_id)
         return 0;
     if (!strcmp(ds_sig, ctl_claim_str(b, b->ds_sig))) {
@@ -284,7 +283,7 @@ static int conflict_walk(const char *key, void *val, void *payload)
     if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me) ||
         (x->best && !earlier(key, o, x->best_key, x->best)))
         return 0;
-    if ((kind = ctl_claim_conflict(x->key, x->me, key, o, x->why, x->n))) {
+    if ((kind = ctl_claim_conflict(x->me, o, x->why, x->n))) {
         x->found = kind;
         x->best_key = key;
         x->best = o;

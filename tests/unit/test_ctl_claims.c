@@ -55,7 +55,7 @@ TEST(claims_shared_uid_same_grafana)
     struct ctl_claim *b = claim("t2", "b", "{\"metrics\":{\"url\":\"http://n\",\"uid\":\"mimir\"}}");
     char why[512];
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(ctl_claim_conflict("t2/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
     ASSERT_CONTAINS(why, "uid \"mimir\"");
     ASSERT_CONTAINS(why, "t1/a");
     ctl_claim_free(a);
@@ -68,7 +68,7 @@ TEST(claims_default_uids_of_same_named_stacks_collide)
     struct ctl_claim *a = claim("t1", "prod", "{\"metrics\":{\"url\":\"http://m\"}}");
     struct ctl_claim *b = claim("t2", "prod", "{\"metrics\":{\"url\":\"http://m\"}}");
     char why[512];
-    ASSERT_TRUE(ctl_claim_conflict("t2/prod", b, "t1/prod", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
     ASSERT_CONTAINS(why, "prod-metrics");
     ctl_claim_free(a);
     ctl_claim_free(b);
@@ -86,8 +86,8 @@ TEST(claims_different_grafana_no_conflict)
                                 "\"dashboardLabels\":{\"dash\":\"two\"}}}");
     char why[512];
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(!ctl_claim_conflict("t2/b", b, "t1/a", a, why, sizeof(why)));
-    ASSERT_TRUE(!ctl_claim_conflict("t1/a", a, "t2/b", b, why, sizeof(why)));
+    ASSERT_TRUE(!ctl_claim_conflict(b, a, why, sizeof(why)));
+    ASSERT_TRUE(!ctl_claim_conflict(a, b, why, sizeof(why)));
     ctl_claim_free(a);
     ctl_claim_free(b);
 }
@@ -100,8 +100,8 @@ TEST(claims_cross_signal_uid_and_many_distinct_stacks)
     struct ctl_claim *a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"x\"}}");
     struct ctl_claim *b = claim("t1", "b", "{\"traces\":{\"url\":\"http://t\",\"uid\":\"x\"}}");
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
-    ASSERT_TRUE(ctl_claim_conflict("t1/a", a, "t1/b", b, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(a, b, why, sizeof(why)));
     ctl_claim_free(a);
     ctl_claim_free(b);
     /* stacks of one Grafana with their own (name-derived) uids never clash */
@@ -114,7 +114,7 @@ TEST(claims_cross_signal_uid_and_many_distinct_stacks)
     for (int i = 0; i < 40; i++)
         for (int j = 0; j < 40; j++)
             if (i != j)
-                ASSERT_TRUE(!ctl_claim_conflict("t1/x", c[i], "t1/y", c[j], why, sizeof(why)));
+                ASSERT_TRUE(!ctl_claim_conflict(c[i], c[j], why, sizeof(why)));
     for (int i = 0; i < 40; i++)
         ctl_claim_free(c[i]);
 }
@@ -127,7 +127,7 @@ TEST(claims_name_and_default_and_dashboard)
     struct ctl_claim *b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"name\":\"Shared\",\"uid\":\"u2\"},"
                                            "\"dashboards\":{\"serviceOverview\":false}}");
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
     ASSERT_CONTAINS(why, "name \"Shared\"");
     ctl_claim_free(a);
     ctl_claim_free(b);
@@ -135,7 +135,7 @@ TEST(claims_name_and_default_and_dashboard)
     a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\",\"default\":true},\"dashboards\":{\"serviceOverview\":false}}");
     b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"default\":true},\"dashboards\":{\"serviceOverview\":false}}");
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
     ASSERT_CONTAINS(why, "default data source");
     ctl_claim_free(a);
     ctl_claim_free(b);
@@ -143,7 +143,7 @@ TEST(claims_name_and_default_and_dashboard)
     a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\"},\"dashboards\":{\"uid\":\"dash\"}}");
     b = claim("t1", "b", "{\"traces\":{\"url\":\"http://t\"},\"dashboards\":{\"uid\":\"dash\"}}");
     ASSERT_TRUE(a && b);
-    ASSERT_TRUE(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(ctl_claim_conflict(b, a, why, sizeof(why)));
     ASSERT_CONTAINS(why, "dashboard uid \"dash\"");
     ctl_claim_free(a);
     ctl_claim_free(b);
@@ -151,7 +151,7 @@ TEST(claims_name_and_default_and_dashboard)
     /* distinct everything: no conflict */
     a = claim("t1", "a", "{\"metrics\":{\"url\":\"http://m\"}}");
     b = claim("t1", "b", "{\"metrics\":{\"url\":\"http://m\"}}");
-    ASSERT_TRUE(!ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)));
+    ASSERT_TRUE(!ctl_claim_conflict(b, a, why, sizeof(why)));
     ctl_claim_free(a);
     ctl_claim_free(b);
 }
@@ -174,19 +174,19 @@ TEST(claims_default_twice_is_keyed_by_org_and_names_field_and_stack)
                                            "\"grafana\":{\"orgId\":2}}");
     struct ctl_claim *e = claim("t1", "e", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"same\"}}");
     ASSERT_TRUE(a && b && c && d && e);
-    ASSERT_EQ(ctl_claim_conflict("t1/b", b, "t1/a", a, why, sizeof(why)), CTL_CLAIM_DEFAULT);
+    ASSERT_EQ(ctl_claim_conflict(b, a, why, sizeof(why)), CTL_CLAIM_DEFAULT);
     ASSERT_CONTAINS(why, "spec.logs.default");
     ASSERT_CONTAINS(why, "t1/a");
     ASSERT_CONTAINS(why, "(spec.metrics.default)");
     ASSERT_CONTAINS(why, "orgId 1");
     /* another org of the same Grafana: its own default, its own UIDs */
-    ASSERT_EQ(ctl_claim_conflict("t1/c", c, "t1/a", a, why, sizeof(why)), 0);
-    ASSERT_EQ(ctl_claim_conflict("t1/e", e, "t1/d", d, why, sizeof(why)), 0);
+    ASSERT_EQ(ctl_claim_conflict(c, a, why, sizeof(why)), 0);
+    ASSERT_EQ(ctl_claim_conflict(e, d, why, sizeof(why)), 0);
     /* same org: the uid collides, named by field */
     ctl_claim_free(e);
     e = claim("t1", "e", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"same\"},\"grafana\":{\"orgId\":2}}");
     ASSERT_TRUE(e != NULL);
-    ASSERT_EQ(ctl_claim_conflict("t1/e", e, "t1/d", d, why, sizeof(why)), CTL_CLAIM_UID);
+    ASSERT_EQ(ctl_claim_conflict(e, d, why, sizeof(why)), CTL_CLAIM_UID);
     ASSERT_CONTAINS(why, "spec.metrics.uid");
     ASSERT_CONTAINS(why, "orgId 2");
     ctl_claim_free(a);
@@ -273,8 +273,7 @@ TEST(claims_index_finds_the_stack_sharing_a_uid_and_name_once)
     ASSERT_STR_EQ(met(&m, "t2/dup", buf, sizeof(buf)), "t1/s137");
     ASSERT_STR_EQ(met(&m, "t1/s137", buf, sizeof(buf)), "t2/dup");
     ASSERT_STR_EQ(met(&m, "t1/s5", buf, sizeof(buf)), "");
-    ASSERT_EQ(ctl_claim_conflict("t2/dup", ctl_claims_get(&m, "t2/dup"), "t1/s137", s137, why, sizeof(why)),
-              CTL_CLAIM_UID);
+    ASSERT_EQ(ctl_claim_conflict(ctl_claims_get(&m, "t2/dup"), s137, why, sizeof(why)), CTL_CLAIM_UID);
     ASSERT_CONTAINS(why, "t1/s137");
     ctl_claims_fini(&m);
 }
@@ -363,12 +362,8 @@ TEST(claims_index_token_collision_is_settled_by_the_exact_check)
     ASSERT_OK(put(&m, "t1", "b", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"" COLLIDING_UID_B "\"}}"));
     /* the precondition: if this fails, claim_tok changed — find a new pair */
     ASSERT_STR_EQ(met(&m, "t1/b", buf, sizeof(buf)), "t1/a");
-    ASSERT_EQ(ctl_claim_conflict("t1/b", ctl_claims_get(&m, "t1/b"), "t1/a", ctl_claims_get(&m, "t1/a"),
-                                 why, sizeof(why)),
-              0);
-    ASSERT_EQ(ctl_claim_conflict("t1/a", ctl_claims_get(&m, "t1/a"), "t1/b", ctl_claims_get(&m, "t1/b"),
-                                 why, sizeof(why)),
-              0);
+    ASSERT_EQ(ctl_claim_conflict(ctl_claims_get(&m, "t1/b"), ctl_claims_get(&m, "t1/a"), why, sizeof(why)), 0);
+    ASSERT_EQ(ctl_claim_conflict(ctl_claims_get(&m, "t1/a"), ctl_claims_get(&m, "t1/b"), why, sizeof(why)), 0);
     ASSERT_STR_EQ(why, "");
     ctl_claims_fini(&m);
 }
@@ -397,7 +392,7 @@ TEST(claims_index_claim_whose_tokens_repeat)
     ASSERT_OK(put(&m, "t1", "o", "{\"metrics\":{\"url\":\"http://m\",\"uid\":\"" COLLIDING_UID_A "\"}}"));
     ASSERT_STR_EQ(met(&m, "t1/o", buf, sizeof(buf)), "t1/r");
     ASSERT_STR_EQ(met(&m, "t1/r", buf, sizeof(buf)), "t1/o");
-    ASSERT_EQ(ctl_claim_conflict("t1/o", ctl_claims_get(&m, "t1/o"), "t1/r", r, why, sizeof(why)), CTL_CLAIM_UID);
+    ASSERT_EQ(ctl_claim_conflict(ctl_claims_get(&m, "t1/o"), r, why, sizeof(why)), CTL_CLAIM_UID);
     ASSERT_CONTAINS(why, COLLIDING_UID_A);
     ctl_claim_free(ctl_claims_take(&m, "t1/r"));
     ASSERT_STR_EQ(met(&m, "t1/o", buf, sizeof(buf)), "");
