@@ -183,19 +183,19 @@ static int met_before(const struct ctl_claim *c, unsigned i, const struct ctl_cl
 }
 
 int ctl_claims_foreach_sharing(const struct ctl_manager *m, const struct ctl_claim *c,
-                               int (*fn)(const char *key, void *claim, void *payload), void *payload)
+                               int (*fn)(const struct ctl_claim *claim, void *payload), void *payload)
 {
     for (unsigned i = 0; i < c->ntoks; i++) {
         uint32_t t = c->toks[i].hash;
         for (const struct ctl_claim_link *l = tab_bucket(&m->claim_toks, t); l; l = l->next) {
-            struct ctl_claim *o;
+            const struct ctl_claim *o;
             int r;
             if (l->hash != t)
                 continue; /* another token of the same bucket */
             o = tok_owner(l);
             if (o == c || met_before(c, i, o))
                 continue;
-            if ((r = fn(ctl_claim_str(o, o->key), o, payload)))
+            if ((r = fn(o, payload)))
                 return r;
         }
     }

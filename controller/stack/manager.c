@@ -467,19 +467,19 @@ json_t *ctl_cm_transform(json_t *obj, void *payload)
 /* ---- informer handlers ---------------------------------------------------- */
 
 struct overlap_ctx {
-    const char *key;
     const struct ctl_claim *c;
     char **hits;
     size_t n, cap;
 };
 
-static int overlap_walk(const char *key, void *val, void *payload)
+static int overlap_walk(const struct ctl_claim *o, void *payload)
 {
     struct overlap_ctx *x = payload;
+    const char *key = ctl_claim_str(o, o->key);
     char why[16];
-    if (!strcmp(key, x->key))
+    if (!strcmp(key, ctl_claim_str(x->c, x->c->key)))
         return 0;
-    if (ctl_claim_conflict(x->c, val, why, sizeof(why)) || ctl_claim_conflict(val, x->c, why, sizeof(why))) {
+    if (ctl_claim_conflict(x->c, o, why, sizeof(why)) || ctl_claim_conflict(o, x->c, why, sizeof(why))) {
         if (x->n == x->cap) {
             size_t nc = x->cap ? x->cap * 2 : 8;
             char **nh = realloc(x->hits, nc * sizeof(*nh));
@@ -494,12 +494,13 @@ static int overlap_walk(const char *key, void *val, void *payload)
     return 0;
 }
 
-/* Enqueues every stack whose claims overlap c (both directions): only the
- * stacks sharing a claim token with c can (claims_index.c). Mutex held by
- * the caller; keys are collected and enqueued (queue has its own lock). */
-static void enqueue_overlapping(struct ctl_manager *m, const char *key, const struct ctl_claim *c)
+/* Enqueues every stack whose claims overlap c (both directions) but c's
+ * own: only the stacks sharing a claim token with c can (claims_index.c).
+ * Mutex held by the caller; keys are collected and enqueued (queue has its
+ * own lock). */
+static void enqueue_overlapping(struct ctl_manager *m, const struct ctl_claim *c)
 {
-    struct overlap_ctx x = {key, c, NULL, 0, 0};
+    struct overlap_ctx x = {c, NULL, 0, 0};
     if (!c)
         return;
     (void)ctl_claims_foreach_sharing(m, c, overlap_walk, &x);
@@ -540,7 +541,7 @@ void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *o
     if (t == KUBE_EVENT_DELETED) {
         struct ctl_claim *old = ctl_claims_take(m, key);
         (void)ctl_rec_set_seen(m, key, 0); /* the reconcile forgets the rest */
-        enqueue_overlapping(m, key, old);
+        enqueue_overlapping(m, old);
         ctl_claim_free(old);
         enqueue = 1;
     } else if (ctl_rec_set_seen(m, key, want) != want) {
@@ -548,11 +549,11 @@ void ctl_on_stack_event(struct rt_wq *q, enum kube_event_type t, const json_t *o
          * writes) do not enqueue, spec changes and deletion do. */
         struct ctl_claim *old = ctl_claims_take(m, key), *nc = ctl_claim_build(key, obj);
         enqueue = 1;
-        enqueue_overlapping(m, key, old);
+        enqueue_overlapping(m, old);
         ctl_claim_free(old);
         if (nc)
             ctl_claims_put(m, nc); /* m->claims owns nc now; still read under m->mu */
-        enqueue_overlapping(m, key, nc);
+        enqueue_overlapping(m, nc);
     }
     pthread_mutex_unlock(&m->mu);
     if (enqueue) {

@@ -159,13 +159,14 @@ const struct ctl_claim *ctl_claims_get(const struct ctl_manager *m, const char *
 /* Removes key's claims from both tables and returns them (the caller frees
  * them with ctl_claim_free), NULL when none. */
 struct ctl_claim *ctl_claims_take(struct ctl_manager *m, const char *key);
-/* Calls fn(key, claim, payload) once for every recorded claim other than c
+/* Calls fn(claim, payload) once for every recorded claim other than c
  * itself that shares a token with c (c need not be recorded): every claim
- * ctl_claim_conflict can find colliding with c, in no particular order. A
- * non-zero return stops the walk and is returned. fn must not change the
- * claims. */
+ * ctl_claim_conflict can find colliding with c, in no particular order; its
+ * stack is ctl_claim_str(claim, claim->key), and may be c's own when c is
+ * not the recorded claim of its stack. A non-zero return stops the walk
+ * and is returned. fn must not change the claims. */
 int ctl_claims_foreach_sharing(const struct ctl_manager *m, const struct ctl_claim *c,
-                               int (*fn)(const char *key, void *claim, void *payload), void *payload);
+                               int (*fn)(const struct ctl_claim *claim, void *payload), void *payload);
 
 /* The ConfigMap informer's transform: STEALS obj, returns a new reference
  * holding only name, namespace and resourceVersion and CTL_CM_META_KEY

@@ -256,36 +256,32 @@ int ctl_claim_conflict(const struct ctl_claim *a, const struct ctl_claim *b, cha
 }
 
 struct conflict_ctx {
-    const char *key;
     const struct ctl_claim *me;
     char *why;
     size_t n;
     int found;
-    const char *best_key; /* the earliest blocking stack so far */
-    const struct ctl_claim *best;
+    const struct ctl_claim *best; /* the earliest blocking stack so far */
 };
 
-static int earlier(const char *ka, const struct ctl_claim *a, const char *kb, const struct ctl_claim *b)
+static int earlier(const struct ctl_claim *a, const struct ctl_claim *b)
 {
     if (a->created_s != b->created_s)
         return a->created_s < b->created_s;
-    return strcmp(ka, kb) < 0;
+    return strcmp(ctl_claim_str(a, a->key), ctl_claim_str(b, b->key)) < 0;
 }
 
-/* Keeps the earliest of the earlier stacks that block x->key (the order of
+/* Keeps the earliest of the earlier stacks that block x->me (the order of
  * the walk is not the stacks' order, and the stack named must not depend
  * on it); why holds its reason. */
-static int conflict_walk(const char *key, void *val, void *payload)
+static int conflict_walk(const struct ctl_claim *o, void *payload)
 {
     struct conflict_ctx *x = payload;
-    const struct ctl_claim *o = val;
     int kind;
-    if (!strcmp(key, x->key) || !earlier(key, o, x->key, x->me) ||
-        (x->best && !earlier(key, o, x->best_key, x->best)))
+    if (!strcmp(ctl_claim_str(o, o->key), ctl_claim_str(x->me, x->me->key)) || !earlier(o, x->me) ||
+        (x->best && !earlier(o, x->best)))
         return 0;
     if ((kind = ctl_claim_conflict(x->me, o, x->why, x->n))) {
         x->found = kind;
-        x->best_key = key;
         x->best = o;
     }
     return 0;
@@ -296,7 +292,7 @@ static int conflict_walk(const char *key, void *val, void *payload)
  * key are compared (claims_index.c). */
 static int find_conflict(struct ctl_manager *m, const char *key, char *why, size_t n)
 {
-    struct conflict_ctx x = {key, NULL, why, n, 0, NULL, NULL};
+    struct conflict_ctx x = {NULL, why, n, 0, NULL};
     pthread_mutex_lock(&m->mu);
     x.me = ctl_claims_get(m, key);
     if (x.me)

@@ -208,12 +208,11 @@ struct visits {
     char keys[8][64];
 };
 
-static int visit(const char *key, void *claim, void *payload)
+static int visit(const struct ctl_claim *claim, void *payload)
 {
     struct visits *v = payload;
-    (void)claim;
     if (v->n < 8)
-        snprintf(v->keys[v->n], sizeof(v->keys[0]), "%s", key);
+        snprintf(v->keys[v->n], sizeof(v->keys[0]), "%s", ctl_claim_str(claim, claim->key));
     v->n++;
     return 0;
 }

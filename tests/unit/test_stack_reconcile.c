@@ -803,9 +803,8 @@ TEST(conflict_names_the_earliest_blocker_and_lifts_when_it_is_deleted_or_edited)
     ASSERT_STR_EQ(cond("third", "Stalled", "status"), "False");
 }
 
-static int count_met(const char *key, void *claim, void *payload)
+static int count_met(const struct ctl_claim *claim, void *payload)
 {
-    (void)key;
     (void)claim;
     ++*(int *)payload;
     return 0;
