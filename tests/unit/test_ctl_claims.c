@@ -16,7 +16,8 @@
  * tab_remove unlinking only a bucket's head (removal, repeat, bucket,
  * growth cases red); tab_grow keeping the old mask (growth, found-once,
  * many-distinct cases red); on reconcile.c: claim_tokens keeping repeats
- * (repeat case red). */
+ * (repeat case red); ctl_claim_conflict naming a's stack instead of b's in
+ * why (shared-uid, default-twice and found-once cases red). */
 #include "kube.h"
 #include "manager.h"
 #include "test.h"
