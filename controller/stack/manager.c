@@ -815,7 +815,13 @@ static int register_metrics(struct ctl_manager *m)
                                             "Links followed by LinksVerified rounds, by link and result "
                                             "(one round per distinct backends + correlation settings)",
                                             (const char *[]){"link", "result", NULL}, NULL, 0);
-    return m->m_stacks && m->m_probe_time && m->m_backend_up && m->m_link_checks ? OP_OK : OP_ENOMEM;
+    m->m_events_dropped = rt_metrics_register(r, RT_METRIC_COUNTER, "crosslink_events_dropped_total",
+                                               "Events not sent because the recorder's queue was full "
+                                               "(a burst of reconciles; Events are best effort)",
+                                               NULL, NULL, 0);
+    return m->m_stacks && m->m_probe_time && m->m_backend_up && m->m_link_checks && m->m_events_dropped
+               ? OP_OK
+               : OP_ENOMEM;
 }
 
 static int start_http(struct ctl_manager *m)
@@ -902,7 +908,8 @@ static void start_probes_events(struct ctl_manager *m, const struct ctl_options 
         op_log(OP_LOG_WARN, "link checks disabled", "error", op_err_last(), NULL);
         m->linker = NULL;
     }
-    if (rt_recorder_new(&m->recorder, m->client, "crosslink.dev/controller", opts->identity) < 0) {
+    if (rt_recorder_new(&m->recorder, m->client, "crosslink.dev/controller", opts->identity, m->m_events_dropped) <
+        0) {
         op_log(OP_LOG_WARN, "events disabled", "error", op_err_last(), NULL);
         m->recorder = NULL;
     }

@@ -284,6 +284,7 @@ struct ctl_manager {
     struct rt_metric *m_stacks, *m_probe_time, *m_backend_up; /* the manager has the others */
     struct rt_metric *m_link_checks;
     struct rt_metric *m_api_limit; /* crosslink_api_in_flight_limit */
+    struct rt_metric *m_events_dropped; /* crosslink_events_dropped_total */
 
     int64_t default_verify_ms;
 

@@ -28,6 +28,8 @@ struct rt_recorder {
     pthread_cond_t cond;
     struct rt_evt *head, *tail;
     size_t len;
+    struct rt_metric *dropped; /* counter, or NULL */
+    int overflowing;           /* dropping since the last Event queued */
     int stop;
     pthread_t thread;
     int running;
@@ -95,7 +97,7 @@ static void *recorder_main(void *p)
 }
 
 int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char *component,
-                    const char *instance)
+                    const char *instance, struct rt_metric *dropped)
 {
     struct rt_recorder *r = calloc(1, sizeof(*r));
     pthread_attr_t a;
@@ -107,6 +109,7 @@ int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char 
         free(r);
         return err;
     }
+    r->dropped = dropped;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cond, NULL);
     pthread_attr_init(&a);
@@ -127,9 +130,19 @@ void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type
         return;
     pthread_mutex_lock(&r->mu);
     if (r->len >= RT_RECORDER_QUEUE_MAX || r->stop || !r->running) {
+        /* best effort, like client-go's broadcaster (which logs each drop):
+         * one warning per overflow, the counter for every Event */
+        int full = r->len >= RT_RECORDER_QUEUE_MAX, first = full && !r->overflowing;
+        r->overflowing |= first;
         pthread_mutex_unlock(&r->mu);
-        goto drop; /* best effort, like client-go's broadcaster */
+        if (first)
+            op_log(OP_LOG_WARN, "event queue full, dropping events until it drains", "reason", reason,
+                   NULL);
+        if (full && r->dropped)
+            rt_metric_add(r->dropped, NULL, 1);
+        goto drop;
     }
+    r->overflowing = 0;
     if (r->tail)
         r->tail->next = e;
     else

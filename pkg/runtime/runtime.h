@@ -380,15 +380,18 @@ void rt_manager_deliver(struct rt_manager *m, int handle, enum kube_event_type t
 /* ---- Event recorder (recorder.c) ----------------------------------------- */
 
 /* Events are queued (at most RT_RECORDER_QUEUE_MAX; more are dropped, as
- * client-go's broadcaster does) and sent by one thread through pkg/kube's
- * kube_event_emit (repeats become an Event series). */
+ * client-go's broadcaster does — counted, and logged once per overflow)
+ * and sent by one thread through pkg/kube's kube_event_emit (repeats
+ * become an Event series). */
 #define RT_RECORDER_QUEUE_MAX 1024
 
 struct rt_recorder;
 /* component/instance: reportingController / reportingInstance (see
- * kube_events_new). Returns 0 or an op_err; the client must outlive it. */
+ * kube_events_new); dropped: a counter (no labels) that counts the Events
+ * dropped, or NULL. Returns 0 or an op_err; the client and the counter
+ * must outlive it. */
 int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char *component,
-                    const char *instance);
+                    const char *instance, struct rt_metric *dropped);
 /* STEALS regarding (apiVersion, kind, metadata.name/namespace/uid); never
  * blocks on the apiserver, never fails the caller. NULL r drops. */
 void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type, const char *reason,

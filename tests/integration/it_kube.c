@@ -1103,7 +1103,7 @@ TEST(recorder_sends_queued_events)
 
     ASSERT_OK(create_cm(c, "rec-target", NULL));
     ASSERT_OK(kube_get(c, &KUBE_RES_CONFIGMAP, g_ns, "rec-target", &cm, NULL));
-    ASSERT_OK(rt_recorder_new(&rr, c, "crosslink.dev/controller", "it-recorder"));
+    ASSERT_OK(rt_recorder_new(&rr, c, "crosslink.dev/controller", "it-recorder", NULL));
     for (size_t i = 0; i < 3; i++)
         rt_recorder_emit(rr, json_pack("{s:s, s:s, s:O}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
                                        json_object_get(cm, "metadata")),
