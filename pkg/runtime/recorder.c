@@ -29,7 +29,7 @@ struct rt_recorder {
     struct rt_evt *head, *tail;
     size_t len;
     struct rt_metric *dropped; /* counter, or NULL */
-    int overflowing;           /* dropping since the last Event queued */
+    int overflowing;           /* dropped since the queue was last empty */
     int stop;
     pthread_t thread;
     int running;
@@ -78,8 +78,10 @@ static void *recorder_main(void *p)
             break;
         e = r->head;
         r->head = e->next;
-        if (!r->head)
+        if (!r->head) {
             r->tail = NULL;
+            r->overflowing = 0; /* drained: the next overflow warns again */
+        }
         r->len--;
         pthread_mutex_unlock(&r->mu);
         send_one(r, e);
@@ -142,7 +144,6 @@ void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type
             rt_metric_add(r->dropped, NULL, 1);
         goto drop;
     }
-    r->overflowing = 0;
     if (r->tail)
         r->tail->next = e;
     else
@@ -154,6 +155,15 @@ void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type
     return;
 drop:
     free(e);
+}
+
+size_t rt_recorder_queued(struct rt_recorder *r)
+{
+    size_t n;
+    pthread_mutex_lock(&r->mu);
+    n = r->len;
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 void rt_recorder_free(struct rt_recorder *r)

@@ -396,6 +396,8 @@ int rt_recorder_new(struct rt_recorder **out, struct kube_client *c, const char 
  * blocks on the apiserver, never fails the caller. NULL r drops. */
 void rt_recorder_emit(struct rt_recorder *r, json_t *regarding, const char *type, const char *reason,
                       const char *note);
+/* Events queued, not yet taken by the sending thread (for tests). */
+size_t rt_recorder_queued(struct rt_recorder *r);
 /* Stops the thread (queued Events are dropped) and frees. NULL-safe. */
 void rt_recorder_free(struct rt_recorder *r);
 

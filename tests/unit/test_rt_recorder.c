@@ -3,8 +3,10 @@
  * listens but never accepts) holds the sending thread on its first Event,
  * the queue fills to RT_RECORDER_QUEUE_MAX, and every Event beyond is
  * dropped and counted in the counter the recorder was given — the emitter
- * is never blocked. Mutants seen red: the counter not added to (drops 0),
- * the queue bound raised past the burst (drops 0). */
+ * is never blocked — with one warning per overflow: another comes only
+ * after the queue drained. Mutants seen red: the counter not added to
+ * (drops 0), the queue bound raised past the burst (drops 0), the warning
+ * re-armed by nothing (1 after the second burst) or on every drop. */
 #include "kube.h"
 #include "runtime.h"
 #include "test.h"
@@ -12,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +57,16 @@ static struct kube_client *client_for(int port)
     return c;
 }
 
+static int warnings;
+
+static void count_warnings(const char *line, size_t len, void *payload)
+{
+    (void)len;
+    (void)payload;
+    if (strstr(line, "event queue full"))
+        warnings++;
+}
+
 static json_t *regarding(int i)
 {
     char name[32];
@@ -81,6 +94,7 @@ TEST(a_full_queue_drops_and_counts_without_blocking_the_emitter)
     c = client_for(port);
     ASSERT_TRUE(c != NULL);
     ASSERT_OK(rt_recorder_new(&r, c, "crosslink.dev/controller", "test", dropped));
+    op_log_set_sink(count_warnings, NULL);
     /* the first Event: the sender takes it and waits on the silent server */
     rt_recorder_emit(r, regarding(0), "Normal", "Ready", "first");
     nanosleep(&nap, NULL);
@@ -94,6 +108,24 @@ TEST(a_full_queue_drops_and_counts_without_blocking_the_emitter)
     ASSERT_EQ((long)n, (long)(BURST - 1 - RT_RECORDER_QUEUE_MAX));
     /* and the emitter never waited on the apiserver (generous bound) */
     ASSERT_TRUE((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
+    /* one warning for the whole overflow, however many it dropped */
+    for (int i = 0; i < 10; i++)
+        rt_recorder_emit(r, regarding(i), "Normal", "Ready", "more");
+    ASSERT_EQ((long)rt_metric_value(dropped, NULL), (long)(BURST + 9 - RT_RECORDER_QUEUE_MAX));
+    ASSERT_EQ(warnings, 1);
+    /* cancelled requests fail at once: the queue drains */
+    kube_client_cancel(c, 1);
+    for (int i = 0; i < 100 && rt_recorder_queued(r) > 0; i++)
+        nanosleep(&nap, NULL);
+    ASSERT_EQ((long)rt_recorder_queued(r), 0L);
+    /* a second overflow warns again */
+    kube_client_cancel(c, 0);
+    rt_recorder_emit(r, regarding(0), "Normal", "Ready", "stuck again");
+    nanosleep(&nap, NULL);
+    for (int i = 1; i < BURST; i++)
+        rt_recorder_emit(r, regarding(i), "Normal", "Ready", "burst");
+    ASSERT_EQ(warnings, 2);
+    op_log_set_sink(NULL, NULL);
     kube_client_cancel(c, 1); /* ends the stuck request within ~1 s */
     rt_recorder_free(r);
     kube_client_free(c);
