@@ -15,7 +15,8 @@
 # until none came for 3 s after all were Ready (Events are sent behind the
 # statuses), split into ConfigMap applies, status patches and Events (the
 # stand-in has no exemplars, so every new stack's links are broken: a
-# LinksBroken Warning besides the Ready Event), and
+# LinksBroken Warning besides the Ready Event) and the Events the
+# controller's recorder dropped (crosslink_events_dropped_total), and
 # how many unchanged stacks or their ConfigMaps changed resourceVersion
 # (must be 0: verified without a write). Every stack has metrics + traces
 # on one stand-in backend (tests/standins/standin.py), so Ready is True.
@@ -110,13 +111,13 @@ YAML
 		{ echo "kubectl create failed: $(head -2 "$TMP/create.err")" >&2; exit 1; }
 	echo $(($(now_ms) - t0))
 }
-start_ctl() { # start_ctl BINARY LOG [WRAP...]
+start_ctl() { # start_ctl BINARY LOG [WRAP...]; sets PID and PORT (metrics)
 	local port bin=$1 log=$2
 	shift 2
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$@" "$bin" controller --namespaces "$NS" --metrics-addr "127.0.0.1:$port" --health-addr "127.0.0.1:$port" \
 		--log-level warn ${CTL_ARGS:-} >"$log" 2>&1 &
-	PID=$!
+	PID=$! PORT=$port
 }
 stop_ctl() {
 	pkill -TERM -P "$PID" 2>/dev/null # a PROFILE wrapper's child (heaptrack, perf)
@@ -175,6 +176,8 @@ for N in $SIZES; do
 				if [[ $w == "$W1" ]]; then ((++quiet >= 6)) && break; else W1=$w quiet=0; fi
 			done
 			AFTER=$(snapshot)
+			# Events the recorder's full queue dropped ("–": a binary without the counter)
+			DROPPED=$(curl -s "127.0.0.1:$PORT/metrics" | awk '/^crosslink_events_dropped_total / { print $2 }')
 			CHANGED=$(diff <(echo "$BEFORE") <(echo "$AFTER") | grep -c '^>')
 			stop_ctl
 			if [[ -n $T_READY ]]; then
@@ -185,9 +188,9 @@ for N in $SIZES; do
 			printf '| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d of %d |\n' "$N" "$name" "$T_KUBECTL" "$DT" \
 				"$(awk -v a="$DT" -v b="$T_KUBECTL" 'BEGIN { printf "%.2f", (a + 0) / b }')" \
 				"$(kib "$HWM")" "$(kib "$RSS")" "$(kib "$ANON")" "$CPU" "$(awk -v a="$C0" -v b="$C1" -v c="$K0" -v d="$K1" 'BEGIN { printf "%.1f / %.1f", d - c, b - a }')" \
-				"$(awk -v a="$W0" -v b="$W1" -v n="$H" 'BEGIN { split(a, x, " "); split(b, y, " ")
-					printf "%.2f (%.2f ConfigMaps, %.2f status, %.2f Events)", (y[1] - x[1]) / n,
-						(y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n }')" "$CHANGED" "$(echo "$BEFORE" | grep -c .)"
+				"$(awk -v a="$W0" -v b="$W1" -v n="$H" -v d="${DROPPED:-–}" 'BEGIN { split(a, x, " "); split(b, y, " ")
+					printf "%.2f (%.2f ConfigMaps, %.2f status, %.2f Events; %s dropped)", (y[1] - x[1]) / n,
+						(y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n, d }')" "$CHANGED" "$(echo "$BEFORE" | grep -c .)"
 			kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
 			# let the namespace controller finish before the next run
 			for _ in $(seq 600); do kubectl get namespace "$NS" >/dev/null 2>&1 || break; sleep 1; done
