@@ -819,8 +819,6 @@ static int register_metrics(struct ctl_manager *m)
                                                "Events not sent because the recorder's queue was full "
                                                "(a burst of reconciles; Events are best effort)",
                                                NULL, NULL, 0);
-    if (m->m_events_dropped)
-        rt_metric_add(m->m_events_dropped, NULL, 0); /* exported as 0 before the first drop */
     return m->m_stacks && m->m_probe_time && m->m_backend_up && m->m_link_checks && m->m_events_dropped
                ? OP_OK
                : OP_ENOMEM;

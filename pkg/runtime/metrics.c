@@ -100,6 +100,8 @@ void rt_metrics_free(struct rt_metrics *m)
     free(m);
 }
 
+static struct series *new_series(struct rt_metric *x, const char *const *lv);
+
 struct rt_metric *rt_metrics_register(struct rt_metrics *m, enum rt_metric_type type,
                                         const char *name, const char *help,
                                         const char *const *labels, const double *buckets,
@@ -140,6 +142,11 @@ struct rt_metric *rt_metrics_register(struct rt_metrics *m, enum rt_metric_type 
         memcpy(x->bounds, buckets, nbuckets * sizeof(*x->bounds));
         x->nbounds = nbuckets;
     }
+    /* a family without labels has its one series from the start (0), as
+     * client_golang's unlabelled metrics do: a counter nothing added to yet
+     * is exported as 0, not left out */
+    if (!n && !new_series(x, NULL))
+        goto oom;
     pthread_mutex_lock(&m->mu);
     *m->tail = x;
     m->tail = &x->next;
@@ -149,8 +156,6 @@ oom:
     metric_free(x);
     return NULL;
 }
-
-static struct series *new_series(struct rt_metric *x, const char *const *lv);
 
 /* Finds or creates a series; mutex held. NULL on OOM. */
 static struct series *get_series(struct rt_metric *x, const char *const *lv, int create)

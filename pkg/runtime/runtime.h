@@ -35,7 +35,9 @@ void rt_metrics_free(struct rt_metrics *m);
 /* Registers a family. labels: NULL-terminated label names (NULL = none);
  * buckets (ascending upper bounds, without +Inf) only for histograms. The
  * returned handle is borrowed, valid until rt_metrics_free. NULL on OOM or
- * when the name is taken. Register everything before sharing the registry. */
+ * when the name is taken. A family without labels starts with its one
+ * series at 0 (exported before anything is added). Register everything
+ * before sharing the registry. */
 struct rt_metric *rt_metrics_register(struct rt_metrics *m, enum rt_metric_type type,
                                         const char *name, const char *help,
                                         const char *const *labels, const double *buckets,

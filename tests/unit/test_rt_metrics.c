@@ -49,6 +49,26 @@ TEST(metrics_counter_gauge_text)
     rt_metrics_free(m);
 }
 
+TEST(metrics_unlabelled_family_is_exported_as_0_from_the_start)
+{
+    struct rt_metrics *m = rt_metrics_new();
+    struct rt_metric *c = rt_metrics_register(m, RT_METRIC_COUNTER, "drops_total", "Drops", NULL, NULL, 0);
+    struct rt_metric *l = rt_metrics_register(m, RT_METRIC_COUNTER, "by_kind_total", "By kind",
+                                              (const char *[]){"kind", NULL}, NULL, 0);
+    ASSERT_TRUE(c && l);
+    char *t = render(m);
+    ASSERT_CONTAINS(t, "# TYPE drops_total counter\ndrops_total 0\n");
+    /* a labelled family has no series until one is added */
+    ASSERT_NOT_CONTAINS(t, "by_kind_total{");
+    free(t);
+    rt_metric_add(c, NULL, 2);
+    t = render(m);
+    ASSERT_CONTAINS(t, "\ndrops_total 2\n");
+    ASSERT_NOT_CONTAINS(t, "drops_total 0");
+    free(t);
+    rt_metrics_free(m);
+}
+
 TEST(metrics_set_new_appends_in_order)
 {
     struct rt_metrics *m = rt_metrics_new();
