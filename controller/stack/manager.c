@@ -9,6 +9,7 @@
 #include "manager.h"
 
 #include "prober.h"
+#include "conditions.h"
 #include "links_stack.h"
 #include "probe_targets.h"
 
@@ -143,25 +144,41 @@ int ctl_hash_b64url(const void *data, size_t len, size_t nbytes, char *out)
  *     digest ";" [observedGeneration] { ";" type status time }
  *
  * type is one letter for each condition type the controller writes
- * (pack_types), status T, F or U, and time the lastTransitionTime, "=" when
+ * (pack_type), status T, F or U, and time the lastTransitionTime, "=" when
  * it equals the previous condition's (the conditions of one status write
  * usually share it) or "-" when it is absent: ~80 bytes for nine
  * conditions instead of ~600 for the summary object. A summary the string
  * cannot say (another condition type or status, a time with a ';' or one
  * of the markers, which the controller does not write) is stored as the
  * object itself. */
-static const char *const pack_types[] = {CTL_COND_READY, CTL_COND_APPLIED, CTL_COND_STALLED, CTL_COND_RECONCILING,
-                                         CTL_COND_LINKS, "MetricsReachable", "TracesReachable", "LogsReachable",
-                                         "ProfilesReachable"};
-#define NPACK_TYPES (sizeof(pack_types) / sizeof(pack_types[0]))
-static const char *const pack_status[] = {"True", "False", "Unknown"};
-static const char pack_status_c[] = "TFU";
+static const char *const pack_fixed_types[] = {CTL_COND_READY, CTL_COND_APPLIED, CTL_COND_STALLED,
+                                               CTL_COND_RECONCILING, CTL_COND_LINKS};
+#define NPACK_FIXED (sizeof(pack_fixed_types) / sizeof(pack_fixed_types[0]))
+#define NPACK_TYPES (NPACK_FIXED + PROBE_NSIGNALS)
+/* the letter of status s (enum ctl_cond_status) */
+static const char pack_status_c[] = "UTF";
 
-static int pack_index(const char *const *tab, size_t n, const char *v)
+/* Type t's name: the fixed ones, then <Signal>Reachable per signal. */
+static const char *pack_type(size_t t)
 {
-    for (size_t i = 0; v && i < n; i++)
-        if (!strcmp(tab[i], v))
-            return (int)i;
+    return t < NPACK_FIXED ? pack_fixed_types[t] : probe_condition_type((int)(t - NPACK_FIXED));
+}
+
+/* The index of type v, -1 for a type the string cannot say. */
+static int pack_type_index(const char *v)
+{
+    for (size_t t = 0; v && t < NPACK_TYPES; t++)
+        if (!strcmp(pack_type(t), v))
+            return (int)t;
+    return -1;
+}
+
+/* The enum ctl_cond_status of v, -1 for another status. */
+static int pack_status_index(const char *v)
+{
+    for (int s = CTL_COND_UNKNOWN; v && s <= CTL_COND_FALSE; s++)
+        if (!strcmp(ctl_cond_status_str((enum ctl_cond_status)s), v))
+            return s;
     return -1;
 }
 
@@ -185,8 +202,8 @@ static json_t *status_pack(const json_t *sum)
     {
         const json_t *lv = json_object_get(c, "lastTransitionTime");
         const char *ltt = json_string_value(lv);
-        int t = pack_index(pack_types, NPACK_TYPES, json_string_value(json_object_get(c, "type")));
-        int st = pack_index(pack_status, 3, json_string_value(json_object_get(c, "status")));
+        int t = pack_type_index(json_string_value(json_object_get(c, "type")));
+        int st = pack_status_index(json_string_value(json_object_get(c, "status")));
         if (bad || t < 0 || st < 0 || (lv && !json_is_null(lv) && !ltt) ||
             (ltt && (!*ltt || strchr(ltt, ';') || !strcmp(ltt, "=") || !strcmp(ltt, "-"))))
             goto out;
@@ -237,8 +254,8 @@ static json_t *status_unpack(const char *p)
             prev_len = fl - 2;
             ltt = json_stringn(prev, prev_len);
         }
-        c = json_pack("{s:s, s:s, s:o}", "type", pack_types[f[0] - 'a'], "status", pack_status[st - pack_status_c],
-                      "lastTransitionTime", ltt);
+        c = json_pack("{s:s, s:s, s:o}", "type", pack_type((size_t)(f[0] - 'a')), "status",
+                      ctl_cond_status_str((enum ctl_cond_status)(st - pack_status_c)), "lastTransitionTime", ltt);
         if (!c || json_array_append_new(conds, c) < 0)
             goto fail;
         q = f + fl;
