@@ -13,6 +13,7 @@
  * resourceVersion, a stream cut before the bookmark retried, and a refusal
  * (WatchList gate off) falling back to the paged LIST. */
 #include "kube.h"
+#include "kube_client.h"
 #include "kube_int.h"
 #include "test.h"
 
@@ -181,23 +182,7 @@ static int fake_count(struct fake *f, const char *prefix)
 
 static struct kube_client *fake_client(struct fake *f, const char *user_yaml)
 {
-    char y[1024];
-    struct kube_config *cfg = NULL;
-    struct kube_client *c = NULL;
-    const char *docs[1] = {y};
-    snprintf(y, sizeof(y),
-             "current-context: x\n"
-             "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
-             "users: [{name: u, user: %s}]\n"
-             "contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]\n",
-             f->port, user_yaml);
-    if (kube_config_parse_yaml(&cfg, docs, NULL, 1, NULL) != 0)
-        return NULL;
-    if (kube_client_new(&c, cfg) != 0) {
-        kube_config_free(cfg);
-        return NULL;
-    }
-    return c;
+    return test_kube_client(f->port, user_yaml);
 }
 
 static const char CM_X[] =

@@ -8,6 +8,7 @@
  * (drops 0), the queue bound raised past the burst (drops 0), the warning
  * re-armed by nothing (1 after the second burst) or on every drop. */
 #include "kube.h"
+#include "kube_client.h"
 #include "runtime.h"
 #include "test.h"
 
@@ -34,27 +35,6 @@ static int silent_listener(int *port)
     }
     *port = ntohs(a.sin_port);
     return fd;
-}
-
-static struct kube_client *client_for(int port)
-{
-    char y[512];
-    const char *docs[1] = {y};
-    struct kube_config *cfg = NULL;
-    struct kube_client *c = NULL;
-    snprintf(y, sizeof(y),
-             "current-context: x\n"
-             "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
-             "users: [{name: u, user: {token: t}}]\n"
-             "contexts: [{name: x, context: {cluster: c, user: u, namespace: ns}}]\n",
-             port);
-    if (kube_config_parse_yaml(&cfg, docs, NULL, 1, NULL) != 0)
-        return NULL;
-    if (kube_client_new(&c, cfg) != 0) {
-        kube_config_free(cfg);
-        return NULL;
-    }
-    return c;
 }
 
 static int warnings;
@@ -91,7 +71,7 @@ TEST(a_full_queue_drops_and_counts_without_blocking_the_emitter)
     ASSERT_TRUE(fd >= 0);
     dropped = rt_metrics_register(reg, RT_METRIC_COUNTER, "crosslink_events_dropped_total", "test", NULL, NULL, 0);
     ASSERT_TRUE(dropped != NULL);
-    c = client_for(port);
+    c = test_kube_client(port, "{token: t}");
     ASSERT_TRUE(c != NULL);
     ASSERT_OK(rt_recorder_new(&r, c, "crosslink.dev/controller", "test", dropped));
     op_log_set_sink(count_warnings, NULL);
