@@ -38,9 +38,9 @@ void ctl_options_usage(FILE *f);
  * cpus CPUs — 4 per CPU, at least 8 and at most 32. A reconcile spends a
  * few ms of CPU and most of its time waiting for the apiserver, so several
  * per CPU keep both busy; each busy worker also holds an API connection
- * (~100 KiB of TLS and libcurl state at a cold start's peak), and 8 per CPU
- * bought no speed on 2 cores for 2 MiB more peak (bench/RESULTS.md,
- * "Issue 16, default workers"). */
+ * (~100 KiB of TLS and libcurl state at a cold start's peak): on 2 cores
+ * 8 per CPU started 2,000 stacks 6-12 % faster for 2 MiB more peak
+ * (bench/RESULTS.md, "Issue 16, 2026-12-04 night"). */
 int ctl_default_workers(int cpus);
 
 #endif
